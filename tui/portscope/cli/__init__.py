@@ -1,0 +1,62 @@
+"""Command line: `portscope` opens the dashboard; subcommands answer scripts.
+
+Subcommand modules import their heavy dependencies inside `run`, so `portscope lookup`
+and `portscope snapshot` start fast and never import textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from portscope import __version__
+from portscope.cli import snapshot
+
+SUBCOMMANDS = (snapshot,)
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, not usage text plus a line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="portscope",
+        description="What is listening here, which ephemeral ports are borrowed, "
+        "and what port N is. With no command, opens the dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"portscope {__version__}")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="dashboard poll interval in seconds"
+    )
+    commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            from portscope.ui.app import run_dashboard
+
+            return run_dashboard(interval=args.interval)
+        return int(args.run(args))
+    except UsageError as exc:
+        print(f"portscope: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

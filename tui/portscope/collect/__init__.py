@@ -1,0 +1,144 @@
+"""Turn the OS into a Snapshot.
+
+Two socket-table sources feed one assembly step:
+- `procfs` (Linux): /proc/net tables plus the cached inode -> process map; fast.
+- `psutil`: the portable path, psutil.net_connections() with its own owner walk.
+Both attach owners through one `OwnerCache`, and both produce the same records.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable
+from typing import Literal
+
+import psutil
+
+from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
+from portscope.collect.procnet import RawSocket, read_tables
+from portscope.model import Family, Owner, Proto, Snapshot, Socket
+
+SourceName = Literal["auto", "procfs", "psutil"]
+
+PSUTIL_FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
+PSUTIL_TYPES: dict[int, Proto] = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}
+
+
+def is_privileged() -> bool:
+    """Whether this process can see every process's sockets (root on POSIX)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
+
+
+def choose_source(requested: SourceName = "auto") -> Literal["procfs", "psutil"]:
+    if requested != "auto":
+        return requested
+    linux = sys.platform.startswith("linux") and os.path.exists("/proc/net/tcp")
+    return "procfs" if linux else "psutil"
+
+
+class Collector:
+    """Takes snapshots; keep one instance alive so its caches pay off across polls."""
+
+    def __init__(self, source: SourceName = "auto", proc_root: str = "/proc") -> None:
+        self.source = choose_source(source)
+        self.owner_cache = OwnerCache()
+        self.inode_owners = InodeOwners(proc_root=proc_root)
+        self.proc_root = proc_root
+
+    def collect(self) -> Snapshot:
+        started = time.perf_counter()
+        taken_at = time.time()
+        if self.source == "procfs":
+            sockets, unattributed, errors = self._from_procfs()
+        else:
+            sockets, unattributed, errors = self._from_psutil()
+        listeners = tuple(s for s in sockets if s.is_listener)
+        connections = tuple(s for s in sockets if not s.is_listener)
+        return Snapshot(
+            taken_at=taken_at,
+            host=socket.gethostname(),
+            privileged=is_privileged(),
+            ephemeral_range=read_ephemeral_range(),
+            listeners=listeners,
+            connections=connections,
+            unattributed=unattributed,
+            errors=tuple(errors),
+            source=self.source,
+            duration=time.perf_counter() - started,
+        )
+
+    def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
+        """Owners for this poll's processes; the cache forgets everyone else."""
+        live = set(idents)
+        owners = {ident: self.owner_cache.owner(ident) for ident in live}
+        self.owner_cache.keep_only(live)
+        return owners
+
+    def _from_procfs(self) -> tuple[list[Socket], int, list[str]]:
+        raw, errors = read_tables(f"{self.proc_root}/net")
+        holders = self.inode_owners.resolve({r.inode for r in raw if r.inode})
+        owners = self._attach(holders.values())
+        unattributed = sum(1 for r in raw if r.inode and r.inode not in holders)
+        sockets = [
+            _from_raw(r, owners.get(holders[r.inode]) if r.inode in holders else None) for r in raw
+        ]
+        return sockets, unattributed, errors
+
+    def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
+        try:
+            conns = psutil.net_connections("inet")
+        except psutil.AccessDenied as exc:
+            return [], 0, [f"psutil.net_connections: access denied ({exc})"]
+        idents = {pid: identify(pid) for pid in {c.pid for c in conns if c.pid}}
+        owners = self._attach(i for i in idents.values() if i is not None)
+        sockets: list[Socket] = []
+        unattributed = 0
+        for c in conns:
+            proto = PSUTIL_TYPES.get(c.type)
+            family = PSUTIL_FAMILIES.get(c.family)
+            if proto is None or family is None:
+                continue
+            ident = idents.get(c.pid) if c.pid else None
+            owner = owners.get(ident) if ident else None
+            has_holder = proto == "udp" or c.status != psutil.CONN_TIME_WAIT
+            unattributed += owner is None and has_holder
+            sockets.append(
+                Socket(
+                    proto=proto,
+                    family=family,
+                    local_address=c.laddr.ip,
+                    local_port=c.laddr.port,
+                    remote_address=c.raddr.ip if c.raddr else None,
+                    remote_port=c.raddr.port if c.raddr else None,
+                    state=None if c.status == psutil.CONN_NONE else c.status,
+                    owner=owner,
+                )
+            )
+        return sockets, unattributed, []
+
+
+def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:
+    return Socket(
+        proto=raw.proto,
+        family=raw.family,
+        local_address=raw.local_address,
+        local_port=raw.local_port,
+        remote_address=raw.remote_address,
+        remote_port=raw.remote_port,
+        state=raw.state,
+        owner=owner,
+        inode=raw.inode,
+        uid=raw.uid,
+        rx_queue=raw.rx_queue,
+        tx_queue=raw.tx_queue,
+    )
+
+
+def take_snapshot(source: SourceName = "auto") -> Snapshot:
+    """One poll with fresh caches: what `portscope snapshot` prints."""
+    return Collector(source=source).collect()

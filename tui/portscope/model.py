@@ -1,0 +1,186 @@
+"""Immutable records that every layer speaks: sockets, owners, snapshots and deltas.
+
+Collectors produce these, the poller diffs them, the CLI serialises them and the
+dashboard renders them. Nothing here touches the OS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Proto = Literal["tcp", "udp"]
+Family = Literal["ipv4", "ipv6"]
+
+LISTEN = "LISTEN"
+TIME_WAIT = "TIME_WAIT"
+CLOSE_WAIT = "CLOSE_WAIT"
+ESTABLISHED = "ESTABLISHED"
+
+SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
+"""Stable identity of a socket across polls (see `Socket.key`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The process that holds a socket; any field may be unknown (None) when not visible."""
+
+    pid: int
+    name: str | None = None
+    user: str | None = None
+    cmdline: tuple[str, ...] | None = None
+    create_time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Socket:
+    """One kernel socket as seen in one poll.
+
+    `state` uses psutil's names (ESTABLISHED, TIME_WAIT, LISTEN, ...) and is None for UDP.
+    `inode`, `uid` and the queues are known on the Linux fast path and None elsewhere.
+    For a LISTEN socket `rx_queue` is the accept-queue length and `tx_queue` the backlog.
+    """
+
+    proto: Proto
+    family: Family
+    local_address: str
+    local_port: int
+    remote_address: str | None = None
+    remote_port: int | None = None
+    state: str | None = None
+    owner: Owner | None = None
+    inode: int | None = None
+    uid: int | None = None
+    rx_queue: int | None = None
+    tx_queue: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.owner.pid if self.owner else None
+
+    @property
+    def is_listener(self) -> bool:
+        """TCP in LISTEN, or UDP bound with no remote peer."""
+        if self.proto == "tcp":
+            return self.state == LISTEN
+        return self.remote_address is None
+
+    @property
+    def key(self) -> SocketKey:
+        """Identity that survives state changes.
+
+        A TCP connection is unique by its 4-tuple, and keeps it from ESTABLISHED through
+        TIME_WAIT (when the kernel drops the inode), so the inode is left out there.
+        Listeners and UDP sockets can share an address (SO_REUSEPORT), so the inode
+        tells them apart.
+        """
+        connected_tcp = self.proto == "tcp" and self.state != LISTEN
+        return (
+            self.proto,
+            self.family,
+            self.local_address,
+            self.local_port,
+            self.remote_address,
+            self.remote_port,
+            0 if connected_tcp else (self.inode or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralRange:
+    """The ports this OS hands out for outgoing connections, and where that came from."""
+
+    low: int
+    high: int
+    reserved: frozenset[int] = frozenset()
+    source: str = "IANA default (RFC 6335)"
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.low <= port <= self.high and port not in self.reserved
+
+    @property
+    def usable(self) -> int:
+        """How many ports the kernel can actually pick from."""
+        span = self.high - self.low + 1
+        return span - sum(1 for port in self.reserved if self.low <= port <= self.high)
+
+    def reserved_spans(self) -> list[int | str]:
+        """Reserved ports folded into runs, as the kernel prints them: [8080, "9000-9010"]."""
+        spans: list[int | str] = []
+        ports = sorted(self.reserved)
+        start = 0
+        for i in range(1, len(ports) + 1):
+            if i == len(ports) or ports[i] != ports[i - 1] + 1:
+                first, last = ports[start], ports[i - 1]
+                spans.append(first if first == last else f"{first}-{last}")
+                start = i
+        return spans
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one poll saw, at one moment."""
+
+    taken_at: float
+    host: str
+    privileged: bool
+    ephemeral_range: EphemeralRange
+    listeners: tuple[Socket, ...]
+    connections: tuple[Socket, ...]
+    unattributed: int = 0
+    errors: tuple[str, ...] = ()
+    source: str = ""
+    duration: float = 0.0
+    listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ports = frozenset((s.proto, s.local_port) for s in self.listeners)
+        object.__setattr__(self, "listening_ports", ports)
+
+    @property
+    def sockets(self) -> Iterable[Socket]:
+        yield from self.listeners
+        yield from self.connections
+
+    def is_ephemeral(self, sock: Socket) -> bool:
+        """A connection whose local port the kernel lent it: in range, not reserved,
+        and not the port of one of this machine's listeners (that is a service port)."""
+        if sock.is_listener:
+            return False
+        port = sock.local_port
+        return port in self.ephemeral_range and (sock.proto, port) not in self.listening_ports
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What changed between two snapshots, keyed by `Socket.key`.
+
+    `changed` holds the new version of sockets whose state, owner or queues moved.
+    """
+
+    added: tuple[Socket, ...] = ()
+    removed: tuple[Socket, ...] = ()
+    changed: tuple[Socket, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    @classmethod
+    def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
+        new_by_key = index_sockets(new.sockets)
+        if old is None:
+            return cls(added=tuple(new_by_key.values()))
+        old_by_key = index_sockets(old.sockets)
+        added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
+        removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
+        changed = tuple(
+            s for k, s in new_by_key.items() if k in old_by_key and old_by_key[k] != s
+        )
+        return cls(added=added, removed=removed, changed=changed)
+
+
+def index_sockets(sockets: Iterable[Socket]) -> Mapping[SocketKey, Socket]:
+    """Sockets by identity; the last one wins if the kernel reports a key twice."""
+    return {s.key: s for s in sockets}

@@ -1,0 +1,157 @@
+"""The one shared poller: every pane, gauge and check is fed from this loop.
+
+Each poll runs in a worker thread so the event loop never waits on /proc; the next
+poll is scheduled only after the previous one finished, so a slow poll delays the
+next instead of piling up behind it. A poll that raises is published as a `PollFailed`
+and retried with backoff; the loop itself never dies of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from portscope.model import Delta, Snapshot
+
+MIN_INTERVAL = 0.25
+MAX_INTERVAL = 60.0
+MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollUpdate:
+    """A successful poll and what changed since the previous successful one."""
+
+    snapshot: Snapshot
+    delta: Delta
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailed:
+    """A poll that raised; `retry_in` is how long the loop waits before trying again."""
+
+    error: str
+    at: float
+    consecutive: int
+    retry_in: float
+
+
+PollEvent = PollUpdate | PollFailed
+Subscriber = Callable[[PollEvent], None]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming what went wrong, for the header and for stderr."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Poller:
+    """Runs `collect` every `interval` seconds in a thread and publishes the result.
+
+    Subscribers are called on the event loop's thread, in subscription order; one
+    that raises is counted in `subscriber_errors` and never stops the others.
+    """
+
+    def __init__(self, collect: Callable[[], Snapshot], interval: float = 2.0) -> None:
+        self._collect = collect
+        self._interval = clamp_interval(interval)
+        self._subscribers: list[Subscriber] = []
+        self._wake = asyncio.Event()
+        self._paused = False
+        self._stopped = False
+        self._failures = 0
+        self._poll_requested = False
+        self.subscriber_errors = 0
+        self.sequence = 0
+        self.latest: Snapshot | None = None
+        self.last_event: PollEvent | None = None
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._interval = clamp_interval(seconds)
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+
+    def poll_now(self) -> None:
+        """Poll as soon as possible, even while paused (one poll, then paused again)."""
+        self._poll_requested = True
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Receive every PollEvent; the last one is replayed at once. Returns an unsubscribe."""
+        self._subscribers.append(subscriber)
+        if self.last_event is not None:
+            subscriber(self.last_event)
+        return lambda: self._subscribers.remove(subscriber)
+
+    async def poll_once(self) -> PollEvent:
+        """One poll in a worker thread, published to every subscriber."""
+        event: PollEvent
+        try:
+            snapshot = await asyncio.to_thread(self._collect)
+        except Exception as exc:
+            self._failures += 1
+            event = PollFailed(
+                error=describe_error(exc),
+                at=time.time(),
+                consecutive=self._failures,
+                retry_in=self._backoff(),
+            )
+        else:
+            self._failures = 0
+            self.sequence += 1
+            event = PollUpdate(snapshot, Delta.between(self.latest, snapshot), self.sequence)
+            self.latest = snapshot
+        self.last_event = event
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                self.subscriber_errors += 1
+        return event
+
+    def _backoff(self) -> float:
+        if not self._failures:
+            return self._interval
+        return min(MAX_BACKOFF, self._interval * 2 ** (self._failures - 1))
+
+    async def run(self) -> None:
+        """Poll until stopped. A paused poller waits without polling until resumed."""
+        while not self._stopped:
+            if self._paused and not self._poll_requested:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._poll_requested = False
+            await self.poll_once()
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._backoff())
+            except asyncio.TimeoutError:
+                pass
+
+
+def clamp_interval(seconds: float) -> float:
+    return max(MIN_INTERVAL, min(MAX_INTERVAL, float(seconds)))

@@ -1,0 +1,130 @@
+"""`portscope snapshot` output: the schema-stable JSON, CSV and an aligned table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from portscope.model import Snapshot, Socket
+from portscope.report.safe import csv_cell
+from portscope.report.table import format_table
+
+SCHEMA = "portscope.snapshot/1"
+CONNECTION_FIELDS = (
+    "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
+    "state", "pid", "process", "user", "ephemeral",
+)  # fmt: skip
+
+
+def iso_utc(epoch: float) -> str:
+    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def owner_fields(sock: Socket) -> dict[str, Any]:
+    owner = sock.owner
+    return {
+        "pid": owner.pid if owner else None,
+        "process": owner.name if owner else None,
+        "user": owner.user if owner else None,
+    }
+
+
+def listener_record(sock: Socket) -> dict[str, Any]:
+    return {
+        "proto": sock.proto,
+        "family": sock.family,
+        "address": sock.local_address,
+        "port": sock.local_port,
+        **owner_fields(sock),
+        "accept_queue": sock.rx_queue if sock.proto == "tcp" else None,
+        "backlog": sock.tx_queue if sock.proto == "tcp" else None,
+    }
+
+
+def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "proto": sock.proto,
+        "family": sock.family,
+        "local_address": sock.local_address,
+        "local_port": sock.local_port,
+        "remote_address": sock.remote_address,
+        "remote_port": sock.remote_port,
+        "state": sock.state,
+        **owner_fields(sock),
+        "ephemeral": snapshot.is_ephemeral(sock),
+    }
+
+
+def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
+    """The `portscope.snapshot/1` document; fields may be added, never renamed."""
+    rng = snapshot.ephemeral_range
+    return {
+        "schema": SCHEMA,
+        "taken_at": iso_utc(snapshot.taken_at),
+        "host": snapshot.host,
+        "privileged": snapshot.privileged,
+        "ephemeral_range": {
+            "low": rng.low,
+            "high": rng.high,
+            "reserved": rng.reserved_spans(),
+            "source": rng.source,
+            "usable": rng.usable,
+        },
+        "listening": [listener_record(s) for s in snapshot.listeners],
+        "connections": [connection_record(s, snapshot) for s in snapshot.connections],
+        "unattributed": snapshot.unattributed,
+        "errors": list(snapshot.errors),
+        "source": snapshot.source,
+        "duration_ms": round(snapshot.duration * 1000, 1),
+    }
+
+
+def to_json(snapshot: Snapshot) -> str:
+    """ASCII-only JSON: control and bidi characters in process names arrive escaped."""
+    return json.dumps(snapshot_record(snapshot), indent=1)
+
+
+def to_csv(snapshot: Snapshot) -> str:
+    """Every socket, one row each; listeners have no remote and ephemeral=false."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CONNECTION_FIELDS)
+    for sock in snapshot.sockets:
+        record = connection_record(sock, snapshot)
+        writer.writerow([csv_cell(record[name]) for name in CONNECTION_FIELDS])
+    return out.getvalue()
+
+
+def endpoint(address: str | None, port: int | None) -> str:
+    """ip:port, with IPv6 in brackets as ss prints it; '*' for no peer."""
+    if address is None:
+        return "*"
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def to_table(snapshot: Snapshot) -> str:
+    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH")
+    rows = [
+        (
+            f"{s.proto}{'6' if s.family == 'ipv6' else ''}",
+            s.state or ("UNCONN" if s.is_listener else "ESTAB"),
+            endpoint(s.local_address, s.local_port),
+            endpoint(s.remote_address, s.remote_port),
+            s.pid,
+            s.owner.name if s.owner else None,
+            s.owner.user if s.owner else None,
+            "yes" if snapshot.is_ephemeral(s) else "",
+        )
+        for s in snapshot.sockets
+    ]
+    rng = snapshot.ephemeral_range
+    summary = (
+        f"{len(snapshot.listeners)} listening, {len(snapshot.connections)} connections, "
+        f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
+        f"({rng.source})"
+    )
+    return format_table(headers, rows) + "\n" + summary
