@@ -9,6 +9,7 @@ and retried with backoff; the loop itself never dies of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,10 +148,8 @@ class Poller:
             self._poll_requested = False
             await self.poll_once()
             self._wake.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._backoff())
-            except asyncio.TimeoutError:
-                pass
 
 
 def clamp_interval(seconds: float) -> float:

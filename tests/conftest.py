@@ -1,0 +1,64 @@
+"""Shared test fixtures: real loopback sockets, the CLI as a subprocess, and `ss`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sockets import SocketFarm
+
+TREE = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = TREE / "tui"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment in which `python -m portscope` imports this tree's source."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE_ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run_portscope(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "portscope", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(**env),
+        check=False,
+    )
+
+
+def snapshot_json(*args: str) -> dict:
+    done = run_portscope("snapshot", "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def farm() -> Iterator[SocketFarm]:
+    """A fresh set of loopback sockets owned by this test process, closed afterwards."""
+    with SocketFarm() as sockets:
+        yield sockets
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
