@@ -18,6 +18,7 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.interfaces import read_interfaces
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
@@ -70,6 +71,7 @@ class Collector:
             errors=tuple(errors),
             source=self.source,
             duration=time.perf_counter() - started,
+            interfaces=read_interfaces(),
         )
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
