@@ -39,4 +39,6 @@ def bind_label(address: str, interfaces: InterfaceTable) -> str:
         return LABELS["all"]
     if "%" in address:
         return address.split("%", 1)[1]
-    return interfaces.name_for(address) or ("lo" if exposure_of(address) == "loopback" else "not local")
+    return interfaces.name_for(address) or (
+        "lo" if exposure_of(address) == "loopback" else "not local"
+    )
