@@ -282,7 +282,9 @@ class SocketTable(ScrollView, can_focus=True):
                 return Strip([Segment(fit(self.empty_text, width), style)], width)
             return Strip.blank(width, base)
         row = self.model.row_at(index)
-        return Strip([Segment(self._line_text(row, width), self._row_style(row, index, base))], width)
+        return Strip(
+            [Segment(self._line_text(row, width), self._row_style(row, index, base))], width
+        )
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("socket-table--header")

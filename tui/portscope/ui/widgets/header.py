@@ -1,0 +1,107 @@
+"""The header strip: host, interfaces and gateway, ephemeral usage, polling state.
+
+Fed by the app from each snapshot; it never reads the OS itself.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from portscope.model import Snapshot
+from portscope.report.safe import printable
+
+HISTORY = 150
+GAUGE_CELLS = 10
+LABEL = "$text-muted"
+
+
+def ephemeral_in_use(snapshot: Snapshot) -> int:
+    """Distinct local ports of the range currently lent out."""
+    return len({s.local_port for s in snapshot.connections if snapshot.is_ephemeral(s)})
+
+
+def gauge(used: int, usable: int) -> str:
+    filled = 0 if usable <= 0 else min(GAUGE_CELLS, round(GAUGE_CELLS * used / usable))
+    if used and not filled:
+        filled = 1
+    return "█" * filled + "░" * (GAUGE_CELLS - filled)
+
+
+def interfaces_line(snapshot: Snapshot) -> Content:
+    table = snapshot.interfaces
+    parts: list[str | tuple[str, str] | Content] = [(printable(snapshot.host, 40), "bold")]
+    for interface in table.interfaces:
+        addresses = " ".join(printable(a, 45) for a in interface.addresses[:2])
+        more = f" +{len(interface.addresses) - 2}" if len(interface.addresses) > 2 else ""
+        parts += ["  ", (printable(interface.name, 16), "$text-accent"), f" {addresses}{more}"]
+    for gateway in table.gateways:
+        parts += [
+            "  ",
+            ("gw ", LABEL),
+            f"{printable(gateway.address, 45)} ({printable(gateway.interface, 16)})",
+        ]
+    return Content.assemble(*parts)
+
+
+class HeaderStrip(Vertical):
+    """Three short lines; the notice line only when there is something to say."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.history: deque[float] = deque(maxlen=HISTORY)
+        self.hosts = Static("starting…", id="hosts")
+        self.usage = Static("", id="usage")
+        self.spark = Sparkline([], id="spark")
+        self.polling = Static("", id="polling")
+        self.notice = Static("", id="notice")
+
+    def compose(self) -> ComposeResult:
+        yield self.hosts
+        with Horizontal(id="gauges"):
+            yield self.usage
+            yield self.spark
+            yield self.polling
+        yield self.notice
+
+    def on_mount(self) -> None:
+        self.notice.display = False
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        self.hosts.update(interfaces_line(snapshot))
+        rng = snapshot.ephemeral_range
+        used = ephemeral_in_use(snapshot)
+        self.history.append(used)
+        share = 100 * used / rng.usable if rng.usable else 0.0
+        self.usage.update(
+            Content.assemble(
+                ("ephemeral ", LABEL),
+                f"{rng.low}–{rng.high} ",
+                (gauge(used, rng.usable), "$text-warning" if share >= 50 else "$text-success"),
+                f" {used:,}/{rng.usable:,} ({share:.1f}%)",
+            )
+        )
+        self.spark.data = list(self.history)
+        self.show_notice(snapshot)
+
+    def show_notice(self, snapshot: Snapshot, error: str = "") -> None:
+        notes = []
+        if error:
+            notes.append(f"poll failed: {printable(error, 120)}")
+        if not snapshot.privileged and snapshot.unattributed:
+            notes.append(
+                f"{snapshot.unattributed:,} sockets with hidden owners — run with sudo to see them"
+            )
+        notes.extend(printable(e, 120) for e in snapshot.errors[:1])
+        self.notice.update(Content(" · ".join(notes)))
+        self.notice.display = bool(notes)
+
+    def show_polling(self, interval: float, paused: bool) -> None:
+        marks: list[str | tuple[str, str]] = [("every ", LABEL), f"{interval:g}s"]
+        if paused:
+            marks += [" ", ("⏸ paused", "bold $text-warning")]
+        self.polling.update(Content.assemble(*marks))
