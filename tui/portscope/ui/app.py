@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -152,10 +152,10 @@ class PortscopeApp(App[int]):
         if self._resolver is not None:
             self._resolver.close()
 
-    def on_resize(self) -> None:
-        width, height = self.size
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
-        self.screen.set_class(small, "-too-small")
+        self.set_class(small, "-too-small")
         self.query_one("#too-small", Static).update(
             f"Terminal too small: {width}x{height}. portscope needs at least "
             f"{MIN_SIZE[0]}x{MIN_SIZE[1]}; enlarge the window or press q to quit."

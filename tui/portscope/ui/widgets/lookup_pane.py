@@ -24,6 +24,8 @@ HINT = "Type a port (60630), a range (8000-8100) or a name (postgres)."
 class LookupPane(Vertical):
     """Search box plus the card of its answer, refreshed when a new snapshot arrives."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
         self.query_box = Input(placeholder="look up a port: 60630, 8000-8100, postgres")

@@ -20,7 +20,7 @@ from portscope.ui.rows import RowContext
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.ui.widgets.table_model import Column, FilterError, Row
 
-MAX_FILTER = 10_000
+MAX_FILTER = 100_000
 
 
 class FilterBox(Input):
@@ -40,6 +40,8 @@ class FilterBox(Input):
 
 class SocketPane(Vertical):
     """Common pane behaviour: title with counts, filter, delta application."""
+
+    ALLOW_MAXIMIZE = True
 
     TITLE = "sockets"
     COLUMNS: tuple[Column, ...] = ()
