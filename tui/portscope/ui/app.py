@@ -46,6 +46,9 @@ INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)
 TICK = 1.0
 NAMES_BATCH = 0.5
+PANE_ACTIONS = frozenset(
+    {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
+)
 
 Collect = Callable[[], Snapshot]
 
@@ -240,18 +243,20 @@ class PortscopeApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide keys that make no sense where the focus is; dim those that do nothing now."""
-        if not isinstance(self.screen, Screen) or self.screen is not self.screen_stack[0]:
+        if action not in PANE_ACTIONS:
             return True
+        if self.screen is not self.screen_stack[0]:
+            return False
         pane = self.focused_socket_pane()
-        if action in ("filter", "sort", "reverse", "lookup_row"):
-            if pane is None:
-                return False
-            return None if action == "lookup_row" and pane.table.cursor_row is None else True
         if action == "toggle_all":
             return pane is self.ephemeral
         if action == "toggle_maximize":
             return self.focused_pane() is not None or self.screen.maximized is not None
-        return True
+        if action == "focus_lookup":
+            return True
+        if pane is None:
+            return False
+        return None if action == "lookup_row" and pane.table.cursor_row is None else True
 
     # --- actions ---------------------------------------------------------------------
 

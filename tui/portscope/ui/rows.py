@@ -123,9 +123,9 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
 EPHEMERAL_COLUMNS = (
     Column("proto", "proto", 5, priority=3),
     Column("local", "local address", 13, priority=1, grow=True),
-    Column("lport", "lport", 5, priority=10, align="right"),
+    Column("lport", "lport", 6, priority=10, align="right"),
     Column("remote", "remote", 13, priority=9, grow=True),
-    Column("rport", "rport", 5, priority=8, align="right"),
+    Column("rport", "rport", 6, priority=8, align="right"),
     Column("service", "service", 8, priority=4),
     Column("state", "state", 11, priority=7),
     Column("process", "process", 10, priority=6, grow=True),
@@ -181,9 +181,9 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
 PROCESS_COLUMNS = (
     Column("proto", "proto", 5, priority=5),
     Column("local", "local address", 15, priority=6, grow=True),
-    Column("lport", "lport", 5, priority=10, align="right"),
+    Column("lport", "lport", 6, priority=10, align="right"),
     Column("remote", "remote", 15, priority=8, grow=True),
-    Column("rport", "rport", 5, priority=7, align="right"),
+    Column("rport", "rport", 6, priority=7, align="right"),
     Column("state", "state", 11, priority=9),
 )
 

@@ -31,7 +31,7 @@ from portscope.processes import (
 from portscope.report.safe import printable
 from portscope.ui.rows import PROCESS_COLUMNS, process_row, row_text
 from portscope.ui.screens.confirm import ConfirmScreen
-from portscope.ui.widgets.socket_table import SocketTable
+from portscope.ui.widgets.socket_table import SocketTable, format_age
 
 LABEL = "$text-muted"
 
@@ -51,8 +51,8 @@ def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float)
     cmdline = " ".join(details.cmdline) if details.cmdline else "hidden (run with sudo to see it)"
     started = "unknown"
     if details.started is not None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(details.started))
-        started = f"{stamp} ({int(clock_now - details.started)}s ago)"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(details.started))
+        started = f"{stamp} ({format_age(clock_now - details.started)} ago)"
     lines = [
         line("cmdline", printable(cmdline, 400)),
         line("user", printable(details.user) or "hidden"),
@@ -100,7 +100,9 @@ class ProcessScreen(Screen[int | None]):
         self.now = now
         self.details: ProcessDetails | None = None
         self.refusal = refuse_reason(owner)
-        self.table = SocketTable(PROCESS_COLUMNS, sort_column=2, id="process-sockets")
+        self.table = SocketTable(
+            PROCESS_COLUMNS, sort_column=2, selectable=False, id="process-sockets"
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(id="process"):

@@ -70,6 +70,7 @@ class HeaderStrip(Vertical):
 
     def on_mount(self) -> None:
         self.notice.display = False
+        self.spark.display = False
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self.hosts.update(interfaces_line(snapshot))
@@ -86,6 +87,7 @@ class HeaderStrip(Vertical):
             )
         )
         self.spark.data = list(self.history)
+        self.spark.display = len(self.history) > 1
         self.show_notice(snapshot)
 
     def show_notice(self, snapshot: Snapshot, error: str = "") -> None:

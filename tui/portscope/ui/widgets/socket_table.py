@@ -144,6 +144,7 @@ class SocketTable(ScrollView, can_focus=True):
         reverse: bool = False,
         clock: Clock = time.time,
         empty_text: str = "nothing here",
+        selectable: bool = True,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -152,6 +153,7 @@ class SocketTable(ScrollView, can_focus=True):
         self.model = RowModel(sort_column=sort_column, reverse=reverse)
         self.clock = clock
         self.empty_text = empty_text
+        self.selectable = selectable
         self._cursor_key: Hashable | None = None
         self._layout: list[tuple[int, int]] = []
 
@@ -230,6 +232,11 @@ class SocketTable(ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self.cursor = where if where >= 0 else len(self.model) - 1
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select":
+            return self.selectable
+        return True
 
     def action_select(self) -> None:
         row = self.cursor_row
