@@ -7,6 +7,7 @@ from typing import Any
 from portscope.analysis import (
     AcceptQueue,
     CloseWaitTrend,
+    Destination,
     DestinationPressure,
     Finding,
     HealthReport,
@@ -83,14 +84,17 @@ def process_label(owner: Owner | None) -> str:
     return f"{printable(owner.name, 40) or '?'} (pid {owner.pid})"
 
 
+def destination_label(dest: Destination) -> str:
+    """`tcp 10.0.0.5 -> 10.0.0.9:5432`: the tuple a source port must be unique for."""
+    return f"{dest.proto} {dest.local_address} -> {endpoint(dest.remote_address, dest.remote_port)}"
+
+
 def describe(finding: Finding) -> str:
     """One plain line saying what is wrong and how badly."""
     if isinstance(finding, DestinationPressure):
-        dest = finding.destination
         reuse = ", tw_reuse may recycle them" if finding.time_wait_reusable else ""
-        remote = endpoint(dest.remote_address, dest.remote_port)
         return (
-            f"{dest.proto} {dest.local_address} -> {remote}: "
+            f"{destination_label(finding.destination)}: "
             f"{finding.in_use} of {finding.budget} ephemeral ports in use "
             f"({finding.percent:.0f}%), {finding.time_wait} in TIME_WAIT{reuse}"
         )
