@@ -92,7 +92,8 @@ def destination_label(dest: Destination) -> str:
 def describe(finding: Finding) -> str:
     """One plain line saying what is wrong and how badly."""
     if isinstance(finding, DestinationPressure):
-        reuse = ", tw_reuse may recycle them" if finding.time_wait_reusable else ""
+        recyclable = finding.time_wait_reusable and finding.time_wait
+        reuse = " (tcp_tw_reuse lets connect() recycle them)" if recyclable else ""
         return (
             f"{destination_label(finding.destination)}: "
             f"{finding.in_use} of {finding.budget} ephemeral ports in use "
