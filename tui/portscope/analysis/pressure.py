@@ -103,13 +103,14 @@ def destination_pressure(
     """Every destination with ephemeral ports in use, highest pressure first."""
     thresholds = thresholds or Thresholds()
     ports: dict[Destination, set[int]] = defaultdict(set)
-    time_wait: dict[Destination, int] = defaultdict(int)
+    time_wait: dict[Destination, set[int]] = defaultdict(set)
     for sock in snapshot.connections:
         dest = destination_of(sock)
         if dest is None or not snapshot.is_ephemeral(sock):
             continue
         ports[dest].add(sock.local_port)
-        time_wait[dest] += sock.state == TIME_WAIT
+        if sock.state == TIME_WAIT:
+            time_wait[dest].add(sock.local_port)
     pinned = pinned_ports(snapshot)
     usable = snapshot.ephemeral_range.usable
     tw_reuse = snapshot.totals.tcp_tw_reuse
@@ -121,7 +122,7 @@ def destination_pressure(
             DestinationPressure(
                 destination=dest,
                 in_use=len(own),
-                time_wait=time_wait[dest],
+                time_wait=len(time_wait[dest]),
                 budget=budget,
                 percent=percent,
                 level=thresholds.level(percent),
