@@ -20,9 +20,10 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from portscope.analysis.levels import Level, Thresholds, percent_of
-from portscope.model import TIME_WAIT, Family, Proto, Snapshot, Socket
+from portscope.model import TIME_WAIT, Family, Proto, Snapshot
 
 TW_REUSE_ALWAYS = 1
 TW_REUSE_LOOPBACK = 2
@@ -66,14 +67,6 @@ class DestinationPressure:
         return percent_of(self.time_wait, self.in_use)
 
 
-def destination_of(sock: Socket) -> Destination | None:
-    if sock.remote_address is None or sock.remote_port is None:
-        return None
-    return Destination(
-        sock.proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port
-    )
-
-
 def pinned_ports(snapshot: Snapshot) -> dict[Proto, frozenset[int]]:
     """Ports inside the usable range that connect() cannot borrow, per protocol."""
     rng = snapshot.ephemeral_range
@@ -85,6 +78,7 @@ def pinned_ports(snapshot: Snapshot) -> dict[Proto, frozenset[int]]:
     }
 
 
+@lru_cache(maxsize=4096)
 def tw_reusable(tw_reuse: int | None, remote_address: str) -> bool:
     """Whether tcp_tw_reuse lets connect() take over a TIME_WAIT tuple to this peer."""
     if tw_reuse == TW_REUSE_ALWAYS:
@@ -102,27 +96,30 @@ def destination_pressure(
 ) -> list[DestinationPressure]:
     """Every destination with ephemeral ports in use, highest pressure first."""
     thresholds = thresholds or Thresholds()
-    ports: dict[Destination, set[int]] = defaultdict(set)
-    time_wait: dict[Destination, set[int]] = defaultdict(set)
+    ports: dict[tuple[Proto, Family, str, str, int], set[int]] = defaultdict(set)
+    time_wait: dict[tuple[Proto, Family, str, str, int], set[int]] = defaultdict(set)
     for sock in snapshot.connections:
-        dest = destination_of(sock)
-        if dest is None or not snapshot.is_ephemeral(sock):
+        if sock.remote_address is None or sock.remote_port is None:
             continue
-        ports[dest].add(sock.local_port)
+        if not snapshot.is_ephemeral(sock):
+            continue
+        key = (sock.proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
+        ports[key].add(sock.local_port)
         if sock.state == TIME_WAIT:
-            time_wait[dest].add(sock.local_port)
+            time_wait[key].add(sock.local_port)
     pinned = pinned_ports(snapshot)
     usable = snapshot.ephemeral_range.usable
     tw_reuse = snapshot.totals.tcp_tw_reuse
     found = []
-    for dest, own in ports.items():
+    for key, own in ports.items():
+        dest = Destination(*key)
         budget = usable - len(pinned[dest.proto] - own)
         percent = percent_of(len(own), budget)
         found.append(
             DestinationPressure(
                 destination=dest,
                 in_use=len(own),
-                time_wait=len(time_wait[dest]),
+                time_wait=len(time_wait[key]),
                 budget=budget,
                 percent=percent,
                 level=thresholds.level(percent),
