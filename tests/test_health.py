@@ -120,7 +120,12 @@ def test_snapshot_json_carries_pressure_and_health(farm: SocketFarm) -> None:
     assert entry["budget"] <= document["ephemeral_range"]["usable"]
     health = document["health"]
     assert health["polls"] == 1
-    assert health["thresholds"] == {"warning": 70.0, "critical": 90.0, "close_wait_critical": 100}
+    assert health["thresholds"] == {
+        "warning": 70.0,
+        "critical": 90.0,
+        "close_wait_critical": 100,
+        "close_wait_growth": 1,
+    }
     assert health["tcp_tw_reuse"] == int(Path("/proc/sys/net/ipv4/tcp_tw_reuse").read_text())
     assert health["level"] in ("ok", "warning", "critical")
 
@@ -159,6 +164,7 @@ def test_check_status_line_is_one_line_with_perfdata() -> None:
         ["-c", "nan"],
         ["--interval", "-1"],
         ["--close-wait-critical", "0"],
+        ["--close-wait-growth", "-2"],
     ],
 )
 def test_bad_check_options_are_one_line_and_exit_2(args: list[str]) -> None:

@@ -141,3 +141,16 @@ def test_a_full_accept_queue_is_critical() -> None:
     report = check_json(result)
     assert (report["status"], result["check"]["status"]) == ("CRITICAL", 2)
     assert "full, new connections are dropped" in report["summary"]
+
+
+def test_growth_below_the_growth_threshold_is_not_flagged() -> None:
+    result = run_scenario(
+        leak=2,
+        leak_during_check=True,
+        check=["--interval", "1", "--close-wait-growth", "1000", "--json"],
+    )
+    report = check_json(result)
+    assert (report["status"], result["check"]["status"]) == ("OK", 0)
+    (trend,) = report["health"]["close_wait"]
+    first, second = trend["counts"]
+    assert second > first and trend["growing"] is False

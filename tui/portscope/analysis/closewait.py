@@ -21,8 +21,9 @@ ProcessKey = tuple[int, float | None] | None
 class CloseWaitTrend:
     """One process's CLOSE_WAIT count in each remembered poll, oldest first.
 
-    `growing`: the count rose since the previous poll to above every earlier count
-    remembered, so a steady or recovering process is not flagged.
+    `growing`: the count rose since the previous poll, by at least the threshold's
+    `close_wait_growth`, above every earlier count remembered; a steady or
+    recovering process is not flagged.
     """
 
     owner: Owner | None
@@ -43,8 +44,8 @@ def process_key(owner: Owner | None) -> ProcessKey:
     return (owner.pid, owner.create_time) if owner else None
 
 
-def is_growing(counts: tuple[int, ...]) -> bool:
-    return len(counts) >= 2 and counts[-1] > max(counts[:-1])
+def is_growing(counts: tuple[int, ...], by: int) -> bool:
+    return len(counts) >= 2 and counts[-1] - max(counts[:-1]) >= by
 
 
 def trend_level(count: int, growing: bool, thresholds: Thresholds) -> Level:
@@ -78,7 +79,7 @@ class CloseWaitHistory:
         trends = []
         for key, owner in owners.items():
             series = tuple(poll[key] for poll in self._polls)
-            growing = is_growing(series)
+            growing = is_growing(series, thresholds.close_wait_growth)
             trends.append(
                 CloseWaitTrend(owner, series, growing, trend_level(series[-1], growing, thresholds))
             )

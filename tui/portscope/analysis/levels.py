@@ -15,13 +15,15 @@ class Thresholds:
     """When a figure turns warning or critical.
 
     `warning`/`critical` are percentages of a budget: ephemeral ports per destination
-    and accept-queue slots per listener. A CLOSE_WAIT count that keeps growing is a
-    warning, and critical once it reaches `close_wait_critical`.
+    and accept-queue slots per listener. A process's CLOSE_WAIT count that rises by
+    at least `close_wait_growth` to a new high is a warning, and critical once it
+    reaches `close_wait_critical`.
     """
 
     warning: float = 70.0
     critical: float = 90.0
     close_wait_critical: int = 100
+    close_wait_growth: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.warning <= self.critical <= 100:
@@ -29,8 +31,8 @@ class Thresholds:
                 f"thresholds must satisfy 0 < warning <= critical <= 100 "
                 f"(got warning {self.warning:g}, critical {self.critical:g})"
             )
-        if self.close_wait_critical < 1:
-            raise ValueError("the CLOSE_WAIT critical count must be at least 1")
+        if self.close_wait_critical < 1 or self.close_wait_growth < 1:
+            raise ValueError("CLOSE_WAIT counts must be at least 1")
 
     def level(self, percent: float) -> Level:
         if percent >= self.critical:

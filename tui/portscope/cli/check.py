@@ -74,6 +74,13 @@ def add_parser(commands: Any) -> None:
         "when steady (default %(default)d)",
     )
     parser.add_argument(
+        "--close-wait-growth",
+        type=count,
+        default=defaults.close_wait_growth,
+        help="how many new CLOSE_WAIT sockets between polls (above the earlier high) "
+        "count as growth (default %(default)d)",
+    )
+    parser.add_argument(
         "--interval",
         type=seconds,
         default=0.0,
@@ -96,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     from portscope.report.check import failure, outcome
 
     try:
-        thresholds = Thresholds(args.warning, args.critical, args.close_wait_critical)
+        thresholds = Thresholds(
+            args.warning, args.critical, args.close_wait_critical, args.close_wait_growth
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     tracker = HealthTracker(thresholds)

@@ -122,6 +122,7 @@ def health_record(report: HealthReport) -> dict[str, Any]:
             "warning": thresholds.warning,
             "critical": thresholds.critical,
             "close_wait_critical": thresholds.close_wait_critical,
+            "close_wait_growth": thresholds.close_wait_growth,
         },
         "time_wait": {"total": report.time_wait, "kernel": report.totals.tcp_time_wait},
         "tcp_tw_reuse": report.totals.tcp_tw_reuse,
