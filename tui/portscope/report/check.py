@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from portscope.analysis import HealthReport
-from portscope.report.health import describe, destination_label, health_record, pressure_record
+from portscope.report.health import (
+    describe,
+    destination_label,
+    health_record,
+    percent_label,
+    pressure_record,
+)
 from portscope.report.safe import printable
 
 SCHEMA = "portscope.check/1"
@@ -56,7 +62,8 @@ def perfdata(report: HealthReport) -> str:
 def ok_summary(report: HealthReport) -> str:
     top = report.top_pressure
     pressure = (
-        f"highest ephemeral pressure {top.percent:.1f}% ({destination_label(top.destination)})"
+        f"highest ephemeral pressure {percent_label(top.percent)} "
+        f"({destination_label(top.destination)})"
         if top
         else "no outgoing connections"
     )
@@ -78,17 +85,18 @@ def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
     else:
         summary = ok_summary(report)
     perf = perfdata(report)
+    health = health_record(report)
     record = {
         "schema": SCHEMA,
         "status": status,
         "exit_code": EXIT_CODES[status],
         "summary": summary,
-        "problems": [{"level": f.level, "text": describe(f)} for f in report.problems],
+        "problems": health["problems"],
         "errors": list(errors),
         "notes": notes,
         "perfdata": perf,
         "pressure": [pressure_record(p) for p in report.pressure],
-        "health": health_record(report),
+        "health": health,
     }
     return Outcome(status, summary, tuple(details + notes), perf, record)
 

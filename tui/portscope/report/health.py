@@ -21,6 +21,11 @@ def rounded(percent: float | None) -> float | None:
     return None if percent is None else round(percent, 1)
 
 
+def percent_label(percent: float) -> str:
+    """`89.6%`, `100%`: one decimal, none when it is zero."""
+    return f"{percent:.1f}".removesuffix(".0") + "%"
+
+
 def pressure_record(item: DestinationPressure) -> dict[str, Any]:
     dest = item.destination
     return {
@@ -97,7 +102,7 @@ def describe(finding: Finding) -> str:
         return (
             f"{destination_label(finding.destination)}: "
             f"{finding.in_use} of {finding.budget} ephemeral ports in use "
-            f"({finding.percent:.0f}%), {finding.time_wait} in TIME_WAIT{reuse}"
+            f"({percent_label(finding.percent)}), {finding.time_wait} in TIME_WAIT{reuse}"
         )
     if isinstance(finding, AcceptQueue):
         sock = finding.listener
