@@ -46,11 +46,11 @@ def number(text: str) -> float:
 
 def add_parser(commands: Any) -> None:
     defaults = Thresholds()
-    parser = commands.add_parser(
-        "check",
-        help="monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth; "
-        "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+    summary = (
+        "monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth; "
+        "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
     )
+    parser = commands.add_parser("check", help=summary, description=summary)
     parser.add_argument(
         "-w",
         "--warning",
