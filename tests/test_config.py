@@ -69,7 +69,7 @@ def test_save_never_follows_a_planted_symlink(tmp_path: Path) -> None:
     assert victim.read_text() == "precious"
     assert not path.is_symlink()
     assert load_config(path) == (Config(theme="nord"), [])
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".config-")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_xdg_config_home_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from portscope.files import write_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,24 +80,11 @@ def load_config(path: Path | None = None) -> tuple[Config, list[str]]:
 
 
 def save_config(config: Config, path: Path | None = None) -> None:
-    """Write atomically: a temp file beside the target, then rename over it.
-
-    rename() replaces a symlink at `path` rather than following it, so a link planted
-    there cannot redirect the write.
-    """
+    """Write atomically; a symlink planted at `path` is replaced, never followed."""
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lines = [f"{item.name} = {_toml_value(getattr(config, item.name))}" for item in fields(Config)]
-    fd, temp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, "\n".join(lines) + "\n", mode=0o600)
 
 
 def _toml_value(value: object) -> str:

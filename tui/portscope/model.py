@@ -154,6 +154,23 @@ class InterfaceTable:
 
 
 @dataclass(frozen=True, slots=True)
+class SocketTotals:
+    """Kernel-wide counts (/proc/net/sockstat, sockstat6) and the TIME_WAIT reuse switch.
+
+    Cheap to read and independent of the socket table, so they stay right even when
+    the table is unreadable. None means the OS did not say.
+    """
+
+    tcp_in_use: int | None = None
+    tcp6_in_use: int | None = None
+    tcp_time_wait: int | None = None
+    tcp_orphaned: int | None = None
+    udp_in_use: int | None = None
+    udp6_in_use: int | None = None
+    tcp_tw_reuse: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
 
@@ -168,6 +185,7 @@ class Snapshot:
     source: str = ""
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
+    totals: SocketTotals = SocketTotals()
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

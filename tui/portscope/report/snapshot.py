@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import InterfaceTable, Snapshot, Socket
 from portscope.report.safe import csv_cell
@@ -64,6 +65,9 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
 
 def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed."""
+    from portscope.report.health import health_record, pressure_record  # it imports endpoint()
+
+    health = HealthTracker().update(snapshot)
     rng = snapshot.ephemeral_range
     return {
         "schema": SCHEMA,
@@ -86,6 +90,8 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
         ],
         "listening": [listener_record(s, snapshot.interfaces) for s in snapshot.listeners],
         "connections": [connection_record(s, snapshot) for s in snapshot.connections],
+        "pressure": [pressure_record(p) for p in health.pressure],
+        "health": health_record(health),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),
         "source": snapshot.source,
