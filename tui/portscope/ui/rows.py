@@ -6,10 +6,11 @@ plain segments (never markup), so hostile process names stay inert text.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from portscope.exposure import LABELS, bind_label, exposure_of
 from portscope.knowledge import service_name
@@ -35,23 +36,27 @@ class RowContext:
 
 
 def count_connections(snapshot: Snapshot) -> Counter[tuple[str, int]]:
-    """Established connections per (proto, local port): the peers of each listener."""
+    """Established connections per listening (proto, port): the peers of each listener."""
+    listening = snapshot.listening_ports
+    ports = ((s.proto, s.local_port, s.state) for s in snapshot.connections)
     return Counter(
-        (s.proto, s.local_port)
-        for s in snapshot.connections
-        if s.remote_address is not None and s.state in (None, "ESTABLISHED")
+        (proto, port)
+        for proto, port, state in ports
+        if (proto, port) in listening and state in (None, "ESTABLISHED")
     )
 
 
+@lru_cache(maxsize=65_536)
 def address_sort(address: str | None) -> bytes:
     """Addresses in numeric order (10.0.0.2 before 10.0.0.10), v4 before v6."""
     if not address:
         return b""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return b"\xff" + address.encode(errors="replace")
-    return bytes([ip.version]) + ip.packed
+    for prefix, family in ((b"\x04", socket.AF_INET), (b"\x06", socket.AF_INET6)):
+        try:
+            return prefix + socket.inet_pton(family, address.split("%", 1)[0])
+        except OSError:
+            continue
+    return b"\xff" + address.encode(errors="replace")
 
 
 def _owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:
@@ -61,6 +66,7 @@ def _owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:
     return printable(owner.name, 40) or UNKNOWN, str(owner.pid), printable(owner.user, 24)
 
 
+@lru_cache(maxsize=8_192)
 def _service(port: int | None, proto: str) -> str:
     if port is None:
         return ""

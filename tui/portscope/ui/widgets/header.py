@@ -21,8 +21,11 @@ LABEL = "$text-muted"
 
 
 def ephemeral_in_use(snapshot: Snapshot) -> int:
-    """Distinct local ports of the range currently lent out."""
-    return len({s.local_port for s in snapshot.connections if snapshot.is_ephemeral(s)})
+    """Distinct local ports of the range currently lent out (as `Snapshot.is_ephemeral`)."""
+    rng = snapshot.ephemeral_range
+    low, high = rng.low, rng.high
+    used = {(s.proto, s.local_port) for s in snapshot.connections} - snapshot.listening_ports
+    return len({port for _proto, port in used if low <= port <= high} - rng.reserved)
 
 
 def gauge(used: int, usable: int) -> str:
@@ -30,6 +33,12 @@ def gauge(used: int, usable: int) -> str:
     if used and not filled:
         filled = 1
     return "█" * filled + "░" * (GAUGE_CELLS - filled)
+
+
+def set_if_changed(widget: Static, content: Content) -> None:
+    """Static.update re-lays out; skip it when the text and styles are the same."""
+    if widget.content != content:
+        widget.update(content)
 
 
 def interfaces_line(snapshot: Snapshot) -> Content:
@@ -73,18 +82,19 @@ class HeaderStrip(Vertical):
         self.spark.display = False
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        self.hosts.update(interfaces_line(snapshot))
+        set_if_changed(self.hosts, interfaces_line(snapshot))
         rng = snapshot.ephemeral_range
         used = ephemeral_in_use(snapshot)
         self.history.append(used)
         share = 100 * used / rng.usable if rng.usable else 0.0
-        self.usage.update(
+        set_if_changed(
+            self.usage,
             Content.assemble(
                 ("ephemeral ", LABEL),
                 f"{rng.low}–{rng.high} ",
                 (gauge(used, rng.usable), "$text-warning" if share >= 50 else "$text-success"),
                 f" {used:,}/{rng.usable:,} ({share:.1f}%)",
-            )
+            ),
         )
         self.spark.data = list(self.history)
         self.spark.display = len(self.history) > 1
@@ -99,11 +109,11 @@ class HeaderStrip(Vertical):
                 f"{snapshot.unattributed:,} sockets with hidden owners — run with sudo to see them"
             )
         notes.extend(printable(e, 120) for e in snapshot.errors[:1])
-        self.notice.update(Content(" · ".join(notes)))
+        set_if_changed(self.notice, Content(" · ".join(notes)))
         self.notice.display = bool(notes)
 
     def show_polling(self, interval: float, paused: bool) -> None:
         marks: list[str | tuple[str, str]] = [("every ", LABEL), f"{interval:g}s"]
         if paused:
             marks += [" ", ("⏸ paused", "bold $text-warning")]
-        self.polling.update(Content.assemble(*marks))
+        set_if_changed(self.polling, Content.assemble(*marks))

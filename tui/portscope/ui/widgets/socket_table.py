@@ -156,6 +156,7 @@ class SocketTable(ScrollView, can_focus=True):
         self.selectable = selectable
         self._cursor_key: Hashable | None = None
         self._layout: list[tuple[int, int]] = []
+        self._clock_painted: tuple[object, ...] = ()
 
     @property
     def cursor_row(self) -> Row | None:
@@ -169,6 +170,10 @@ class SocketTable(ScrollView, can_focus=True):
 
     def update_rows(self, upserts: Iterable[Row] = (), removals: Iterable[Hashable] = ()) -> None:
         """Apply a change to the rows, keeping the cursor row where it is on screen."""
+        upserts = list(upserts)
+        removals = list(removals)
+        if not upserts and not removals:
+            return
         with self._cursor_kept():
             self.model.apply(upserts, removals)
 
@@ -190,8 +195,27 @@ class SocketTable(ScrollView, can_focus=True):
             self.model.set_filter(text)
 
     def refresh_rows(self) -> None:
-        """Repaint visible rows (ages and highlights move with the clock)."""
-        self.refresh()
+        """Repaint when the clock alone changed a visible age, highlight or fade."""
+        signature = self._clock_signature()
+        if signature != self._clock_painted:
+            self._clock_painted = signature
+            self.refresh()
+
+    def _clock_signature(self) -> tuple[object, ...]:
+        now = self.clock()
+        has_age = any(self.columns[i].id == "age" for i, _width in self._layout)
+        top = int(self.scroll_y)
+        rows = (
+            self.model.row_at(i) for i in range(top, min(len(self.model), top + self.page_height))
+        )
+        return tuple(
+            (
+                format_age(now - row.first_seen) if has_age else "",
+                row.new and now - row.first_seen < NEW_FOR,
+                row.gone_at is not None,
+            )
+            for row in rows
+        )
 
     def _cursor_kept(self) -> _CursorKeeper:
         return _CursorKeeper(self)
