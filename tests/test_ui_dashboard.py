@@ -11,7 +11,7 @@ from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 
 async def test_first_frame_fills_both_socket_panes(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         assert app.listening.table.model.total == len(demo_snapshot().listeners)
@@ -21,7 +21,7 @@ async def test_first_frame_fills_both_socket_panes(tmp_path: Path) -> None:
 
 
 async def test_tab_moves_between_panes(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         assert app.focused is app.listening.table
@@ -34,7 +34,7 @@ async def test_tab_moves_between_panes(tmp_path: Path) -> None:
 
 
 async def test_filter_matches_any_column_and_escape_clears(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
@@ -49,7 +49,7 @@ async def test_filter_matches_any_column_and_escape_clears(tmp_path: Path) -> No
 
 
 async def test_regex_filter_and_bad_regex_is_an_inline_error(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
@@ -67,7 +67,7 @@ async def test_regex_filter_and_bad_regex_is_an_inline_error(tmp_path: Path) -> 
 async def test_huge_paste_with_control_characters_does_not_break_the_filter(
     tmp_path: Path,
 ) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("slash")
@@ -79,7 +79,7 @@ async def test_huge_paste_with_control_characters_does_not_break_the_filter(
 
 
 async def test_sort_key_cycles_columns_and_header_click_reverses(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
@@ -98,7 +98,7 @@ async def test_sort_key_cycles_columns_and_header_click_reverses(tmp_path: Path)
 
 
 async def test_space_pauses_and_resumes_polling(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("space")
@@ -110,7 +110,7 @@ async def test_space_pauses_and_resumes_polling(tmp_path: Path) -> None:
 
 
 async def test_plus_and_minus_change_the_interval_and_remember_it(tmp_path: Path) -> None:
-    app = demo_app(tmp_path, interval=2.0)
+    app = demo_app(tmp_path / "config.toml", interval=2.0)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("minus")
@@ -125,7 +125,7 @@ async def test_plus_and_minus_change_the_interval_and_remember_it(tmp_path: Path
 
 
 async def test_cursor_stays_on_its_row_when_rows_arrive_above_it(tmp_path: Path) -> None:
-    app = demo_app(tmp_path, [demo_snapshot(0), demo_snapshot(1)])
+    app = demo_app(tmp_path / "config.toml", [demo_snapshot(0), demo_snapshot(1)])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("tab")
@@ -142,7 +142,7 @@ async def test_cursor_stays_on_its_row_when_rows_arrive_above_it(tmp_path: Path)
 
 async def test_new_rows_highlight_and_gone_rows_linger_dimmed(tmp_path: Path) -> None:
     clock = FakeClock()
-    app = demo_app(tmp_path, [demo_snapshot(0), demo_snapshot(1)], clock=clock)
+    app = demo_app(tmp_path / "config.toml", [demo_snapshot(0), demo_snapshot(1)], clock=clock)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         rows = app.ephemeral.table.model.rows
@@ -160,7 +160,7 @@ async def test_new_rows_highlight_and_gone_rows_linger_dimmed(tmp_path: Path) ->
 
 
 async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         assert app.check_action("toggle_all", ()) is False
@@ -176,7 +176,7 @@ async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) ->
 
 
 async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         rows = {r.payload.local_port: r for r in app.listening.table.model.rows.values()}
@@ -188,7 +188,7 @@ async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> N
 
 
 async def test_hostile_process_names_render_as_inert_text(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(160, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
@@ -203,7 +203,7 @@ async def test_hostile_process_names_render_as_inert_text(tmp_path: Path) -> Non
 
 
 async def test_resizing_down_to_40x10_shows_a_notice_and_back(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
         await pilot.resize_terminal(40, 10)
@@ -217,7 +217,7 @@ async def test_resizing_down_to_40x10_shows_a_notice_and_back(tmp_path: Path) ->
 
 
 async def test_maximise_the_focused_pane_and_restore(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
         await pilot.press("tab", "z")
@@ -227,7 +227,7 @@ async def test_maximise_the_focused_pane_and_restore(tmp_path: Path) -> None:
 
 
 async def test_theme_choice_is_remembered(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
         app.theme = "nord"
@@ -236,7 +236,7 @@ async def test_theme_choice_is_remembered(tmp_path: Path) -> None:
 
 
 async def test_palette_offers_the_same_actions(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         titles = {c.title for c in app.get_system_commands(app.screen)}
@@ -250,7 +250,7 @@ async def test_palette_offers_the_same_actions(tmp_path: Path) -> None:
 
 
 async def test_help_lists_every_footer_key(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("question_mark")

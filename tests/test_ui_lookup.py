@@ -13,7 +13,7 @@ def card_text(app) -> str:
 
 
 async def test_typing_60630_shows_the_card_with_live_use(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("ctrl+l", *"60630")
@@ -25,7 +25,7 @@ async def test_typing_60630_shows_the_card_with_live_use(tmp_path: Path) -> None
 
 
 async def test_bad_query_is_an_inline_error(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     bad = "70000-1"
     try:
         lookup(bad)
@@ -39,7 +39,7 @@ async def test_bad_query_is_an_inline_error(tmp_path: Path) -> None:
 
 
 async def test_l_on_a_row_looks_up_its_port(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
         table = app.listening.table

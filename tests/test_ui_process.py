@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from portscope.demo import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
-from portscope.ui.app import PortscopeApp
+from portscope.ui.scenes import open_process
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
 from ui_support import demo_app, first_frame, until
@@ -37,29 +37,15 @@ def victim_socket(proc: subprocess.Popen[bytes]) -> Socket:
     return Socket("tcp", "ipv4", "127.0.0.1", VICTIM_PORT, None, None, "LISTEN", owner, 4242)
 
 
-async def open_details(pilot, port: int) -> ProcessScreen:
-    app = pilot.app
-    assert isinstance(app, PortscopeApp)
-    table = app.listening.table
-    key = next(k for k, r in table.model.rows.items() if r.payload.local_port == port)
-    table.cursor = table.model.index_of(key)
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, ProcessScreen))
-    screen = app.screen
-    assert isinstance(screen, ProcessScreen)
-    await until(pilot, lambda: screen.details is not None)
-    return screen
-
-
 def screen_text(screen) -> str:
     return "\n".join(str(w.render()) for w in screen.query(Static))
 
 
 async def test_details_show_cmdline_user_and_sockets(tmp_path: Path, victim) -> None:
-    app = demo_app(tmp_path, [with_sockets(demo_snapshot(), victim_socket(victim))])
+    app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), victim_socket(victim))])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        screen = await open_details(pilot, VICTIM_PORT)
+        screen = await open_process(pilot, VICTIM_PORT)
         text = screen_text(screen)
         assert f"sleep (pid {victim.pid})" in text
         assert "sleep 120" in text
@@ -70,10 +56,10 @@ async def test_details_show_cmdline_user_and_sockets(tmp_path: Path, victim) -> 
 
 
 async def test_terminate_asks_first_and_no_leaves_it_running(tmp_path: Path, victim) -> None:
-    app = demo_app(tmp_path, [with_sockets(demo_snapshot(), victim_socket(victim))])
+    app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), victim_socket(victim))])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        await open_details(pilot, VICTIM_PORT)
+        await open_process(pilot, VICTIM_PORT)
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = screen_text(app.screen)
@@ -88,10 +74,10 @@ async def test_terminate_asks_first_and_no_leaves_it_running(tmp_path: Path, vic
 
 
 async def test_kill_needs_two_confirmations(tmp_path: Path, victim) -> None:
-    app = demo_app(tmp_path, [with_sockets(demo_snapshot(), victim_socket(victim))])
+    app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), victim_socket(victim))])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        await open_details(pilot, VICTIM_PORT)
+        await open_process(pilot, VICTIM_PORT)
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "SIGKILL" in screen_text(app.screen)
@@ -104,10 +90,10 @@ async def test_kill_needs_two_confirmations(tmp_path: Path, victim) -> None:
 
 
 async def test_pid_1_is_refused_with_a_reason(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        screen = await open_details(pilot, 631)
+        screen = await open_process(pilot, 631)
         assert "refused" in screen_text(screen) and "init process" in screen_text(screen)
         await pilot.press("t")
         await pilot.press("k")
@@ -124,10 +110,10 @@ async def test_a_pid_that_now_belongs_to_another_process_is_not_signalled(
     assert owner is not None and owner.create_time is not None
     reused = Owner(owner.pid, owner.name, owner.user, owner.cmdline, owner.create_time - 1000)
     sock = Socket("tcp", "ipv4", "127.0.0.1", VICTIM_PORT, None, None, "LISTEN", reused, 4242)
-    app = demo_app(tmp_path, [with_sockets(demo_snapshot(), sock)])
+    app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), sock)])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        await open_details(pilot, VICTIM_PORT)
+        await open_process(pilot, VICTIM_PORT)
         await pilot.press("t", "y")
         await until(
             pilot, lambda: any("different process" in n.message for n in app._notifications)
@@ -136,7 +122,7 @@ async def test_a_pid_that_now_belongs_to_another_process_is_not_signalled(
 
 
 async def test_enter_on_a_socket_with_a_hidden_owner_explains_why(tmp_path: Path) -> None:
-    app = demo_app(tmp_path)
+    app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table

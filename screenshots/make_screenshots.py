@@ -1,0 +1,76 @@
+"""Render the README's screenshots from demo data: `make screenshots`.
+
+Runs the real dashboard headless on `portscope.demo` (fixed host, pids and clock),
+walks the same scenes the snapshot tests use, and saves SVGs here; PNGs too when
+`rsvg-convert` (Debian: librsvg2-bin) is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tui"))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from portscope.ui.scenes import demo_app, first_frame, look_up, open_process  # noqa: E402
+
+Scene = Callable[[Pilot], Awaitable[object]]
+
+
+async def lookup_60630(pilot: Pilot) -> None:
+    await look_up(pilot, "60630")
+
+
+async def nginx_details(pilot: Pilot) -> None:
+    await open_process(pilot, 443)
+
+
+async def nothing(pilot: Pilot) -> None:
+    await pilot.pause()
+
+
+SHOTS: tuple[tuple[str, tuple[int, int], Scene], ...] = (
+    ("main", (120, 36), nothing),
+    ("main-80x24", (80, 24), nothing),
+    ("lookup-60630", (120, 36), lookup_60630),
+    ("process-detail", (100, 30), nginx_details),
+)
+
+
+async def shoot(name: str, size: tuple[int, int], scene: Scene, config_dir: Path) -> Path:
+    app = demo_app(config_dir / "config.toml")
+    async with app.run_test(size=size) as pilot:
+        await first_frame(pilot)
+        await scene(pilot)
+        await pilot.pause()
+        return Path(app.save_screenshot(filename=f"{name}.svg", path=str(HERE)))
+
+
+def to_png(svg: Path) -> Path | None:
+    converter = shutil.which("rsvg-convert")
+    if converter is None:
+        return None
+    png = svg.with_suffix(".png")
+    subprocess.run([converter, str(svg), "-o", str(png)], check=True, timeout=60)
+    return png
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as config_dir:
+        for name, size, scene in SHOTS:
+            svg = asyncio.run(shoot(name, size, scene, Path(config_dir)))
+            png = to_png(svg)
+            print(svg.name, png.name if png else "(no rsvg-convert: SVG only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
