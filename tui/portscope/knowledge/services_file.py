@@ -15,7 +15,6 @@ from dataclasses import dataclass
 PROTOCOLS = ("tcp", "udp", "sctp", "dccp")
 MAX_PORT = 65535
 _PORTS = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
-PROVENANCE_PREFIX = "#@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +61,3 @@ def parse_services(text: str) -> Iterator[ServiceLine]:
         parsed = parse_line(line)
         if parsed is not None:
             yield parsed
-
-
-def parse_provenance(text: str) -> dict[str, str]:
-    """`#@ key: value` header lines: where a generated file's data came from."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        if line.startswith(PROVENANCE_PREFIX):
-            key, _, value = line[len(PROVENANCE_PREFIX) :].partition(":")
-            found[key.strip()] = value.strip()
-    return found
