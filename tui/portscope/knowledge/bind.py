@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from portscope.model import TIME_WAIT, EphemeralRange, Socket
 from portscope.knowledge.records import BindVerdict
+from portscope.model import TIME_WAIT, EphemeralRange, Socket
 
 SHOWN_HOLDERS = 5
 

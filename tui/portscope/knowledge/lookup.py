@@ -11,6 +11,9 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from portscope.collect import is_privileged
+from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.privports import unprivileged_port_start
 from portscope.knowledge.bind import bind_verdict
 from portscope.knowledge.classify import check_commands, iana_class, range_facts
 from portscope.knowledge.query import NameQuery, PortQuery, Query, RangeQuery, parse_query
@@ -81,10 +84,6 @@ def lookup(
 ) -> LookupResult:
     """Answer a query; raises QueryError (only) when `text` does not parse."""
     query = parse_query(text)
-    from portscope.collect.ephemeral import read_ephemeral_range
-    from portscope.collect.privports import unprivileged_port_start
-    from portscope.collect import is_privileged
-
     context = Context(
         registry=default_registry(),
         rng=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform),

@@ -25,7 +25,7 @@ def parse_notes(text: str) -> Iterator[NoteLine]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        ports, source, fact = (part.strip() for part in (line.split("|", 2) + ["", ""])[:3])
+        ports, source, fact = (part.strip() for part in [*line.split("|", 2), "", ""][:3])
         low_text, _, high_text = ports.partition("-")
         if not (low_text.isdecimal() and (high_text or low_text).isdecimal() and source and fact):
             raise NotesFormatError(f"notes line {number}: expected 'PORT | source | fact'")
