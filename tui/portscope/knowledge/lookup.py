@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import sys
-from collections.abc import Iterable
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from portscope.collect import is_privileged
@@ -127,22 +127,37 @@ def ports_named(query: NameQuery, registry: Registry) -> list[int]:
     return list(dict.fromkeys([*exact, *prefix, *keyword]))
 
 
-def sockets_on(port: int, sockets: Iterable[Socket]) -> tuple[list[Socket], list[Socket]]:
-    """(sockets with `port` as their local port, sockets talking to `port` elsewhere)."""
-    local: list[Socket] = []
-    remote: list[Socket] = []
-    for sock in sockets:
-        if sock.local_port == port:
-            local.append(sock)
-        elif sock.remote_port == port:
-            remote.append(sock)
-    return local, remote
+class SocketIndex:
+    """A snapshot's sockets by local and by remote port, so a lookup never scans them all."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.local: dict[int, list[Socket]] = defaultdict(list)
+        self.remote: dict[int, list[Socket]] = defaultdict(list)
+        for sock in snapshot.sockets:
+            self.local[sock.local_port].append(sock)
+            if sock.remote_port is not None and sock.remote_port != sock.local_port:
+                self.remote[sock.remote_port].append(sock)
+
+
+_last_index: list[SocketIndex] = []
+
+
+def socket_index(snapshot: Snapshot) -> SocketIndex:
+    """The index of the latest snapshot asked about: built once per poll, then shared."""
+    if _last_index and _last_index[0].snapshot is snapshot:
+        return _last_index[0]
+    index = SocketIndex(snapshot)
+    _last_index[:] = [index]
+    return index
 
 
 def port_report(port: int, context: Context) -> PortReport:
     rng = context.rng
     snapshot = context.snapshot
-    local, remote = sockets_on(port, snapshot.sockets) if snapshot else ([], [])
+    index = socket_index(snapshot) if snapshot else None
+    local = index.local.get(port, []) if index else []
+    remote = index.remote.get(port, []) if index else []
     return PortReport(
         port=port,
         iana_class=iana_class(port),
