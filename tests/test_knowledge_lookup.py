@@ -130,8 +130,11 @@ def test_a_range_includes_ports_in_use_here(farm: SocketFarm) -> None:
     assert [r.port for r in result.reports] == [port]
 
 
-@pytest.mark.parametrize(("port", "kind"), [(0, "system"), (1023, "system"), (1024, "user"),
-                                           (49151, "user"), (49152, "dynamic"), (65535, "dynamic")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("port", "kind"),
+    [(0, "system"), (1023, "system"), (1024, "user"), (49151, "user"), (49152, "dynamic"),
+     (65535, "dynamic")],
+)  # fmt: skip
 def test_rfc6335_classes(port: int, kind: str) -> None:
     assert iana_class(port) == kind
 
