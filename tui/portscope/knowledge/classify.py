@@ -9,6 +9,7 @@ from portscope.model import EphemeralRange
 
 SYSTEM_CLASS, USER_CLASS, DYNAMIC_CLASS = "system", "user", "dynamic"
 CLASS_SPANS = {SYSTEM_CLASS: (0, 1023), USER_CLASS: (1024, 49151), DYNAMIC_CLASS: (49152, 65535)}
+LINUX_DEFAULT_EPHEMERAL = (32768, 60999)
 CLASS_NAMES = {
     SYSTEM_CLASS: "system (well-known)",
     USER_CLASS: "user (registered)",
@@ -35,6 +36,8 @@ def range_facts(port: int, rng: EphemeralRange) -> tuple[str, ...]:
     """Whether this OS lends the port to outgoing connections, and where that disagrees
     with IANA's dynamic range (Linux lends 32768-60999 by default, IANA says 49152-65535)."""
     span = f"{rng.low}-{rng.high}"
+    if (rng.low, rng.high) == LINUX_DEFAULT_EPHEMERAL:
+        span += ", Linux's default"
     dyn_low, dyn_high = CLASS_SPANS[DYNAMIC_CLASS]
     in_iana = dyn_low <= port <= dyn_high
     in_span = rng.low <= port <= rng.high

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from portscope.collect import is_privileged
-from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.ephemeral import IANA_DYNAMIC, read_ephemeral_range
 from portscope.collect.privports import unprivileged_port_start
 from portscope.knowledge.bind import bind_verdict
 from portscope.knowledge.classify import check_commands, iana_class, range_facts
@@ -61,6 +61,7 @@ class LookupResult:
     reports: tuple[PortReport, ...]
     total: int
     parsed: Query | None = None
+    ephemeral_range: EphemeralRange = IANA_DYNAMIC
     snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 
 
@@ -95,7 +96,12 @@ def lookup(
     ports = matching_ports(query, context)
     reports = tuple(port_report(port, context) for port in ports[: max(0, limit)])
     return LookupResult(
-        query=text, reports=reports, total=len(ports), parsed=query, snapshot=snapshot
+        query=text,
+        reports=reports,
+        total=len(ports),
+        parsed=query,
+        ephemeral_range=context.rng,
+        snapshot=snapshot,
     )
 
 

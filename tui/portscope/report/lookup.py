@@ -66,6 +66,11 @@ def lookup_record(result: LookupResult) -> dict[str, Any]:
         "schema": SCHEMA,
         "query": result.query,
         "live": result.snapshot is not None,
+        "ephemeral_range": {
+            "low": result.ephemeral_range.low,
+            "high": result.ephemeral_range.high,
+            "source": result.ephemeral_range.source,
+        },
         "results": [report_record(r, result.snapshot) for r in result.reports],
         "total": result.total,
         "registry": {k: registry[k] for k in ("source", "version", "released")},
@@ -140,12 +145,15 @@ def summary(result: LookupResult) -> str | None:
     shown, total = len(result.reports), result.total
     query = result.parsed
     if isinstance(query, RangeQuery):
-        span = query.high - query.low + 1
-        rest = span - total
-        return (
-            f"showing {shown} of {total} ports in {query.low}-{query.high} that are assigned, "
-            f"noted or in use; the other {rest} are unassigned and unused here"
-        )
+        span = f"{query.low}-{query.high}"
+        rest = query.high - query.low + 1 - total
+        if result.snapshot is None:
+            what, others = "assigned or noted", "unassigned (use here not checked: --offline)"
+        else:
+            what, others = "assigned, noted or in use", "unassigned and unused here"
+        if total == 0:
+            return f"nothing in {span} is {what}: all {rest} ports are {others}"
+        return f"showing {shown} of {total} ports in {span} that are {what}; the other {rest} are {others}"
     if isinstance(query, NameQuery):
         if total == 0:
             return f"no service name, description or note matches {printable(query.text)!r}"
