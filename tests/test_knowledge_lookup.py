@@ -154,7 +154,7 @@ def test_bind_verdict_for_privileged_ports_and_the_ephemeral_range() -> None:
     assert bind_verdict(80, [], LINUX_DEFAULT, privileged=True, unprivileged_start=1024).can_bind
     lent = bind_verdict(40000, [], LINUX_DEFAULT, privileged=False, unprivileged_start=1024)
     assert lent.can_bind and "collide" in lent.verdict
-    assert any("ip_local_reserved_ports=40000" in r for r in lent.reasons)
+    assert any("adding 40000 to net.ipv4.ip_local_reserved_ports" in r for r in lent.reasons)
 
 
 def test_check_commands_fill_in_the_port_for_each_os() -> None:

@@ -27,6 +27,11 @@ def holder(sock: Socket) -> str:
     return f"{sock.proto} {address}:{sock.local_port} ({who})"
 
 
+def _lingers(sock: Socket) -> bool:
+    """A TCP connection in TIME_WAIT: gone from its process, still in the kernel's tables."""
+    return sock.proto == "tcp" and sock.state == TIME_WAIT
+
+
 def bind_verdict(
     port: int,
     local: Sequence[Socket] | None,
@@ -41,8 +46,8 @@ def bind_verdict(
     live = local is not None
     sockets = list(local or ())
     listeners = [s for s in sockets if s.is_listener]
-    lingering = [s for s in sockets if s.proto == "tcp" and s.state == TIME_WAIT]
-    borrowed = [s for s in sockets if not s.is_listener and s not in lingering]
+    lingering = [s for s in sockets if _lingers(s)]
+    borrowed = [s for s in sockets if not s.is_listener and not _lingers(s)]
     reasons += [f"listening: {holder(s)}" for s in listeners[:SHOWN_HOLDERS]]
     if len(listeners) > SHOWN_HOLDERS:
         reasons.append(f"and {len(listeners) - SHOWN_HOLDERS} more listening sockets")
@@ -68,7 +73,7 @@ def bind_verdict(
         reasons.append(
             f"inside the ephemeral range {rng.low}-{rng.high}: an outgoing connection may "
             "be lent this port at any moment and block a service from starting "
-            f"(on Linux, sysctl -w net.ipv4.ip_local_reserved_ports={port} prevents that)"
+            f"(on Linux, adding {port} to net.ipv4.ip_local_reserved_ports prevents that)"
         )
     if not live:
         reasons.append("no live data was read, so current holders are unknown")

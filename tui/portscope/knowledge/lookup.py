@@ -119,7 +119,7 @@ def ports_in_range(low: int, high: int, context: Context) -> list[int]:
     known = context.registry.known_ports
     found = set(known[bisect.bisect_left(known, low) : bisect.bisect_right(known, high)])
     if context.snapshot is not None:
-        found.update(s.local_port for s in context.snapshot.sockets if low <= s.local_port <= high)
+        found.update(p for p in socket_index(context.snapshot).local if low <= p <= high)
     return sorted(found)
 
 

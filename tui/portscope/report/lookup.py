@@ -153,7 +153,8 @@ def summary(result: LookupResult) -> str | None:
             what, others = "assigned, noted or in use", "unassigned and unused here"
         if total == 0:
             return f"nothing in {span} is {what}: all {rest} ports are {others}"
-        return f"showing {shown} of {total} ports in {span} that are {what}; the other {rest} are {others}"
+        head = f"showing {shown} of {total} ports in {span} that are {what}"
+        return f"{head}; the other {rest} are {others}"
     if isinstance(query, NameQuery):
         if total == 0:
             return f"no service name, description or note matches {printable(query.text)!r}"
