@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 
 import pytest
@@ -26,6 +27,18 @@ def can_really_bind(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def untouched_port_outside(rng: EphemeralRange) -> int:
+    """A port below the ephemeral range that no socket here uses at either end and that
+    binds: what a fixed-port server would pick. Random, so test runs do not collide."""
+    snapshot = take_snapshot()
+    used = {s.local_port for s in snapshot.sockets} | {s.remote_port for s in snapshot.sockets}
+    candidates = [p for p in range(10_000, rng.low) if p not in used]
+    for port in random.sample(candidates, min(50, len(candidates))):
+        if can_really_bind(port):
+            return port
+    pytest.skip("no untouched port below the ephemeral range")
 
 
 def test_a_real_listener_shows_up_in_use_with_this_process(farm: SocketFarm) -> None:
@@ -69,14 +82,13 @@ def test_the_peer_side_of_a_connection_is_listed_too(farm: SocketFarm) -> None:
 def test_a_udp_socket_is_in_use_too(farm: SocketFarm) -> None:
     port = farm.udp_socket("127.0.0.1").getsockname()[1]
     report = lookup(str(port), take_snapshot()).reports[0]
-    assert [s.proto for s in report.in_use] == ["udp"]
+    mine = [s for s in report.in_use if s.pid == os.getpid()]
+    assert [(s.proto, s.local_port, s.is_listener) for s in mine] == [("udp", port, True)]
     assert report.bind.can_bind is False
 
 
 def test_a_free_port_can_be_bound() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = untouched_port_outside(take_snapshot().ephemeral_range)
     report = lookup(str(port), take_snapshot()).reports[0]
     assert report.in_use == ()
     assert report.bind.can_bind is True
@@ -169,3 +181,36 @@ def test_service_name_for_table_columns() -> None:
     assert service_name(443) == "https"
     assert service_name(5353, "udp") == "mdns"
     assert service_name(60630) is None
+
+
+def test_time_wait_from_an_outgoing_connection_blocks_a_bind(farm: SocketFarm) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    ((client, server),) = farm.connect(listener)
+    port = client.getsockname()[1]
+    client.close()
+    server.recv(1)
+    server.close()
+    report = lookup(str(port), take_snapshot()).reports[0]
+    server_port = listener.getsockname()[1]
+    assert any(
+        s.local_port == port and s.remote_port == server_port and s.state == "TIME_WAIT"
+        for s in report.in_use
+    )
+    assert report.bind.can_bind is False
+    assert any("TIME_WAIT" in r for r in report.bind.reasons)
+    assert can_really_bind(port) is False
+
+
+def test_a_restarted_servers_time_wait_does_not_block_it(farm: SocketFarm) -> None:
+    port = untouched_port_outside(take_snapshot().ephemeral_range)
+    listener = farm.tcp_listener("127.0.0.1", port)
+    ((client, server),) = farm.connect(listener)
+    server.close()
+    client.recv(1)
+    client.close()
+    listener.close()
+    report = lookup(str(port), take_snapshot()).reports[0]
+    assert "TIME_WAIT" in {s.state for s in report.in_use if s.local_port == port}
+    assert report.bind.can_bind is True
+    assert any("SO_REUSEADDR" in r for r in report.bind.reasons)
+    assert can_really_bind(port) is True

@@ -2,7 +2,9 @@
 
 On Linux a bind to all addresses fails while any socket holds the port locally: a
 listener, but also an outgoing connection that was lent the port, even with SO_REUSEADDR.
-Only TIME_WAIT leftovers step aside for servers that set SO_REUSEADDR.
+TIME_WAIT leftovers step aside only for a server that sets SO_REUSEADDR when the old
+socket had it too: true of a restarted server's own connections, not of outgoing ones.
+Outgoing connections are only lent ports from the ephemeral range, so that is the guess.
 """
 
 from __future__ import annotations
@@ -56,10 +58,16 @@ def bind_verdict(
             f"{len(borrowed)} connection(s) hold it as their local port, e.g. "
             f"{holder(borrowed[0])}; a bind to all addresses fails until they close"
         )
-    if lingering:
+    lingering_blocks = bool(lingering) and port in rng
+    if lingering_blocks:
         reasons.append(
-            f"{len(lingering)} connection(s) in TIME_WAIT; a server that sets "
-            "SO_REUSEADDR can bind anyway"
+            f"{len(lingering)} recently closed connection(s) that were lent it are in TIME_WAIT; "
+            "a bind fails until they expire (about a minute), even with SO_REUSEADDR"
+        )
+    elif lingering:
+        reasons.append(
+            f"{len(lingering)} connection(s) in TIME_WAIT, likely a stopped server's own; "
+            "a server that sets SO_REUSEADDR (most do) can bind anyway"
         )
     needs_privilege = port < unprivileged_start and not privileged
     if needs_privilege:
@@ -77,24 +85,24 @@ def bind_verdict(
         )
     if not live:
         reasons.append("no live data was read, so current holders are unknown")
-    can_bind = not (listeners or borrowed or needs_privilege)
-    return BindVerdict(
-        can_bind, _verdict(port, listeners, borrowed, needs_privilege, rng, live), tuple(reasons)
-    )
+    blocked = bool(listeners or borrowed or lingering_blocks or needs_privilege)
+    held = bool(borrowed) or lingering_blocks
+    verdict = _verdict(port, listeners, held, needs_privilege, rng, live)
+    return BindVerdict(not blocked, verdict, tuple(reasons))
 
 
 def _verdict(
     port: int,
     listeners: list[Socket],
-    borrowed: list[Socket],
+    held: bool,
     needs_privilege: bool,
     rng: EphemeralRange,
     live: bool,
 ) -> str:
     if listeners:
         return f"No: port {port} is taken by {holder(listeners[0])}."
-    if borrowed:
-        return f"No: outgoing connections hold port {port} as their local port."
+    if held:
+        return f"No: outgoing connections hold port {port} as their local port, or just did."
     if needs_privilege:
         return "Not as this user: it needs root or CAP_NET_BIND_SERVICE."
     if not live:
