@@ -91,6 +91,15 @@ def test_a_real_listener_appears_in_the_json(farm: SocketFarm) -> None:
     assert f"pid {os.getpid()}" in result["bind"]["verdict"]
 
 
+def test_the_card_shows_a_real_listener_and_its_process(farm: SocketFarm) -> None:
+    port = farm.tcp_listener("127.0.0.1").getsockname()[1]
+    done = run_portscope("lookup", str(port), timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert f"tcp LISTEN 127.0.0.1:{port}" in done.stdout
+    assert f"pid {os.getpid()}" in done.stdout
+    assert f"No: port {port} is taken by tcp 127.0.0.1:{port}" in done.stdout
+
+
 def test_a_range_is_capped_with_a_showing_line() -> None:
     done = run_portscope("lookup", "8000-8100", "--limit", "3", "--offline", timeout=20)
     assert done.returncode == 0, done.stderr

@@ -112,18 +112,20 @@ def socket_line(sock: Socket) -> str:
     return f"{sock.proto}{'6' if sock.family == 'ipv6' else ''} {state} {where}  {who}"
 
 
-def _in_use_lines(report: PortReport, live: bool) -> list[str]:
-    if not live:
+def _in_use_lines(report: PortReport, snapshot: Snapshot | None) -> list[str]:
+    if snapshot is None:
         return ["not checked (--offline)"]
     if not report.in_use:
         return ["nothing on this machine uses it right now"]
     lines = [socket_line(s) for s in report.in_use[:SHOWN_SOCKETS]]
     if len(report.in_use) > SHOWN_SOCKETS:
         lines.append(f"... and {len(report.in_use) - SHOWN_SOCKETS} more (see --json)")
+    if not snapshot.privileged and any(s.owner is None for s in report.in_use):
+        lines.append("(hidden owners belong to other users: run as root to see them)")
     return lines
 
 
-def card(report: PortReport, live: bool) -> str:
+def card(report: PortReport, snapshot: Snapshot | None) -> str:
     iana = [_service_line(e) for e in report.services if e.source == IANA]
     local = [_service_line(e) for e in report.services if e.source != IANA]
     title = iana[0].split(" - ")[0] if iana else "unassigned"
@@ -134,7 +136,7 @@ def card(report: PortReport, live: bool) -> str:
     if local:
         lines += _field("This system", local)
     lines += _field("Known uses", [f"{n.text} [{n.source}]" for n in report.notes])
-    lines += _field("Here now", _in_use_lines(report, live))
+    lines += _field("Here now", _in_use_lines(report, snapshot))
     lines += _field("Can I bind?", [report.bind.verdict, *(f"- {r}" for r in report.bind.reasons)])
     lines += _field("Check", list(report.check_commands))
     return "\n".join(lines)
@@ -163,8 +165,7 @@ def summary(result: LookupResult) -> str | None:
 
 
 def to_text(result: LookupResult) -> str:
-    live = result.snapshot is not None
-    parts = [card(r, live) for r in result.reports]
+    parts = [card(r, result.snapshot) for r in result.reports]
     footer = summary(result)
     if footer:
         parts.append(footer)
