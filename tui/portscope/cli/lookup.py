@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portscope.model import Snapshot
 
 COLLECTION_FAILED = 1
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def take_live_snapshot() -> Any:
+def take_live_snapshot() -> Snapshot | None:
     """This machine's sockets now; on failure, say so and carry on with the offline answer."""
     from portscope.collect import take_snapshot
 

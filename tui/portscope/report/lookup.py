@@ -96,10 +96,14 @@ def _field(label: str, lines: list[str]) -> list[str]:
     return out
 
 
-def _service_line(entry: ServiceEntry) -> str:
+def _service_title(entry: ServiceEntry) -> str:
     span = f" (ports {entry.span[0]}-{entry.span[1]})" if entry.span else ""
+    return f"{entry.name} [{'/'.join(entry.protocols)}]{span}"
+
+
+def _service_line(entry: ServiceEntry) -> str:
     about = f" - {entry.description}" if entry.description else ""
-    return f"{entry.name} [{'/'.join(entry.protocols)}]{span}{about}"
+    return _service_title(entry) + about
 
 
 def socket_line(sock: Socket) -> str:
@@ -126,9 +130,10 @@ def _in_use_lines(report: PortReport, snapshot: Snapshot | None) -> list[str]:
 
 
 def card(report: PortReport, snapshot: Snapshot | None) -> str:
-    iana = [_service_line(e) for e in report.services if e.source == IANA]
+    registered = [e for e in report.services if e.source == IANA]
+    iana = [_service_line(e) for e in registered]
     local = [_service_line(e) for e in report.services if e.source != IANA]
-    title = iana[0].split(" - ")[0] if iana else "unassigned"
+    title = _service_title(registered[0]) if registered else "unassigned"
     lines = [f"Port {report.port} - {printable(title)}"]
     lines += _field("Class", [describe_class(report.port)])
     lines += _field("Ephemeral", list(report.range_facts))
