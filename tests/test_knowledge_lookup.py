@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import random
 import socket
+from pathlib import Path
 
 import pytest
 
 from portscope.collect import take_snapshot
+from portscope.collect.privports import UNPRIVILEGED_START, unprivileged_port_start
 from portscope.knowledge import lookup, service_name
 from portscope.knowledge.bind import bind_verdict
 from portscope.knowledge.classify import check_commands, iana_class, range_facts
@@ -214,3 +216,12 @@ def test_a_restarted_servers_time_wait_does_not_block_it(farm: SocketFarm) -> No
     assert report.bind.can_bind is True
     assert any("SO_REUSEADDR" in r for r in report.bind.reasons)
     assert can_really_bind(port) is True
+
+
+def test_the_unprivileged_port_start_is_read_from_the_kernel(tmp_path: Path) -> None:
+    sysctl = tmp_path / "ip_unprivileged_port_start"
+    sysctl.write_text("80\n")
+    assert unprivileged_port_start("linux", sysctl) == 80
+    assert unprivileged_port_start("linux", tmp_path / "absent") == 1024
+    assert unprivileged_port_start("win32", sysctl) == 0
+    assert unprivileged_port_start() == int(UNPRIVILEGED_START.read_text())

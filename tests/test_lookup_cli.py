@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import cli_env, run_portscope
+from conftest import cli_env, needs_root, run_portscope
 from sockets import SocketFarm
 
 BAD_INPUTS = {
@@ -128,3 +128,31 @@ def test_lookup_never_imports_textual() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run(
+        [*nobody, sys.executable, "-m", "portscope", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=cli_env(),
+        check=False,
+    )
+
+
+@needs_root
+def test_an_unprivileged_user_is_told_about_privileged_ports() -> None:
+    done = run_as_nobody("lookup", "80")
+    assert done.returncode == 0, done.stderr
+    assert "Not as this user: it needs root or CAP_NET_BIND_SERVICE" in done.stdout
+
+
+@needs_root
+def test_an_unprivileged_user_sees_that_owners_are_hidden(farm: SocketFarm) -> None:
+    port = farm.tcp_listener("127.0.0.1").getsockname()[1]
+    done = run_as_nobody("lookup", str(port))
+    assert done.returncode == 0, done.stderr
+    assert f"tcp LISTEN 127.0.0.1:{port}  hidden" in done.stdout
+    assert "run as root to see them" in done.stdout
