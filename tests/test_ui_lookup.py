@@ -17,11 +17,11 @@ async def test_typing_60630_shows_the_card_with_live_use(tmp_path: Path) -> None
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await pilot.press("ctrl+l", *"60630")
-        await until(pilot, lambda: "port 60630" in card_text(app))
+        await until(pilot, lambda: "Port 60630" in card_text(app))
         text = card_text(app)
-        assert "port 60630" in text
-        assert "vite (pid 3105)" in text
-        assert "how to check" in text
+        assert "Port 60630" in text
+        assert "vite (pid 3105, dev)" in text
+        assert "Check" in text
 
 
 async def test_bad_query_is_an_inline_error(tmp_path: Path) -> None:
@@ -46,6 +46,6 @@ async def test_l_on_a_row_looks_up_its_port(tmp_path: Path) -> None:
         key = next(k for k, r in table.model.rows.items() if r.payload.local_port == 5432)
         table.cursor = table.model.index_of(key)
         await pilot.press("l")
-        await until(pilot, lambda: "port 5432" in card_text(app))
+        await until(pilot, lambda: "Port 5432" in card_text(app))
         assert app.lookup.query_box.value == "5432"
         assert app.focused is app.lookup.query_box

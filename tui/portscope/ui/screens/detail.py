@@ -33,7 +33,7 @@ from portscope.ui.rows import PROCESS_COLUMNS, process_row, row_text
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.widgets.socket_table import SocketTable, format_age
 
-LABEL = "$text-muted"
+LABEL = "dim"
 
 
 def owner_label(owner: Owner) -> str:

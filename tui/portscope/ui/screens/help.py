@@ -34,7 +34,7 @@ def help_text() -> Content:
         Content.styled(
             "Rows: all-interfaces listeners stand out; new connections are highlighted, "
             "closed ones fade before they go; ◀ marks your own SSH session.",
-            "$text-muted",
+            "dim",
         ),
     ]
     return Content("\n").join(lines)

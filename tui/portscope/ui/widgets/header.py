@@ -17,7 +17,7 @@ from portscope.report.safe import printable
 
 HISTORY = 150
 GAUGE_CELLS = 10
-LABEL = "$text-muted"
+LABEL = "dim"
 
 
 def ephemeral_in_use(snapshot: Snapshot) -> int:

@@ -1,7 +1,9 @@
-"""The lookup card: one port's registry entries, range class, notes, live use and checks.
+"""The lookup card as the dashboard shows it: the CLI card's fields, styled by the theme.
 
-Built as `Content` from plain strings (never markup), so registry text and process
-names are shown as they are; styles are theme variables only.
+Field names and wording follow `portscope lookup` (report/lookup.py), and the socket
+lines come from there too, so the card reads the same in both places. Built as
+`Content` from plain strings (never markup), so registry text and process names stay
+inert; styles are theme variables only.
 """
 
 from __future__ import annotations
@@ -9,79 +11,63 @@ from __future__ import annotations
 from textual.content import Content
 
 from portscope.knowledge import LookupResult, PortReport
-from portscope.model import Socket
+from portscope.knowledge.classify import describe_class
+from portscope.knowledge.records import IANA, ServiceEntry
+from portscope.report.lookup import socket_line
 from portscope.report.safe import printable
 
 HEADING = "bold $text-accent"
-LABEL = "$text-muted"
+LABEL = "dim"
+FIELD = "bold"
+INDENT = "\u00a0\u00a0"
+"""No-break spaces: the card wraps, and wrapping drops ordinary leading spaces."""
 WARN = "$text-warning"
 MAX_LIVE = 8
 
-CLASS_NAMES = {
-    "system": "system port (0–1023)",
-    "user": "registered/user port (1024–49151)",
-    "dynamic": "dynamic/private port (49152–65535)",
-}
+
+def _service(entry: ServiceEntry) -> str:
+    about = f" - {entry.description}" if entry.description else ""
+    return f"{entry.name} [{'/'.join(entry.protocols)}]{about}"
 
 
-def _live(sock: Socket) -> str:
-    owner = sock.owner
-    who = f"{printable(owner.name, 32) or '?'} (pid {owner.pid})" if owner else "owner hidden"
-    peer = f" → {sock.remote_address}:{sock.remote_port}" if sock.remote_address else ""
-    state = sock.state or ("bound" if sock.proto == "udp" else "")
-    return f"{sock.proto} {sock.local_address}:{sock.local_port}{peer} {state} · {who}"
+def _field(label: str, lines: list[str], style: str = "") -> list[Content]:
+    out = [Content.styled(label, FIELD)]
+    out += [Content.styled(INDENT + printable(line, 300), style) for line in lines or ["-"]]
+    return out
 
 
-def report_card(report: PortReport) -> Content:
-    lines: list[Content] = [
-        Content.assemble(
-            (f"port {report.port}", HEADING),
-            "  ",
-            (CLASS_NAMES.get(report.iana_class, report.iana_class), LABEL),
-        ),
-    ]
-    eph = "yes — this kernel lends it to outgoing connections" if report.ephemeral else "no"
-    lines.append(Content.assemble(("ephemeral here: ", LABEL), eph))
-    if report.reserved:
-        lines.append(
-            Content.assemble(("reserved: ", LABEL), ("yes (ip_local_reserved_ports)", WARN))
-        )
-    if report.services:
-        for entry in report.services:
-            protos = "/".join(entry.protocols)
-            text = (
-                f"{printable(entry.name)} ({protos}) {printable(entry.description, 120)}".rstrip()
-            )
-            lines.append(Content.assemble((f"{entry.source}: ", LABEL), text))
-    else:
-        lines.append(Content.assemble(("IANA: ", LABEL), "unassigned"))
-    for note in report.notes:
-        lines.append(
-            Content.assemble(
-                ("note: ", LABEL), printable(note.text, 200), (f"  [{note.source}]", LABEL)
-            )
-        )
-    if report.in_use:
-        lines.append(Content.styled("live use here:", LABEL))
-        lines.extend(Content("  " + printable(_live(s), 160)) for s in report.in_use[:MAX_LIVE])
-        if len(report.in_use) > MAX_LIVE:
-            lines.append(Content.styled(f"  … and {len(report.in_use) - MAX_LIVE} more", LABEL))
-    else:
-        lines.append(Content.assemble(("live use here: ", LABEL), "none right now"))
-    verdict = report.bind.verdict
-    lines.append(
-        Content.assemble(
-            ("bind: ", LABEL), (printable(verdict, 160), "" if report.bind.can_bind else WARN)
-        )
-    )
-    if report.check_commands:
-        lines.append(Content.styled("how to check:", LABEL))
-        lines.extend(Content("  $ " + printable(c, 160)) for c in report.check_commands)
+def _here_now(report: PortReport, live: bool) -> list[str]:
+    if not live:
+        return ["waiting for the first poll"]
+    if not report.in_use:
+        return ["nothing on this machine uses it right now"]
+    lines = [socket_line(s) for s in report.in_use[:MAX_LIVE]]
+    if len(report.in_use) > MAX_LIVE:
+        lines.append(f"… and {len(report.in_use) - MAX_LIVE} more")
+    return lines
+
+
+def report_card(report: PortReport, live: bool) -> Content:
+    registered = [e for e in report.services if e.source == IANA]
+    local = [_service(e) for e in report.services if e.source != IANA]
+    title = registered[0].name if registered else "unassigned"
+    lines = [Content.styled(f"Port {report.port} - {printable(title, 60)}", HEADING)]
+    lines += _field("Class", [describe_class(report.port)])
+    lines += _field("Ephemeral", list(report.range_facts))
+    lines += _field("IANA", [_service(e) for e in registered] or ["unassigned"])
+    if local:
+        lines += _field("This system", local)
+    lines += _field("Known uses", [f"{n.text} [{n.source}]" for n in report.notes])
+    lines += _field("Here now", _here_now(report, live))
+    bind = [report.bind.verdict, *(f"- {r}" for r in report.bind.reasons)]
+    lines += _field("Can I bind?", bind, "" if report.bind.can_bind else WARN)
+    lines += _field("Check", ["$ " + c for c in report.check_commands])
     return Content("\n").join(lines)
 
 
 def result_card(result: LookupResult) -> Content:
-    cards = [report_card(r) for r in result.reports]
+    live = result.snapshot is not None
+    cards = [report_card(r, live) for r in result.reports]
     if not cards:
         return Content.styled(f"nothing matches {printable(result.query, 60)!r}", LABEL)
     body = Content("\n\n").join(cards)
