@@ -131,4 +131,4 @@ async def test_enter_on_a_socket_with_a_hidden_owner_explains_why(tmp_path: Path
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is app.screen_stack[0]
-        assert any("sudo" in n.message for n in app._notifications)
+        assert any("another user" in n.message for n in app._notifications)

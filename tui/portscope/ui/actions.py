@@ -49,10 +49,22 @@ ACTIONS: tuple[Action, ...] = (
     Action("lookup_row", "l", "lookup_row", "Lookup", "Look up the port of the selected row"),
     Action("pause", "space", "toggle_pause", "Pause", "Pause or resume polling"),
     Action(
-        "faster", "plus", "interval(-1)", "Faster", "Poll more often", key_display="+", show=False
+        "faster",
+        "plus",
+        "interval(-1)",
+        "Poll faster",
+        "Poll more often",
+        key_display="+",
+        show=False,
     ),
     Action(
-        "slower", "minus", "interval(1)", "Slower", "Poll less often", key_display="-", show=False
+        "slower",
+        "minus",
+        "interval(1)",
+        "Poll slower",
+        "Poll less often",
+        key_display="-",
+        show=False,
     ),
     Action(
         "numeric",
@@ -70,10 +82,10 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 TABLE_KEYS = (
-    ("tab / shift+tab", "Move between panes"),
-    ("↑ ↓ PgUp PgDn Home End", "Move the cursor"),
+    ("tab, shift+tab", "Move between panes"),
+    ("↑ ↓ PgUp PgDn", "Move the cursor (Home, End: first, last row)"),
     ("enter", "Process details: cmdline, sockets, copy, look up, terminate, kill"),
-    ("click a column header", "Sort by it; click again to reverse"),
+    ("click header", "Sort by that column; click again to reverse"),
     ("ctrl+p", "Command palette: every action by name, themes"),
 )
 

@@ -343,11 +343,7 @@ class PortscopeApp(App[int]):
         if not isinstance(sock, Socket) or event.table.screen is not self.screen_stack[0]:
             return
         if sock.owner is None:
-            self.notify(
-                "No process is visible for this socket (run with sudo to see owners); "
-                "press l to look up its port.",
-                severity="warning",
-            )
+            self.notify(hidden_owner_reason(sock, self.shown), severity="warning")
             return
         owner = sock.owner
         shown = self.shown.sockets if self.shown is not None else (sock,)
@@ -384,6 +380,17 @@ class PortscopeApp(App[int]):
             save_config(self.config, self.config_file)
         except OSError as exc:
             self.notify(f"settings not saved: {exc.strerror or exc}", severity="warning")
+
+
+def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
+    """Why Enter on this row has no process to show, in words that say what to do."""
+    if sock.state == "TIME_WAIT":
+        why = "No process holds a TIME_WAIT socket: the kernel keeps it until it expires."
+    elif snapshot is not None and not snapshot.privileged:
+        why = "Its owner belongs to another user: run portscope with sudo to see it."
+    else:
+        why = "No process is visible for it (it may belong to another namespace)."
+    return f"{why} Press l to look up the port."
 
 
 def run_dashboard(interval: float) -> int:

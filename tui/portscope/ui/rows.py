@@ -74,7 +74,7 @@ def _service(port: int | None, proto: str) -> str:
 
 
 LISTENING_COLUMNS = (
-    Column("proto", "proto", 5, priority=9),
+    Column("proto", "proto", 6, priority=9),
     Column("address", "address", 13, priority=8, grow=True),
     Column("port", "port", 5, priority=10, align="right"),
     Column("iface", "iface", 6, priority=2),
@@ -127,7 +127,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
 
 
 EPHEMERAL_COLUMNS = (
-    Column("proto", "proto", 5, priority=3),
+    Column("proto", "proto", 6, priority=3),
     Column("local", "local address", 13, priority=1, grow=True),
     Column("lport", "lport", 6, priority=10, align="right"),
     Column("remote", "remote", 13, priority=9, grow=True),
@@ -185,7 +185,7 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
 
 
 PROCESS_COLUMNS = (
-    Column("proto", "proto", 5, priority=5),
+    Column("proto", "proto", 6, priority=5),
     Column("local", "local address", 15, priority=6, grow=True),
     Column("lport", "lport", 6, priority=10, align="right"),
     Column("remote", "remote", 15, priority=8, grow=True),

@@ -28,7 +28,7 @@ def help_text() -> Content:
     for title, rows in (("", keyed), ("Tables", TABLE_KEYS), ("Process details", DETAIL_KEYS)):
         if title:
             lines += [Content(""), Content.styled(title, "bold $text-accent")]
-        lines += [Content.assemble((f"  {key:<24}", "bold"), text) for key, text in rows]
+        lines += [Content.assemble((f"  {key:<16}", "bold"), text) for key, text in rows]
     lines += [
         Content(""),
         Content.styled(

@@ -6,8 +6,11 @@ lazily on first use), so a keystroke never waits for the registry.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
@@ -16,6 +19,7 @@ from textual.widgets import Input, Static
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
 from portscope.ui.widgets.lookup_card import LABEL, result_card
+from portscope.ui.widgets.socket_table import SocketTable
 
 DEBOUNCE = 0.2
 HINT = "Type a port (60630), a range (8000-8100) or a name (postgres)."
@@ -25,6 +29,9 @@ class LookupPane(Vertical):
     """Search box plus the card of its answer, refreshed when a new snapshot arrives."""
 
     ALLOW_MAXIMIZE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave", "Back to tables", id="lookup.leave", tooltip="Focus the tables"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
@@ -41,6 +48,9 @@ class LookupPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Lookup"
+
+    def action_leave(self) -> None:
+        self.screen.focus_next(SocketTable)
 
     def look_up(self, text: str) -> None:
         """Show `text` in the box and its answer now (Enter/`l` from another pane)."""

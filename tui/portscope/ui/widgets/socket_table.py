@@ -156,6 +156,7 @@ class SocketTable(ScrollView, can_focus=True):
         self.selectable = selectable
         self._cursor_key: Hashable | None = None
         self._layout: list[tuple[int, int]] = []
+        self._layout_width = -1
         self._clock_painted: tuple[object, ...] = ()
 
     @property
@@ -268,8 +269,14 @@ class SocketTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, row))
 
     def on_resize(self, event: events.Resize) -> None:
-        self._layout = layout_columns(self.columns, self.scrollable_content_region.width)
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.model) + 1)
+
+    def _columns_for(self, width: int) -> list[tuple[int, int]]:
+        """Column layout for `width`; recomputed when a scrollbar comes or goes."""
+        if width != self._layout_width:
+            self._layout = layout_columns(self.columns, width)
+            self._layout_width = width
+        return self._layout
 
     def on_focus(self) -> None:
         self.refresh()
@@ -302,6 +309,7 @@ class SocketTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        self._columns_for(width)
         base = self.rich_style
         if y == 0:
             return self._header_strip(width, base)
@@ -310,7 +318,10 @@ class SocketTable(ScrollView, can_focus=True):
         if index >= count:
             if count == 0 and y == 1:
                 style = base + self.get_component_rich_style("socket-table--empty")
-                return Strip([Segment(fit(self.empty_text, width), style)], width)
+                text = self.empty_text
+                if self.model.filtered and self.model.total:
+                    text = f"no row matches the filter ({self.model.total:,} hidden); / then Esc clears it"
+                return Strip([Segment(fit(text, width), style)], width)
             return Strip.blank(width, base)
         row = self.model.row_at(index)
         return Strip(
