@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import cli_env
 
 

@@ -320,7 +320,8 @@ class SocketTable(ScrollView, can_focus=True):
                 style = base + self.get_component_rich_style("socket-table--empty")
                 text = self.empty_text
                 if self.model.filtered and self.model.total:
-                    text = f"no row matches the filter ({self.model.total:,} hidden); / then Esc clears it"
+                    hidden = self.model.total
+                    text = f"no row matches the filter ({hidden:,} hidden); / then Esc clears it"
                 return Strip([Segment(fit(text, width), style)], width)
             return Strip.blank(width, base)
         row = self.model.row_at(index)
