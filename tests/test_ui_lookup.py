@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from portscope.knowledge import QueryError, lookup
+from portscope.ui.scenes import select_listener
 from ui_support import demo_app, first_frame, until
 
 
@@ -42,9 +43,7 @@ async def test_l_on_a_row_looks_up_its_port(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
-        table = app.listening.table
-        key = next(k for k, r in table.model.rows.items() if r.payload.local_port == 5432)
-        table.cursor = table.model.index_of(key)
+        select_listener(pilot, 5432)
         await pilot.press("l")
         await until(pilot, lambda: "Port 5432" in card_text(app))
         assert app.lookup.query_box.value == "5432"

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from portscope.demo import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
-from portscope.ui.scenes import open_process
+from portscope.ui.scenes import open_process, select_listener
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
 from ui_support import demo_app, first_frame, until
@@ -55,20 +55,24 @@ async def test_details_show_cmdline_user_and_sockets(tmp_path: Path, victim) -> 
         assert app.focused is app.lookup.query_box
 
 
+async def ask(pilot, key: str) -> str:
+    """Press `key` on the detail screen; the text of the confirmation it opens."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    return screen_text(pilot.app.screen)
+
+
 async def test_terminate_asks_first_and_no_leaves_it_running(tmp_path: Path, victim) -> None:
     app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), victim_socket(victim))])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await open_process(pilot, VICTIM_PORT)
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        question = screen_text(app.screen)
+        question = await ask(pilot, "t")
         assert "SIGTERM" in question and f"sleep (pid {victim.pid})" in question
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ProcessScreen))
         assert victim.poll() is None
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await ask(pilot, "t")
         await pilot.press("y")
         assert victim.wait(timeout=10) == -signal.SIGTERM
 
@@ -78,9 +82,7 @@ async def test_kill_needs_two_confirmations(tmp_path: Path, victim) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         await open_process(pilot, VICTIM_PORT)
-        await pilot.press("k")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "SIGKILL" in screen_text(app.screen)
+        assert "SIGKILL" in await ask(pilot, "k")
         await pilot.press("y")
         await until(pilot, lambda: "Second confirmation" in screen_text(app.screen))
         assert victim.poll() is None
@@ -125,9 +127,7 @@ async def test_enter_on_a_socket_with_a_hidden_owner_explains_why(tmp_path: Path
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        table = app.listening.table
-        key = next(k for k, r in table.model.rows.items() if r.payload.local_port == 53)
-        table.cursor = table.model.index_of(key)
+        select_listener(pilot, 53)
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is app.screen_stack[0]

@@ -81,12 +81,17 @@ async def look_up(pilot: Pilot, query: str) -> None:
     await until(pilot, lambda: app.lookup.shown_query == query and app.lookup.border_subtitle)
 
 
+def select_listener(pilot: Pilot, port: int) -> None:
+    """Put the Listening pane's cursor on the listener of `port`."""
+    table = _app(pilot).listening.table
+    key = next(k for k, r in table.model.rows.items() if r.payload.local_port == port)
+    table.cursor = table.model.index_of(key) or 0
+
+
 async def open_process(pilot: Pilot, port: int) -> ProcessScreen:
     """Put the cursor on the listener of `port`, press Enter, wait for the details."""
     app = _app(pilot)
-    table = app.listening.table
-    key = next(k for k, r in table.model.rows.items() if r.payload.local_port == port)
-    table.cursor = table.model.index_of(key) or 0
+    select_listener(pilot, port)
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, ProcessScreen))
     screen = app.screen
