@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portscope.config import load_config
-from portscope.demo import HOSTILE_NAME, demo_snapshot
-from portscope.ui.app import INTERVALS
+from portscope.config import Config, load_config
+from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot
+from portscope.model import Delta
+from portscope.poller import PollFailed, PollUpdate
+from portscope.resolve import Resolver
+from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp
+from portscope.ui.scenes import open_process
 from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 
@@ -263,3 +267,60 @@ async def test_help_lists_every_footer_key(tmp_path: Path) -> None:
 
 def _rows(table):
     return [table.model.row_at(i) for i in range(len(table.model))]
+
+
+async def test_n_resolves_peer_names_in_the_background(tmp_path: Path) -> None:
+    names = {"203.0.113.80": "cdn.example.net"}
+
+    def resolver(on_resolved):
+        return Resolver(on_resolved, lookup=lambda address: names.get(address, address))
+
+    app = PortscopeApp(
+        ScriptedSource([demo_snapshot()]),
+        60.0,
+        clock=FakeClock(),
+        config=Config(),
+        config_file=tmp_path / "config.toml",
+        resolver=resolver,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+
+        def remotes() -> set[str]:
+            return {r.cells[3] for r in app.ephemeral.table.model.rows.values()}
+
+        assert "203.0.113.80" in remotes()
+        await pilot.press("n")
+        await until(pilot, lambda: "cdn.example.net" in remotes())
+        assert "203.0.113.9" in remotes()
+        await pilot.press("n")
+        assert "203.0.113.80" in remotes()
+    assert load_config(tmp_path / "config.toml")[0].numeric
+
+
+async def test_a_coalesced_poll_is_applied_as_a_fresh_delta(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        later = demo_snapshot(1)
+        app.show_snapshot(later, Delta(), app.poller.sequence + 5)
+        ports = {r.payload.local_port for r in app.ephemeral.table.model.rows.values()}
+        assert {46001, 46002} <= ports
+
+
+def test_a_newer_poll_replaces_a_queued_one_but_a_failure_never_replaces_data() -> None:
+    update = PollArrived(PollUpdate(demo_snapshot(), Delta(), 1))
+    newer = PollArrived(PollUpdate(demo_snapshot(1), Delta(), 2))
+    failed = PollArrived(PollFailed("OSError: boom", 0.0, 1, 2.0))
+    assert newer.can_replace(update)
+    assert not failed.can_replace(update)
+    assert failed.can_replace(PollArrived(PollFailed("OSError: x", 0.0, 1, 2.0)))
+
+
+async def test_c_copies_the_selected_socket_row(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await open_process(pilot, 443)
+        await pilot.press("c")
+        assert "lport=443" in app.clipboard and "state=LISTEN" in app.clipboard
