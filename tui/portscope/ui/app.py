@@ -301,7 +301,6 @@ class PortscopeApp(App[int]):
             target = faster[-1] if faster else INTERVALS[0]
         self.poller.interval = target
         self.header.show_polling(self.poller.interval, self.poller.paused)
-        self._save(interval=target)
 
     def action_toggle_numeric(self) -> None:
         self.numeric = not self.numeric
