@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from portscope.config import Config, load_config
-from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot
-from portscope.model import Delta
+from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
+from portscope.model import Delta, Snapshot, Socket
 from portscope.poller import PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp
@@ -323,3 +323,50 @@ async def test_c_copies_the_selected_socket_row(tmp_path: Path) -> None:
         await open_process(pilot, 443)
         await pilot.press("c")
         assert "lport=443" in app.clipboard and "state=LISTEN" in app.clipboard
+
+
+async def test_cursor_keeps_its_screen_line_in_a_scrolled_table(tmp_path: Path) -> None:
+    many = [
+        Socket("tcp", "ipv4", "127.0.0.1", 40000 + n, "127.0.0.2", 443, "ESTABLISHED")
+        for n in range(0, 400, 2)
+    ]
+    more = [
+        Socket("tcp", "ipv4", "127.0.0.1", 40001 + n, "127.0.0.2", 443, "ESTABLISHED")
+        for n in range(0, 400, 2)
+    ]
+    first = with_sockets(demo_snapshot(), *many)
+    app = demo_app(tmp_path / "config.toml", [first, with_sockets(first, *more)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("tab")
+        table = app.ephemeral.table
+        table.sort_by(2, reverse=False)
+        await pilot.press("home", "pagedown", "pagedown", "pagedown", "down", "down")
+        await pilot.pause()
+        key, line = table.cursor_row.key, table.cursor - int(table.scroll_y)
+        assert int(table.scroll_y) > 0
+        await next_poll(pilot)
+        assert table.cursor_row.key == key
+        assert table.cursor - int(table.scroll_y) == line
+        await pilot.press("S")
+        assert table.cursor_row.key == key
+        assert table.cursor - int(table.scroll_y) == line
+
+
+async def test_a_failed_poll_is_reported_and_polling_goes_on(tmp_path: Path) -> None:
+    calls = []
+
+    def flaky() -> Snapshot:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("/proc/net/tcp vanished")
+        return demo_snapshot()
+
+    app = PortscopeApp(flaky, 60.0, config=Config(), config_file=tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        app.poller.poll_now()
+        await until(pilot, lambda: "poll failed" in str(app.header.notice.render()))
+        assert "vanished" in str(app.header.notice.render())
+        await next_poll(pilot)
+        assert "poll failed" not in str(app.header.notice.render())

@@ -96,12 +96,21 @@ class SocketTable(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="table.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
-        Binding("home", "jump(0)", "First row", show=False, id="table.home"),
-        Binding("end", "jump(-1)", "Last row", show=False, id="table.end"),
+        Binding("up", "cursor(-1)", "Up", show=False, id="table.up", tooltip="Previous row"),
+        Binding("down", "cursor(1)", "Down", show=False, id="table.down", tooltip="Next row"),
+        Binding(
+            "pageup", "page(-1)", "Page up", show=False, id="table.page_up", tooltip="Up a page"
+        ),
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="table.page_down",
+            tooltip="Down a page",
+        ),
+        Binding("home", "jump(0)", "First row", show=False, id="table.home", tooltip="First row"),
+        Binding("end", "jump(-1)", "Last row", show=False, id="table.end", tooltip="Last row"),
         Binding(
             "enter",
             "select",
