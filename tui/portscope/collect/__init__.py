@@ -139,6 +139,6 @@ def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:
     )
 
 
-def take_snapshot(source: SourceName = "auto") -> Snapshot:
+def take_snapshot(source: SourceName = "auto", proc_root: str = "/proc") -> Snapshot:
     """One poll with fresh caches: what `portscope snapshot` prints."""
-    return Collector(source=source).collect()
+    return Collector(source=source, proc_root=proc_root).collect()
