@@ -1,0 +1,62 @@
+"""`portscope snapshot --json` run by an unprivileged user sees root's sockets without owners.
+
+This venv's interpreter lives under /root (mode 700), so `nobody` cannot start it. The
+child starts as root, imports everything the command needs, drops to nobody for good,
+and only then runs the real CLI entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import cli_env, needs_root
+from sockets import SocketFarm
+
+NOBODY = 65534
+
+AS_NOBODY = f"""
+import encodings.ascii, os, shutil, sys  # imported lazily by argparse and open()
+import portscope.cli, portscope.cli.snapshot, portscope.collect, portscope.poller
+import portscope.report.snapshot
+os.setgroups([])
+os.setgid({NOBODY})
+os.setuid({NOBODY})
+assert os.geteuid() == {NOBODY} and os.getegid() == {NOBODY}
+sys.exit(portscope.cli.main(sys.argv[1:]))
+"""
+
+pytestmark = [needs_root, pytest.mark.root]
+
+
+@pytest.mark.parametrize("source", ["auto", "psutil"])
+def test_unprivileged_snapshot_lists_root_sockets_without_owners(
+    farm: SocketFarm, source: str
+) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    udp = farm.udp_socket("127.0.0.1")
+    pairs = farm.connect(listener, 5)
+    held = {s.getsockname()[1] for s in (listener, udp)} | {c.getsockname()[1] for c, _ in pairs}
+    done = subprocess.run(
+        [sys.executable, "-c", AS_NOBODY, "snapshot", "--json", "--source", source],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["privileged"] is False
+    port = listener.getsockname()[1]
+    listening = [r for r in doc["listening"] if r["port"] in held]
+    connections = [r for r in doc["connections"] if port in (r["local_port"], r["remote_port"])]
+    assert {r["port"] for r in listening} == {port, udp.getsockname()[1]}
+    assert len(connections) == 10
+    mine = listening + connections
+    assert all((r["pid"], r["process"], r["user"]) == (None, None, None) for r in mine)
+    nameless = sum(r["pid"] is None for r in doc["listening"] + doc["connections"])
+    assert len(mine) <= doc["unattributed"] <= nameless
