@@ -10,7 +10,7 @@ import pytest
 
 from conftest import has_ipv6_loopback
 from portscope.collect import Collector
-from portscope.model import Snapshot
+from portscope.model import Snapshot, Socket
 from ss import ss_sockets
 from workload import Workload, mixed, snapshot_records
 
@@ -22,10 +22,14 @@ def workload(farm) -> Workload:  # type: ignore[no-untyped-def]
     return mixed(farm, established=300, v6=has_ipv6_loopback())
 
 
+def ends(sock: Socket) -> tuple[tuple[str, int], tuple[str | None, int | None]]:
+    return (sock.local_address, sock.local_port), (sock.remote_address, sock.remote_port)
+
+
 def mine(work: Workload, snap: Snapshot) -> tuple[set, set]:
-    """(listeners, connections) of the snapshot that touch the workload's ports."""
-    listeners = {s for s in snap.listeners if work.mine(s.local_port, s.remote_port)}
-    connections = {s for s in snap.connections if work.mine(s.local_port, s.remote_port)}
+    """(listeners, connections) of the snapshot that touch the workload's endpoints."""
+    listeners = {s for s in snap.listeners if work.mine(*ends(s))}
+    connections = {s for s in snap.connections if work.mine(*ends(s))}
     return listeners, connections
 
 

@@ -21,7 +21,7 @@ def witness_view(records: set[Record]) -> set[SsSocket]:
 
 
 def touching(work: Workload, sockets: set[SsSocket]) -> set[SsSocket]:
-    return {s for s in sockets if work.mine(s[2], s[4])}
+    return {s for s in sockets if work.mine((s[1], s[2]), (s[3], s[4]))}
 
 
 @pytest.mark.parametrize("source", ["auto", "psutil"])

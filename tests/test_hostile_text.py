@@ -88,7 +88,9 @@ def test_no_raw_control_or_bidi_characters(holders: dict[str, int], fmt: str) ->
 def test_json_is_ascii_and_keeps_the_true_names(holders: dict[str, int]) -> None:
     out = render("json")
     assert out.isascii()
-    by_port = {r["port"]: r["process"] for r in json.loads(out)["listening"]}
+    by_port = {
+        r["port"]: r["process"] for r in json.loads(out)["listening"] if r["address"] == "127.0.0.1"
+    }
     assert by_port[holders["ansi"]] == "\x1b[31mEVIL\x1b[0m"
     assert by_port[holders["markup"]] == "[bold red]x"
     assert by_port[holders["rtl"]] == "\u202eexe.txt"
@@ -101,7 +103,7 @@ def test_table_shows_escapes_and_stays_narrow(holders: dict[str, int]) -> None:
         port: line
         for line in render("table").splitlines()
         for port in holders.values()
-        if f"127.0.0.1:{port} " in line
+        if line.split()[1:3] == ["LISTEN", f"127.0.0.1:{port}"]
     }
     assert "\\x1b[31mEVIL\\x1b[0m" in rows[holders["ansi"]]
     assert "[bold red]x" in rows[holders["markup"]]
@@ -114,7 +116,11 @@ def test_table_shows_escapes_and_stays_narrow(holders: dict[str, int]) -> None:
 
 def test_csv_cells_cannot_become_formulas(holders: dict[str, int]) -> None:
     rows = list(csv.DictReader(io.StringIO(render("csv"))))
-    by_port = {int(r["local_port"]): r["process"] for r in rows if r["state"] == "LISTEN"}
+    by_port = {
+        int(r["local_port"]): r["process"]
+        for r in rows
+        if r["state"] == "LISTEN" and r["local_address"] == "127.0.0.1"
+    }
     assert by_port[holders["formula"]] == "'=cmd|calc\\udcff"
     assert by_port[holders["minus"]] == "'-2+3"
     assert by_port[holders["at"]] == "'@SUM(A1)"

@@ -14,6 +14,7 @@ from conftest import cli_env
 from portscope.collect import Collector
 from portscope.poller import Poller, PollUpdate
 
+LOOPBACK = "127.0.0.1"
 CHURN_ADDRESS = "127.2.0.1"
 """Loopback address only the churn children bind, so their sockets can be recognised."""
 
@@ -76,7 +77,7 @@ def churn() -> Iterator[None]:
 
 def listener_owner(collector: Collector, port: int) -> int | None:
     snap = collector.collect()
-    (sock,) = [s for s in snap.listeners if s.local_port == port and s.proto == "tcp"]
+    (sock,) = [s for s in snap.listeners if s.local_port == port and s.local_address == LOOPBACK]
     return sock.pid
 
 
@@ -98,11 +99,11 @@ async def test_owner_gone_between_polls_is_removed() -> None:
     poller = Poller(Collector().collect)
     first = await poller.poll_once()
     assert isinstance(first, PollUpdate)
-    assert [s.pid for s in first.snapshot.listeners if s.local_port == port] == [pid]
+    assert [s.pid for s in first.snapshot.listeners if s.key[2:4] == (LOOPBACK, port)] == [pid]
     stop(holder)
     second = await poller.poll_once()
     assert isinstance(second, PollUpdate)
-    assert [s.pid for s in second.delta.removed if s.local_port == port] == [pid]
+    assert [s.pid for s in second.delta.removed if s.key[2:4] == (LOOPBACK, port)] == [pid]
 
 
 def test_shared_socket_passes_to_the_survivor() -> None:

@@ -54,10 +54,15 @@ def test_json_has_the_fixed_schema(farm: SocketFarm) -> None:
     for record in doc["connections"]:
         assert record.keys() >= CONNECTION_FIELDS
         assert isinstance(record["ephemeral"], bool)
-    (mine,) = [r for r in doc["listening"] if r["port"] == port]
+    (mine,) = [r for r in doc["listening"] if (r["address"], r["port"]) == ("127.0.0.1", port)]
     assert (mine["proto"], mine["address"], mine["pid"]) == ("tcp", "127.0.0.1", os.getpid())
     client_port = client.getsockname()[1]
-    (outgoing,) = [r for r in doc["connections"] if r["local_port"] == client_port]
+    (outgoing,) = [
+        r
+        for r in doc["connections"]
+        if (r["local_port"], r["remote_address"], r["remote_port"])
+        == (client_port, "127.0.0.1", port)
+    ]
     assert outgoing["state"] == "ESTABLISHED" and outgoing["ephemeral"] is True
     assert (outgoing["remote_address"], outgoing["remote_port"]) == ("127.0.0.1", port)
 
@@ -70,7 +75,7 @@ def test_table_is_aligned_and_summarised(farm: SocketFarm) -> None:
     assert done.returncode == 0, done.stderr
     header, *rows, summary = done.stdout.rstrip("\n").splitlines()
     assert header.split() == ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH"]
-    (row,) = [r for r in rows if f"127.0.0.1:{port} " in r]
+    (row,) = [r for r in rows if r.split()[1:3] == ["LISTEN", f"127.0.0.1:{port}"]]
     for column in ("LOCAL", "REMOTE", "PID"):
         start = header.index(column)
         assert row[start - 2 : start] == "  " and row[start] != " ", (column, row)
@@ -78,15 +83,22 @@ def test_table_is_aligned_and_summarised(farm: SocketFarm) -> None:
     assert "listening" in summary and "ephemeral range" in summary
 
 
+def cells(*endpoints: tuple[str, int]) -> tuple[str, ...]:
+    """Endpoints as the CSV spells them."""
+    return tuple(str(part) for endpoint in endpoints for part in endpoint[:2])
+
+
 def test_csv_has_one_row_per_socket(farm: SocketFarm) -> None:
     listener = farm.tcp_listener("127.0.0.1")
-    port = listener.getsockname()[1]
-    farm.connect(listener, 3)
+    pairs = farm.connect(listener, 3)
+    expected = {(*cells(listener.getsockname()), "", "")}
+    expected |= {cells(s.getsockname(), s.getpeername()) for pair in pairs for s in pair}
     done = run_portscope("snapshot", "--csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert rows and set(rows[0]) == CONNECTION_FIELDS
-    mine = [r for r in rows if port in (int(r["local_port"]), int(r["remote_port"] or 0))]
+    columns = ("local_address", "local_port", "remote_address", "remote_port")
+    mine = [r for r in rows if tuple(r[c] for c in columns) in expected]
     assert sorted(r["state"] for r in mine) == ["ESTABLISHED"] * 6 + ["LISTEN"]
     assert {r["pid"] for r in mine} == {str(os.getpid())}
 
@@ -97,7 +109,9 @@ def test_v6_addresses_are_plain_and_v4_mapped_readable(farm: SocketFarm) -> None
     port = dual.getsockname()[1]
     farm.connect(dual, 1, "127.0.0.1")
     doc = snapshot_json()
-    (accepted,) = [r for r in doc["connections"] if r["local_port"] == port]
+    (accepted,) = [
+        r for r in doc["connections"] if r["local_port"] == port and r["pid"] == os.getpid()
+    ]
     assert accepted["family"] == "ipv6"
     assert accepted["local_address"] == "::ffff:127.0.0.1"
     assert accepted["remote_address"] == "::ffff:127.0.0.1"

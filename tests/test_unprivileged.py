@@ -39,7 +39,8 @@ def test_unprivileged_snapshot_lists_root_sockets_without_owners(
     listener = farm.tcp_listener("127.0.0.1")
     udp = farm.udp_socket("127.0.0.1")
     pairs = farm.connect(listener, 5)
-    held = {s.getsockname()[1] for s in (listener, udp)} | {c.getsockname()[1] for c, _ in pairs}
+    bound = {s.getsockname()[:2] for s in (listener, udp)}
+    connected = {(s.getsockname()[:2], s.getpeername()[:2]) for pair in pairs for s in pair}
     done = subprocess.run(
         [sys.executable, "-c", AS_NOBODY, "snapshot", "--json", "--source", source],
         capture_output=True,
@@ -51,11 +52,14 @@ def test_unprivileged_snapshot_lists_root_sockets_without_owners(
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["privileged"] is False
-    port = listener.getsockname()[1]
-    listening = [r for r in doc["listening"] if r["port"] in held]
-    connections = [r for r in doc["connections"] if port in (r["local_port"], r["remote_port"])]
-    assert {r["port"] for r in listening} == {port, udp.getsockname()[1]}
-    assert len(connections) == 10
+    listening = [r for r in doc["listening"] if (r["address"], r["port"]) in bound]
+    connections = [
+        r
+        for r in doc["connections"]
+        if ((r["local_address"], r["local_port"]), (r["remote_address"], r["remote_port"]))
+        in connected
+    ]
+    assert len(listening) == 2 and len(connections) == 10
     mine = listening + connections
     assert all((r["pid"], r["process"], r["user"]) == (None, None, None) for r in mine)
     nameless = sum(r["pid"] is None for r in doc["listening"] + doc["connections"])

@@ -45,11 +45,13 @@ class Workload:
     listeners: set[Record] = field(default_factory=set)
     connections: set[Record] = field(default_factory=set)
     kernel_chosen: set[tuple[str, int]] = field(default_factory=set)
-    ports: set[int] = field(default_factory=set)
+    endpoints: set[tuple[str, int]] = field(default_factory=set)
 
-    def mine(self, local_port: int, remote_port: int | None) -> bool:
-        """Whether a socket belongs to this workload (it touches one of its bound ports)."""
-        return local_port in self.ports or remote_port in self.ports
+    def mine(self, local: tuple[str, int], remote: tuple[str | None, int | None]) -> bool:
+        """Whether a socket belongs to this workload: one of its ends is an address and
+        port the workload listens on. Other processes share this network namespace, and
+        may use the same port numbers on other addresses."""
+        return local in self.endpoints or remote in self.endpoints
 
 
 class WorkloadBuilder:
@@ -61,7 +63,10 @@ class WorkloadBuilder:
 
     def _listening(self, sock: socket.socket, proto: str) -> socket.socket:
         self.work.listeners.add(describe(sock, proto, "LISTEN" if proto == "tcp" else None))
-        self.work.ports.add(sock.getsockname()[1])
+        address, port = sock.getsockname()[:2]
+        self.work.endpoints.add((address, port))
+        if address == "::":
+            self.work.endpoints |= {("127.0.0.1", port), ("::ffff:127.0.0.1", port), ("::1", port)}
         return sock
 
     def _connected(self, record: Record, kernel_chosen: bool) -> None:
