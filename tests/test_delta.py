@@ -21,7 +21,7 @@ def touching(sockets: Iterable[Socket], *ports: int) -> list[Socket]:
 
 def test_delta_follows_listeners_and_state_changes(farm: SocketFarm) -> None:
     """Between two polls: one listener opens, one closes, and a connection's client end
-    closes (FIN_WAIT2, no owner, no inode) while the server end sits in CLOSE_WAIT."""
+    closes (FIN_WAIT1/2, no owner, no inode) while the server end sits in CLOSE_WAIT."""
     collector = Collector()
     old_listener = farm.tcp_listener("127.0.0.1")
     ((client, _server),) = farm.connect(old_listener)
@@ -39,10 +39,9 @@ def test_delta_follows_listeners_and_state_changes(farm: SocketFarm) -> None:
     changed = {s.local_port: s for s in touching(delta.changed, old_port, new_port)}
     assert [(s.local_port, s.state) for s in added] == [(new_port, "LISTEN")]
     assert [(s.local_port, s.state) for s in removed] == [(old_port, "LISTEN")]
-    assert {port: s.state for port, s in changed.items()} == {
-        old_port: "CLOSE_WAIT",
-        client_port: "FIN_WAIT2",
-    }
+    assert changed.keys() == {old_port, client_port}
+    assert changed[old_port].state == "CLOSE_WAIT"
+    assert changed[client_port].state in ("FIN_WAIT1", "FIN_WAIT2"), "the peer's ACK may lag"
     assert changed[old_port].pid is not None and changed[client_port].owner is None
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from portscope.model import Socket
 from sockets import SocketFarm
+from ss import ss_sockets
+
+SETTLE_PATIENCE = 5.0
 
 Record = tuple[str, str, str, int, "str | None", "int | None", "str | None", "int | None"]
 """(proto, family, local_address, local_port, remote_address, remote_port, state, pid)."""
@@ -124,6 +128,15 @@ class WorkloadBuilder:
         self._connected(describe(sock, "udp", None), kernel_chosen=True)
 
 
+def settle(work: Workload) -> None:
+    """Wait (bounded) until `ss` shows every expected socket, e.g. a closed client end
+    that has reached FIN_WAIT2 only once the peer's ACK arrived."""
+    expected = {(r[0], *r[2:]) for r in work.listeners | work.connections}
+    deadline = time.monotonic() + SETTLE_PATIENCE
+    while not expected <= ss_sockets() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def mixed(farm: SocketFarm, established: int = 200, v6: bool = True) -> Workload:
     """Listeners of every kind and `established` pairs plus a few of each other state."""
     build = WorkloadBuilder(farm)
@@ -142,6 +155,7 @@ def mixed(farm: SocketFarm, established: int = 200, v6: bool = True) -> Workload
         build.established(v6_listener, established // 4)
         build.established(dual, established - established // 2 - established // 4, "127.0.0.1")
         build.udp_connected(udp6)
+    settle(build.work)
     return build.work
 
 
