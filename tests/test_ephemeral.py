@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, needs_root
+from conftest import needs_root, run_with_tree
 from portscope.collect.ephemeral import (
     IANA_DYNAMIC,
     linux_range,
@@ -56,14 +55,7 @@ print(done.stdout)
 @needs_root
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
 def test_range_reserved_ports_and_listener_ports_in_a_namespace() -> None:
-    done = subprocess.run(
-        ["unshare", "--net", "--", sys.executable, "-c", IN_NAMESPACE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=cli_env(),
-        check=False,
-    )
+    done = run_with_tree(["unshare", "--net", "--", sys.executable, "-c", IN_NAMESPACE])
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     rng = doc["ephemeral_range"]

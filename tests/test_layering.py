@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import pkgutil
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SOURCE_ROOT, cli_env, run_portscope
+from conftest import SOURCE_ROOT, run_portscope, run_with_tree
 
 UI_PACKAGES = ("portscope.ui",)
 """The Textual layer; everything else in the package is headless."""
@@ -53,14 +52,8 @@ def test_headless_modules_found() -> None:
 def test_headless_modules_never_import_textual() -> None:
     """Imported one after another in one fresh interpreter; the first one that pulls in
     textual is named."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *headless_modules()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-        check=True,
-    )
+    done = run_with_tree([sys.executable, "-c", PROBE, *headless_modules()])
+    assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {}
 
 

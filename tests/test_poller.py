@@ -78,6 +78,14 @@ class Counting:
                 self.running -= 1
 
 
+def subscribed(collect: Callable[[], Snapshot], interval: float = 2.0) -> tuple[Poller, Recorder]:
+    """A poller with a recorder already listening."""
+    poller = Poller(collect, interval=interval)
+    record = Recorder()
+    poller.subscribe(record)
+    return poller, record
+
+
 @contextlib.asynccontextmanager
 async def running(poller: Poller) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(poller.run())
@@ -90,9 +98,7 @@ async def running(poller: Poller) -> AsyncIterator[asyncio.Task[None]]:
 
 async def test_each_poll_publishes_snapshot_and_delta() -> None:
     snapshots = iter([snapshot_with(1, 2), snapshot_with(2, 3), snapshot_with(2, 3)])
-    poller = Poller(lambda: next(snapshots), interval=MIN_INTERVAL)
-    record = Recorder()
-    poller.subscribe(record)
+    poller, record = subscribed(lambda: next(snapshots), interval=MIN_INTERVAL)
     async with running(poller):
         first, second, third = [await record.next() for _ in range(3)]
     assert isinstance(first, PollUpdate) and first.sequence == 1
@@ -129,9 +135,7 @@ async def test_failed_poll_is_published_backs_off_and_recovers() -> None:
             raise OSError(f"/proc/net/tcp: boom {call}\nsecond line")
         return snapshot_with(call)
 
-    poller = Poller(Counting(collect), interval=MIN_INTERVAL)
-    record = Recorder()
-    poller.subscribe(record)
+    poller, record = subscribed(Counting(collect), interval=MIN_INTERVAL)
     async with running(poller) as task:
         failures = [await record.next() for _ in range(3)]
         recovered = await record.next()
@@ -165,9 +169,7 @@ async def test_subscriber_that_raises_does_not_stop_the_others() -> None:
 
 async def test_pause_resume_and_poll_now_while_paused() -> None:
     counting = Counting()
-    poller = Poller(counting, interval=MIN_INTERVAL)
-    record = Recorder()
-    poller.subscribe(record)
+    poller, record = subscribed(counting, interval=MIN_INTERVAL)
     async with running(poller):
         await record.next()
         poller.pause()
@@ -189,9 +191,7 @@ async def test_pause_resume_and_poll_now_while_paused() -> None:
 
 async def test_interval_change_takes_effect_at_once() -> None:
     """A 60 s poller sped up to the minimum polls again without waiting out the minute."""
-    poller = Poller(Counting(), interval=60)
-    record = Recorder()
-    poller.subscribe(record)
+    poller, record = subscribed(Counting(), interval=60)
     async with running(poller):
         await record.next()
         poller.interval = MIN_INTERVAL
@@ -206,9 +206,7 @@ async def test_slow_polls_never_overlap() -> None:
     """Polls slower than the interval, plus poll_now and direct poll_once calls from
     other tasks: the collect function still never runs twice at once."""
     counting = Counting(lambda call: (time.sleep(MIN_INTERVAL * 1.5), snapshot_with(call))[1])
-    poller = Poller(counting, interval=MIN_INTERVAL)
-    record = Recorder()
-    poller.subscribe(record)
+    poller, record = subscribed(counting, interval=MIN_INTERVAL)
     async with running(poller):
         await record.next()
         poller.poll_now()

@@ -8,12 +8,11 @@ and only then runs the real CLI entry point.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
 
-from conftest import cli_env, needs_root
+from conftest import needs_root, run_with_tree
 from sockets import SocketFarm
 
 NOBODY = 65534
@@ -41,14 +40,8 @@ def test_unprivileged_snapshot_lists_root_sockets_without_owners(
     pairs = farm.connect(listener, 5)
     bound = {s.getsockname()[:2] for s in (listener, udp)}
     connected = {(s.getsockname()[:2], s.getpeername()[:2]) for pair in pairs for s in pair}
-    done = subprocess.run(
-        [sys.executable, "-c", AS_NOBODY, "snapshot", "--json", "--source", source],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-        check=False,
-    )
+    argv = [sys.executable, "-c", AS_NOBODY, "snapshot", "--json", "--source", source]
+    done = run_with_tree(argv)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["privileged"] is False
