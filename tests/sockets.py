@@ -51,9 +51,13 @@ class SocketFarm:
         sock.listen(backlog)
         return sock
 
-    def udp_socket(self, host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    def udp_socket(
+        self, host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False
+    ) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = self._keep(socket.socket(family, socket.SOCK_DGRAM))
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         return sock
 

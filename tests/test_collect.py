@@ -3,18 +3,23 @@ ephemeral flag, through both socket-table sources."""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import has_ipv6_loopback
+from conftest import has_ipv6_loopback, needs_root, run_with_tree
 from portscope.collect import Collector
-from portscope.model import Snapshot, Socket
+from portscope.model import Delta, Snapshot, Socket
+from sockets import SocketFarm
 from ss import ss_sockets
 from workload import Workload, mixed, snapshot_records
 
 SOURCES = ("procfs", "psutil")
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -75,3 +80,61 @@ def test_ephemeral_flag(workload: Workload, source: str) -> None:
         assert snap.is_ephemeral(sock) == expected, sock
     assert any(snap.is_ephemeral(s) for s in connections)
     assert not any(snap.is_ephemeral(s) for s in snap.listeners)
+
+
+IN_NAMESPACE = """
+import json, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
+from sockets import SocketFarm
+from workload import mixed, snapshot_records
+from portscope.collect import Collector
+with SocketFarm() as farm:
+    work = mixed(farm, established=60)
+    report = {"listeners": sorted(work.listeners, key=str),
+              "connections": sorted(work.connections, key=str)}
+    for source in ("procfs", "psutil"):
+        snap = Collector(source=source).collect()
+        report[source] = {
+            "listeners": sorted(snapshot_records(snap.listeners), key=str),
+            "connections": sorted(snapshot_records(snap.connections), key=str),
+            "unattributed": snap.unattributed,
+            "errors": list(snap.errors),
+        }
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.root
+@needs_root
+def test_whole_snapshot_is_exactly_the_workload_in_a_private_namespace() -> None:
+    """Alone in a fresh network namespace, nothing else shares the tables: both sources
+    must report exactly the workload's sockets, and root sees every owner."""
+    argv = ["unshare", "--net", "--", sys.executable, "-c", IN_NAMESPACE, str(TESTS)]
+    done = run_with_tree(argv)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    for source in SOURCES:
+        seen = report[source]
+        assert seen["listeners"] == report["listeners"], source
+        assert seen["connections"] == report["connections"], source
+        assert seen["errors"] == [], source
+    assert report["procfs"]["unattributed"] == 0
+    assert report["psutil"]["unattributed"] <= 1, "only the unaccepted connection is unsure"
+
+
+def test_reuseport_sockets_stay_distinct(farm: SocketFarm) -> None:
+    """Two sockets on one address and port (SO_REUSEPORT) are two listeners with two
+    identities, so a delta never merges them."""
+    first = farm.udp_socket("127.0.0.1", reuse_port=True)
+    port = first.getsockname()[1]
+    farm.udp_socket("127.0.0.1", port, reuse_port=True)
+    snap = Collector(source="procfs").collect()
+    twins = [
+        s
+        for s in snap.listeners
+        if (s.proto, s.local_address, s.local_port) == ("udp", "127.0.0.1", port)
+    ]
+    assert len(twins) == 2 and len({s.key for s in twins}) == 2
+    added = Delta.between(None, snap).added
+    assert sum(s in twins for s in added) == 2
