@@ -138,3 +138,16 @@ def test_reuseport_sockets_stay_distinct(farm: SocketFarm) -> None:
     assert len(twins) == 2 and len({s.key for s in twins}) == 2
     added = Delta.between(None, snap).added
     assert sum(s in twins for s in added) == 2
+
+
+def test_owner_metadata_is_read_once_per_process(farm: SocketFarm) -> None:
+    """A steady process costs no re-read of its name, user and cmdline: the second poll
+    hands back the very record the first one read."""
+    port = farm.tcp_listener("127.0.0.1").getsockname()[1]
+    collector = Collector(source="procfs")
+    owners = []
+    for _ in range(2):
+        (sock,) = [s for s in collector.collect().listeners if s.key[2:4] == ("127.0.0.1", port)]
+        owners.append(sock.owner)
+    assert owners[0] is not None and owners[0].pid == os.getpid()
+    assert owners[1] is owners[0]
