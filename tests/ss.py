@@ -4,7 +4,8 @@ One parser for every differential test (core, scale, churn). Each socket becomes
 `(proto, local_address, local_port, remote_address, remote_port, state, pid)` with the
 same conventions as `portscope snapshot --json`: plain IPs (no brackets), psutil state
 names (None for UDP), None for a missing peer, and the lowest pid when several
-processes share a socket.
+processes share a socket. A link-local local address keeps its scope (`fe80::1%lo`);
+ss prints none on the peer side.
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ STATES = {
     "UNCONN": None,
 }
 PID = re.compile(r"pid=(\d+)")
-WILDCARD_PEERS = ("*", "0.0.0.0", "::")
 
 
 def split_endpoint(text: str) -> tuple[str, str]:
-    """`[::1]:80`, `127.0.0.1%lo:80`, `*:80` -> (address, port) as ss printed them."""
+    """`[::1]:80`, `[fe80::1]%lo:80`, `127.0.0.1%lo:80`, `*:80` -> (address, port), with
+    an interface kept as a `%name` suffix of the address."""
     address, _, port = text.rpartition(":")
-    return address.removeprefix("[").removesuffix("]"), port
+    if address.startswith("["):
+        inside, _, scope = address[1:].partition("]")
+        address = inside + scope
+    return address, port
 
 
 def plain_address(address: str) -> str:
