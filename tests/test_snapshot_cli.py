@@ -7,12 +7,13 @@ import io
 import json
 import os
 import socket
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import needs_ipv6, run_portscope, snapshot_json
+from conftest import needs_ipv6, needs_root, run_portscope, run_with_tree, snapshot_json
 from portscope import __version__
 from sockets import SocketFarm
 
@@ -162,3 +163,38 @@ def test_damaged_tables_are_skipped_and_reported(farm: SocketFarm, tmp_path: Pat
     doc = json.loads(done.stdout)
     assert [r["port"] for r in doc["listening"] if r["port"] == port] == [port]
     assert doc["errors"] == [f"{net}/tcp6: Is a directory"]
+
+
+OTHER_PID_NAMESPACE = """
+import json, os, socket, subprocess, sys, tempfile
+root = tempfile.mkdtemp()
+subprocess.run(["mount", "-t", "proc", "proc", root], check=True, timeout=10)
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+done = subprocess.run(
+    [sys.executable, "-m", "portscope", "snapshot", "--json", "--proc-root", root],
+    capture_output=True, text=True, timeout=60,
+)
+subprocess.run(["umount", root], check=True, timeout=10)
+os.rmdir(root)
+port = listener.getsockname()[1]
+mine = [r for r in json.loads(done.stdout)["listening"] if r["port"] == port]
+print(json.dumps({"status": done.returncode, "mine": mine, "pid": os.getpid()}))
+"""
+
+
+@pytest.mark.root
+@needs_root
+def test_proc_root_of_another_pid_namespace_names_the_right_process() -> None:
+    """With /proc left as the machine's and the pid namespace's own procfs mounted
+    elsewhere, the pids under --proc-root differ from /proc's: names must be read from
+    --proc-root too, or pid 1 there is blamed on the machine's pid 1."""
+    argv = ["unshare", "--pid", "--fork", "--mount", "--propagation", "private", "--"]
+    done = run_with_tree([*argv, sys.executable, "-c", OTHER_PID_NAMESPACE])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == 0 and report["pid"] == 1
+    (listener,) = report["mine"]
+    assert (listener["pid"], listener["user"]) == (1, "root")
+    assert listener["process"].startswith("python"), "not the machine's pid 1"

@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from portscope.report.snapshot import to_csv, to_json, to_table
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
+    if args.proc_root:
+        import psutil
+
+        # Owners must come from the same procfs as the fd links: its pids may differ.
+        psutil.PROCFS_PATH = args.proc_root
     try:
         snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
     except Exception as exc:
