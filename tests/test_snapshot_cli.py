@@ -7,13 +7,14 @@ import io
 import json
 import os
 import socket
+import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import needs_ipv6, needs_root, run_portscope, run_with_tree, snapshot_json
+from conftest import cli_env, needs_ipv6, needs_root, run_portscope, run_with_tree, snapshot_json
 from portscope import __version__
 from sockets import SocketFarm
 
@@ -198,3 +199,33 @@ def test_proc_root_of_another_pid_namespace_names_the_right_process() -> None:
     (listener,) = report["mine"]
     assert (listener["pid"], listener["user"]) == (1, "root")
     assert listener["process"].startswith("python"), "not the machine's pid 1"
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_reader_gone_is_no_error(
+    farm: SocketFarm, tmp_path: Path, fmt: list[str], size: str
+) -> None:
+    """`portscope snapshot | head -1` when the reader has already left: no error, for
+    output that sits in stdout's buffer until exit (an empty table set) and for output
+    written at once (hundreds of sockets). Buffered stdout, as most users have it."""
+    if size == "small":
+        (tmp_path / "net").mkdir()
+        (tmp_path / "net" / "tcp").write_text(Path("/proc/net/tcp").read_text().splitlines()[0])
+        fmt = [*fmt, "--proc-root", str(tmp_path)]
+    else:
+        farm.connect(farm.tcp_listener("127.0.0.1"), 200)
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "portscope", "snapshot", *fmt],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            env=cli_env(PYTHONUNBUFFERED=""),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (0, b"")
