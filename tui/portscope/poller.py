@@ -78,6 +78,7 @@ class Poller:
 
     @interval.setter
     def interval(self, seconds: float) -> None:
+        """Takes effect at once: the current wait ends and the next poll starts now."""
         self._interval = clamp_interval(seconds)
         self._wake.set()
 
