@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import has_ipv6_loopback, needs_root, run_with_tree
+from conftest import has_ipv6_loopback, run_with_tree
+from netns import needs_netns
 from portscope.collect import Collector
 from portscope.model import Delta, Snapshot, Socket
 from sockets import SocketFarm
@@ -106,7 +107,7 @@ print(json.dumps(report))
 
 
 @pytest.mark.root
-@needs_root
+@needs_netns
 def test_whole_snapshot_is_exactly_the_workload_in_a_private_namespace() -> None:
     """Alone in a fresh network namespace, nothing else shares the tables: both sources
     must report exactly the workload's sockets, and root sees every owner."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import has_ipv6_loopback, needs_root, run_with_tree, snapshot_json
+from conftest import has_ipv6_loopback, run_with_tree, snapshot_json
+from netns import needs_netns
 from sockets import SocketFarm
 from ss import SsSocket, ss_sockets
 from workload import Record, Workload, json_records, mixed
@@ -73,7 +74,7 @@ SCOPED_SOURCES = [
 
 
 @pytest.mark.root
-@needs_root
+@needs_netns
 @pytest.mark.parametrize("source", SCOPED_SOURCES)
 def test_link_local_addresses_carry_their_scope(source: str) -> None:
     """fe80::1 on lo, in a private namespace: printed as fe80::1%lo, as ss prints it."""

@@ -5,13 +5,13 @@ namespace, where it can be changed without touching the machine's."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import needs_root, run_with_tree
+from conftest import run_with_tree
+from netns import needs_netns
 from portscope.collect.ephemeral import (
     IANA_DYNAMIC,
     linux_range,
@@ -52,8 +52,7 @@ print(done.stdout)
 
 
 @pytest.mark.root
-@needs_root
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+@needs_netns
 def test_range_reserved_ports_and_listener_ports_in_a_namespace() -> None:
     done = run_with_tree(["unshare", "--net", "--", sys.executable, "-c", IN_NAMESPACE])
     assert done.returncode == 0, done.stderr

@@ -7,12 +7,12 @@ process really gets the first one's pid between two polls of one collector.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 
 import pytest
 
-from conftest import needs_root, run_with_tree
+from conftest import run_with_tree
+from netns import needs_netns
 
 IN_NAMESPACE = """
 import json, subprocess, sys
@@ -46,8 +46,7 @@ print(json.dumps({"before": before, "after": after, "reused": second.pid == firs
 
 
 @pytest.mark.root
-@needs_root
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+@needs_netns
 def test_reused_pid_gets_its_own_owner() -> None:
     argv = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "--"]
     done = run_with_tree([*argv, sys.executable, "-c", IN_NAMESPACE])

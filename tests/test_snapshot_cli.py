@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, needs_ipv6, needs_root, run_portscope, run_with_tree, snapshot_json
+from conftest import cli_env, needs_ipv6, run_portscope, run_with_tree, snapshot_json
+from netns import needs_netns
 from portscope import __version__
 from sockets import SocketFarm
 
@@ -186,7 +187,7 @@ print(json.dumps({"status": done.returncode, "mine": mine, "pid": os.getpid()}))
 
 
 @pytest.mark.root
-@needs_root
+@needs_netns
 def test_proc_root_of_another_pid_namespace_names_the_right_process() -> None:
     """With /proc left as the machine's and the pid namespace's own procfs mounted
     elsewhere, the pids under --proc-root differ from /proc's: names must be read from
