@@ -100,8 +100,11 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def to_json(snapshot: Snapshot) -> str:
-    """ASCII-only JSON: control and bidi characters in process names arrive escaped."""
-    return json.dumps(snapshot_record(snapshot), indent=1)
+    """ASCII-only JSON: control and bidi characters in process names arrive escaped.
+
+    One line, not indented: json's C encoder only runs without `indent`, and the Python
+    one took 3.5x as long at 20k sockets (pipe through `jq` to read it)."""
+    return json.dumps(snapshot_record(snapshot))
 
 
 def to_csv(snapshot: Snapshot) -> str:
