@@ -96,7 +96,10 @@ class HeaderStrip(Vertical):
                 f" {used:,}/{rng.usable:,} ({share:.1f}%)",
             ),
         )
-        self.spark.data = list(self.history)
+        shown = self.spark.data or []
+        same_flat_line = min(self.history) == max(self.history) == min(shown, default=-1)
+        if not (same_flat_line and max(shown) == used):
+            self.spark.data = list(self.history)
         self.spark.display = len(self.history) > 1
         self.show_notice(snapshot)
 
