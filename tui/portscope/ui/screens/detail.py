@@ -153,15 +153,13 @@ class ProcessScreen(Screen[int | None]):
     def action_lookup(self) -> None:
         self.dismiss(self._selected_socket().local_port)
 
-    def _refused(self) -> bool:
-        if self.refusal is not None:
-            self.notify(f"Refused: {self.refusal}.", severity="error", timeout=6)
-            return True
-        return False
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Terminate and kill are dimmed, with the reason on screen, for refused processes."""
+        if action in ("terminate", "kill") and self.refusal is not None:
+            return None
+        return True
 
     def action_terminate(self) -> None:
-        if self._refused():
-            return
         label = owner_label(self.owner)
         question = f"Send SIGTERM to {label}? It is asked to exit and may clean up first."
 
@@ -172,8 +170,6 @@ class ProcessScreen(Screen[int | None]):
         self.app.push_screen(ConfirmScreen(f"Terminate {label}?", question), answered)
 
     def action_kill(self) -> None:
-        if self._refused():
-            return
         label = owner_label(self.owner)
         first = f"Send SIGKILL to {label}? It is stopped at once and cannot clean up."
         second = f"Second confirmation: really kill {label} with SIGKILL?"
