@@ -50,6 +50,7 @@ async def test_details_show_cmdline_user_and_sockets(tmp_path: Path, victim) -> 
         assert f"sleep (pid {victim.pid})" in text
         assert "sleep 120" in text
         assert screen.table.model.total == 1
+        assert app.lookup.shown_query == str(VICTIM_PORT)
         await pilot.press("l")
         await until(pilot, lambda: app.lookup.shown_query == str(VICTIM_PORT))
         assert app.focused is app.lookup.query_box
@@ -133,3 +134,5 @@ async def test_enter_on_a_socket_with_a_hidden_owner_explains_why(tmp_path: Path
         await pilot.pause()
         assert app.screen is app.screen_stack[0]
         assert any("another user" in n.message for n in app._notifications)
+        await until(pilot, lambda: "Port 53 " in str(app.lookup.card.render()))
+        assert app.focused is app.lookup.query_box

@@ -84,7 +84,7 @@ ACTIONS: tuple[Action, ...] = (
 TABLE_KEYS = (
     ("tab, shift+tab", "Move between panes"),
     ("↑ ↓ PgUp PgDn", "Move the cursor (Home, End: first, last row)"),
-    ("enter", "Process details: cmdline, sockets, copy, look up, terminate, kill"),
+    ("enter", "Process details (cmdline, sockets, terminate, kill); the port goes to Lookup"),
     ("click header", "Sort by that column; click again to reverse"),
     ("ctrl+p", "Command palette: every action by name, themes"),
 )

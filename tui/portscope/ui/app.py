@@ -341,8 +341,10 @@ class PortscopeApp(App[int]):
         sock = event.row.payload
         if not isinstance(sock, Socket) or event.table.screen is not self.screen_stack[0]:
             return
+        self.lookup.look_up(str(sock.local_port))
         if sock.owner is None:
             self.notify(hidden_owner_reason(sock, self.shown), severity="warning")
+            self.look_up_port(sock.local_port)
             return
         owner = sock.owner
         shown = self.shown.sockets if self.shown is not None else (sock,)
@@ -382,14 +384,14 @@ class PortscopeApp(App[int]):
 
 
 def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
-    """Why Enter on this row has no process to show, in words that say what to do."""
+    """Why Enter on this row shows the port's lookup instead of a process."""
     if sock.state == "TIME_WAIT":
         why = "No process holds a TIME_WAIT socket: the kernel keeps it until it expires."
     elif snapshot is not None and not snapshot.privileged:
         why = "Its owner belongs to another user: run portscope with sudo to see it."
     else:
         why = "No process is visible for it (it may belong to another namespace)."
-    return f"{why} Press l to look up the port."
+    return f"{why} Its port is in the lookup pane."
 
 
 def run_dashboard(interval: float) -> int:

@@ -116,7 +116,7 @@ class SocketTable(ScrollView, can_focus=True):
             "select",
             "Details",
             id="table.details",
-            tooltip="Open the process behind this row: cmdline, sockets, terminate",
+            tooltip="The process behind this row (cmdline, sockets, terminate); its port in Lookup",
         ),
     ]
 
