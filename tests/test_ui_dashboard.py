@@ -370,3 +370,15 @@ async def test_a_failed_poll_is_reported_and_polling_goes_on(tmp_path: Path) -> 
         assert "vanished" in str(app.header.notice.render())
         await next_poll(pilot)
         assert "poll failed" not in str(app.header.notice.render())
+
+
+async def test_click_selects_a_row_and_double_click_opens_it(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.click(table, offset=(2, 3))
+        assert table.cursor == 2
+        assert app.screen is app.screen_stack[0]
+        await pilot.click(table, offset=(2, 3), times=2)
+        await until(pilot, lambda: app.screen is not app.screen_stack[0])
