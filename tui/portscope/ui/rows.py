@@ -38,11 +38,13 @@ class RowContext:
 def count_connections(snapshot: Snapshot) -> Counter[tuple[str, int]]:
     """Established connections per listening (proto, port): the peers of each listener."""
     listening = snapshot.listening_ports
-    ports = ((s.proto, s.local_port, s.state) for s in snapshot.connections)
+    ports = {port for _proto, port in listening}
     return Counter(
-        (proto, port)
-        for proto, port, state in ports
-        if (proto, port) in listening and state in (None, "ESTABLISHED")
+        (s.proto, s.local_port)
+        for s in snapshot.connections
+        if s.local_port in ports
+        and s.state in (None, "ESTABLISHED")
+        and (s.proto, s.local_port) in listening
     )
 
 

@@ -21,11 +21,25 @@ LABEL = "dim"
 
 
 def ephemeral_in_use(snapshot: Snapshot) -> int:
-    """Distinct local ports of the range currently lent out (as `Snapshot.is_ephemeral`)."""
+    """Distinct local ports of the range currently lent out (as `Snapshot.is_ephemeral`).
+
+    Plain ints first (this runs every poll over every connection); only the few ports
+    that a listener also uses are checked per protocol.
+    """
     rng = snapshot.ephemeral_range
     low, high = rng.low, rng.high
-    used = {(s.proto, s.local_port) for s in snapshot.connections} - snapshot.listening_ports
-    return len({port for _proto, port in used if low <= port <= high} - rng.reserved)
+    connections = snapshot.connections
+    ports = {p for p in (s.local_port for s in connections) if low <= p <= high}
+    listening = snapshot.listening_ports
+    shared = ports & {port for _proto, port in listening}
+    if shared:
+        lent = {
+            s.local_port
+            for s in connections
+            if s.local_port in shared and (s.proto, s.local_port) not in listening
+        }
+        ports = (ports - shared) | lent
+    return len(ports - rng.reserved)
 
 
 def gauge(used: int, usable: int) -> str:
