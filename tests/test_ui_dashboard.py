@@ -171,6 +171,7 @@ async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) ->
         assert not app.ephemeral.show_all
         await pilot.press("tab", "a")
         assert app.ephemeral.show_all
+        assert str(app.ephemeral.border_title).startswith("Connections")
         rows = list(app.ephemeral.table.model.rows.values())
         assert any(r.payload.local_port == 443 for r in rows)
         session = [r for r in rows if r.tag == "session"]

@@ -73,7 +73,7 @@ class EphemeralPane(SocketPane):
 
     def set_show_all(self, show_all: bool) -> None:
         self.show_all = show_all
-        self.TITLE = "Connections" if show_all else "Ephemeral"
+        self.heading = "Connections" if show_all else self.TITLE
         self.rebuild()
 
     def expire(self) -> None:

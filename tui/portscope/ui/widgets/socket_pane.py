@@ -63,6 +63,7 @@ class SocketPane(Vertical):
             placeholder="filter: text, or re:PATTERN — Esc clears", max_length=MAX_FILTER
         )
         self.context: RowContext | None = None
+        self.heading = self.TITLE
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -113,7 +114,7 @@ class SocketPane(Vertical):
         shown = f"{len(model):,}"
         if model.filtered:
             shown += f" of {model.total:,} (filtered)"
-        self.border_title = f"{self.TITLE} · {shown}"
+        self.border_title = f"{self.heading} · {shown}"
         column = self.COLUMNS[model.sort_column]
         self.border_subtitle = f"sort: {column.title} {'▼' if model.reverse else '▲'}"
 
