@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from portscope.ui.widgets.table_model import Column, Row, RowModel
 
@@ -230,9 +231,27 @@ class SocketTable(ScrollView, can_focus=True):
     def _cursor_kept(self) -> _CursorKeeper:
         return _CursorKeeper(self)
 
+    def _set_virtual_height(self, lines: int) -> None:
+        """Resize the scrollable area; a full layout only when the scrollbar comes or goes.
+
+        Assigning `virtual_size` re-lays out the whole screen (17 ms at 120x36), which at
+        one poll a second with churn is a fifth of the budget; a size change that keeps
+        the scrollbar as it is only needs the scroll limits and scrollbar updated.
+        """
+        new = Size(self.scrollable_content_region.width, lines)
+        old = self.virtual_size
+        if new == old:
+            return
+        window = self.container_size.height
+        if new.width != old.width or (new.height > window) != (old.height > window):
+            self.virtual_size = new
+            return
+        self.set_reactive(Widget.virtual_size, new)
+        self._scroll_update(new)
+
     def _restore_cursor(self, key: Hashable | None, offset: int, old_index: int) -> None:
         count = len(self.model)
-        self.virtual_size = Size(self.scrollable_content_region.width, count + 1)
+        self._set_virtual_height(count + 1)
         index = self.model.index_of(key) if key is not None else None
         if index is None:
             index = min(old_index, max(0, count - 1))
