@@ -101,3 +101,20 @@ def test_narrow_tables_drop_low_priority_columns_first() -> None:
 )
 def test_ages_are_compact(seconds: float, text: str) -> None:
     assert format_age(seconds) == text
+
+
+@pytest.mark.timeout(20)
+def test_a_catastrophic_regex_cannot_freeze_the_filter() -> None:
+    """`(a+)+$` backtracks exponentially in Python's re; the filter's RE2 stays linear."""
+    model = RowModel()
+    model.apply(Row(key=i, cells=("a" * 5_000 + "b",), sort_values=(i,)) for i in range(2_000))
+    model.set_filter("re:(a+)+$")
+    assert len(model) == 0
+    model.set_filter("re:(a+)+b$")
+    assert len(model) == 2_000
+
+
+def test_regex_features_re2_lacks_are_inline_errors() -> None:
+    for pattern in (r"re:(\w)\1", "re:(?=x)", "re:(?<!y)z"):
+        with pytest.raises(FilterError, match="bad regular expression"):
+            make_matcher(pattern)

@@ -10,10 +10,11 @@ imports textual, so the model can be tested and benchmarked on its own.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+import re2
 
 SortValue = int | str | bytes
 Matcher = Callable[[str], bool]
@@ -66,6 +67,22 @@ class FilterError(ValueError):
     """A filter the user typed that cannot be used (a bad regular expression)."""
 
 
+def compile_regex(pattern: str) -> re2._Regexp:
+    """A case-insensitive RE2 pattern: linear-time matching, so no pattern a user
+    types (`(a+)+$` and friends) can freeze the table. RE2 has no backreferences or
+    lookaround; those are reported as errors like any other bad pattern."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would write to fd 2, straight onto the screen
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "invalid"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise FilterError(f"bad regular expression: {reason}") from None
+
+
 def make_matcher(text: str) -> Matcher | None:
     """Case-insensitive substring match; `re:PATTERN` for a regular expression.
 
@@ -75,10 +92,7 @@ def make_matcher(text: str) -> Matcher | None:
         pattern = text[len(REGEX_PREFIX) :]
         if not pattern:
             return None
-        try:
-            compiled = re.compile(pattern, re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise FilterError(f"bad regular expression: {exc}") from None
+        compiled = compile_regex(pattern)
         return lambda haystack: compiled.search(haystack) is not None
     if not text:
         return None
