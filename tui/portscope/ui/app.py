@@ -83,7 +83,7 @@ class PortscopeApp(App[int]):
     def __init__(
         self,
         collect: Collect | None = None,
-        interval: float = 2.0,
+        interval: float | None = None,
         *,
         clock: Clock = time.time,
         session: SshSession | None = None,
@@ -96,7 +96,9 @@ class PortscopeApp(App[int]):
         self.config, self.config_warnings = (
             (config, []) if config is not None else load_config(config_file)
         )
-        self.poller = Poller(collect or default_collect(), interval)
+        self.poller = Poller(
+            collect or default_collect(), self.config.interval if interval is None else interval
+        )
         self.clock = clock
         self.session = session
         self.numeric = self.config.numeric
@@ -301,6 +303,7 @@ class PortscopeApp(App[int]):
             target = faster[-1] if faster else INTERVALS[0]
         self.poller.interval = target
         self.header.show_polling(self.poller.interval, self.poller.paused)
+        self._save(interval=self.poller.interval)
 
     def action_toggle_numeric(self) -> None:
         self.numeric = not self.numeric
@@ -394,7 +397,7 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(interval: float) -> int:
+def run_dashboard(interval: float | None = None) -> int:
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
     app = PortscopeApp(interval=interval, session=current_session())
     app.run()
