@@ -71,12 +71,12 @@ def finding_line(finding: CloseWaitTrend | AcceptQueue) -> Content:
 
 
 def findings_text(report: HealthReport) -> Content:
-    """CLOSE_WAIT per process (growing first) and listeners with a waiting accept queue."""
+    """CLOSE_WAIT per process (growing first) and listeners whose accept queue is filling."""
     lines = [finding_line(t) for t in report.close_wait]
-    lines += [finding_line(q) for q in report.accept_queues]
+    lines += [finding_line(q) for q in report.accept_queues if q.level != "ok"]
     if not lines:
         return Content.styled(
-            "no process holds CLOSE_WAIT sockets; no listener has connections waiting", "dim"
+            "no process holds CLOSE_WAIT sockets; no accept queue is filling up", "dim"
         )
     return Content("\n").join(lines)
 

@@ -101,6 +101,13 @@ def queue_cell(queue: AcceptQueue | None) -> str:
     return f"{'full ' if queue.full else ''}{queue.queued}/{backlog}"
 
 
+def queue_marker(queue: AcceptQueue | None) -> str:
+    """Beside the process name, so narrow panes that drop the queue column still say it."""
+    if queue is None or queue.level == "ok":
+        return ""
+    return " ✖ queue full" if queue.full else f" ▲ queue {queue.percent:.0f}%"
+
+
 def listening_row(sock: Socket, ctx: RowContext) -> Row:
     snapshot = ctx.snapshot
     exposure = exposure_of(sock.local_address)
@@ -108,11 +115,12 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     session = ctx.session is not None and ctx.session.is_listener(sock)
     if session:
         process = f"{process} ◀ your ssh"
+    queue = listener_queue(sock, ctx.thresholds)
+    process += queue_marker(queue)
     conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
-    queue = listener_queue(sock, ctx.thresholds)
     cells = (
         sock.proto + ("6" if sock.family == "ipv6" else ""),
         printable(sock.local_address),

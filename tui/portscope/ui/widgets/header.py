@@ -63,17 +63,23 @@ def gauge_style(share: float, level: Level) -> str:
     return "$text-success"
 
 
-def pressure_line(report: HealthReport) -> Content:
-    """`max dest 93% (10.0.0.9:5432)`, then how many other findings need a look."""
+def pressure_percent(report: HealthReport) -> Content:
+    """`max dest 93%`: short enough to sit beside the gauge even at 80 columns."""
+    top = report.top_pressure
+    if top is None:
+        return Content("")
+    return Content.assemble(
+        ("max dest ", LABEL), (percent_label(top.percent), gauge_style(0.0, top.level))
+    )
+
+
+def pressure_detail(report: HealthReport) -> Content:
+    """` (10.0.0.9:5432)  ▲ 2 health (p)`: which destination, and other findings to see."""
     parts: list[str | tuple[str, str]] = []
     top = report.top_pressure
     if top is not None:
         dest = top.destination
-        parts += [
-            ("max dest ", LABEL),
-            (percent_label(top.percent), gauge_style(0.0, top.level)),
-            f" ({printable(endpoint(dest.remote_address, dest.remote_port), 50)})",
-        ]
+        parts.append(f"({printable(endpoint(dest.remote_address, dest.remote_port), 50)})")
     others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
     if others:
         level = worst(f.level for f in others)
@@ -82,8 +88,13 @@ def pressure_line(report: HealthReport) -> Content:
 
 
 def set_if_changed(widget: Static, content: Content) -> None:
-    """Static.update re-lays out; skip it when the text and styles are the same."""
-    if widget.content != content:
+    """Static.update re-lays out; skip it when the text and styles are the same.
+
+    `Content.__eq__` compares text only, so the spans are compared too: a gauge that
+    only changes colour must still repaint.
+    """
+    old = widget.content
+    if not (isinstance(old, Content) and old == content and old.spans == content.spans):
         widget.update(content)
 
 
@@ -112,6 +123,7 @@ class HeaderStrip(Vertical):
         self.hosts = Static("starting…", id="hosts")
         self.usage = Static("", id="usage")
         self.pressure = Static("", id="pressure-gauge")
+        self.pressure_detail = Static("", id="pressure-detail")
         self.level: Level = "ok"
         self._range: EphemeralRange | None = None
         self._used = 0
@@ -124,13 +136,13 @@ class HeaderStrip(Vertical):
         with Horizontal(id="gauges"):
             yield self.usage
             yield self.pressure
+            yield self.pressure_detail
             yield self.spark
             yield self.polling
         yield self.notice
 
     def on_mount(self) -> None:
         self.notice.display = False
-        self.pressure.display = False
         self.spark.display = False
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
@@ -166,9 +178,8 @@ class HeaderStrip(Vertical):
         top = report.top_pressure
         self.level = top.level if top is not None else "ok"
         self._show_usage()
-        line = pressure_line(report)
-        set_if_changed(self.pressure, line)
-        self.pressure.display = bool(line)
+        set_if_changed(self.pressure, pressure_percent(report))
+        set_if_changed(self.pressure_detail, pressure_detail(report))
         overall = report.level
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")
