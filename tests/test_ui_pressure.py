@@ -8,7 +8,8 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from portscope.demo import NODE, demo_snapshot, with_sockets
+from portscope.analysis import Thresholds
+from portscope.demo import NODE, ScriptedSource, demo_snapshot, with_sockets
 from portscope.demo_pressure import API, DATABASE, PYTHON, TIGHT_RANGE, pressure_steps, towards
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
@@ -93,6 +94,26 @@ async def test_header_gauge_follows_the_most_pressed_destination(tmp_path: Path)
         await analysed(pilot)
         assert header_level(app) == "ok"
         assert not shown_text(app.header.pressure)
+
+
+async def test_thresholds_come_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("warning = 50\ncritical = 60\n")
+    app = PortscopeApp(ScriptedSource([tight((API, 55))]), 60.0, config_file=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await analysed(pilot)
+        assert app.health is not None and app.health.top_pressure is not None
+        assert app.health.top_pressure.level == "warning"
+        assert header_level(app) == "-warning"
+
+
+async def test_contradicting_thresholds_fall_back_to_the_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("warning = 95\ncritical = 60\n")
+    app = PortscopeApp(ScriptedSource([tight((API, 55))]), 60.0, config_file=config)
+    assert app.thresholds == Thresholds()
+    assert any("warning <= critical" in w for w in app.config_warnings)
 
 
 async def test_empty_pressure_view_says_so_plainly(tmp_path: Path) -> None:

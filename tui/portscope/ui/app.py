@@ -114,7 +114,7 @@ class PortscopeApp(App[int]):
             (config, []) if config is not None else load_config(config_file)
         )
         self.poller = Poller(collect or default_collect(), interval)
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds or self._configured_thresholds()
         self.health_feed = HealthFeed(
             lambda report: self.post_message(HealthArrived(report)), self.thresholds
         )
@@ -135,6 +135,14 @@ class PortscopeApp(App[int]):
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
         self._settled = False
+
+    def _configured_thresholds(self) -> Thresholds:
+        """The config file's warning/critical percentages; defaults if they contradict."""
+        try:
+            return Thresholds(self.config.warning, self.config.critical)
+        except ValueError as exc:
+            self.config_warnings.append(f"{exc}; using the defaults")
+            return Thresholds()
 
     @property
     def socket_panes(self) -> tuple[SocketPane, ...]:
