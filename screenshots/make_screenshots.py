@@ -20,7 +20,16 @@ sys.path.insert(0, str(HERE.parent / "tui"))
 
 from textual.pilot import Pilot  # noqa: E402
 
-from portscope.ui.scenes import demo_app, first_frame, look_up, open_process  # noqa: E402
+from portscope.demo import demo_snapshot  # noqa: E402
+from portscope.demo_pressure import pressure_steps  # noqa: E402
+from portscope.model import Snapshot  # noqa: E402
+from portscope.ui.scenes import (  # noqa: E402
+    demo_app,
+    first_frame,
+    look_up,
+    open_pressure,
+    open_process,
+)
 
 Scene = Callable[[Pilot], Awaitable[object]]
 
@@ -37,16 +46,27 @@ async def nothing(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-SHOTS: tuple[tuple[str, tuple[int, int], Scene], ...] = (
-    ("main", (120, 36), nothing),
-    ("main-80x24", (80, 24), nothing),
-    ("lookup-60630", (120, 36), lookup_60630),
-    ("process-detail", (100, 30), nginx_details),
+async def pressure_view(pilot: Pilot) -> None:
+    await open_pressure(pilot)
+
+
+CALM = [demo_snapshot()]
+PRESSED = pressure_steps()
+
+SHOTS: tuple[tuple[str, tuple[int, int], Scene, list[Snapshot]], ...] = (
+    ("main", (120, 36), nothing, CALM),
+    ("main-80x24", (80, 24), nothing, CALM),
+    ("lookup-60630", (120, 36), lookup_60630, CALM),
+    ("process-detail", (100, 30), nginx_details, CALM),
+    ("pressure-80x24", (80, 24), pressure_view, PRESSED),
+    ("pressure-120x36", (120, 36), pressure_view, PRESSED),
 )
 
 
-async def shoot(name: str, size: tuple[int, int], scene: Scene, config_dir: Path) -> Path:
-    app = demo_app(config_dir / "config.toml")
+async def shoot(
+    name: str, size: tuple[int, int], scene: Scene, snapshots: list[Snapshot], config_dir: Path
+) -> Path:
+    app = demo_app(config_dir / "config.toml", snapshots)
     async with app.run_test(size=size) as pilot:
         await first_frame(pilot)
         await scene(pilot)
@@ -65,8 +85,8 @@ def to_png(svg: Path) -> Path | None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as config_dir:
-        for name, size, scene in SHOTS:
-            svg = asyncio.run(shoot(name, size, scene, Path(config_dir)))
+        for name, size, scene, snapshots in SHOTS:
+            svg = asyncio.run(shoot(name, size, scene, snapshots, Path(config_dir)))
             png = to_png(svg)
             print(svg.name, png.name if png else "(no rsvg-convert: SVG only)")
     return 0

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from portscope.ui.scenes import demo_app, first_frame, look_up, open_process
+from portscope.demo_pressure import pressure_steps
+from portscope.ui.scenes import (
+    analysed,
+    demo_app,
+    first_frame,
+    look_up,
+    open_pressure,
+    open_process,
+)
 
 
 def test_main_screen_80x24(snap_compare, tmp_path: Path) -> None:
@@ -50,3 +58,28 @@ async def help_screen(pilot: Pilot) -> None:
 def test_help(snap_compare, tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     assert snap_compare(app, terminal_size=(120, 36), run_before=help_screen)
+
+
+async def pressure_view(pilot: Pilot) -> None:
+    await first_frame(pilot)
+    await open_pressure(pilot)
+
+
+def test_pressure_view_80x24(snap_compare, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", pressure_steps())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pressure_view)
+
+
+def test_pressure_view_120x36(snap_compare, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", pressure_steps())
+    assert snap_compare(app, terminal_size=(120, 36), run_before=pressure_view)
+
+
+async def pressed_main_screen(pilot: Pilot) -> None:
+    await first_frame(pilot)
+    await analysed(pilot)
+
+
+def test_main_screen_under_pressure_80x24(snap_compare, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", pressure_steps())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pressed_main_screen)

@@ -46,6 +46,13 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "all", "a", "toggle_all", "All conns", "Ephemeral pane: show every connection, incoming too"
     ),
+    Action(
+        "pressure",
+        "p",
+        "pressure",
+        "Pressure",
+        "Ephemeral ports per destination, CLOSE_WAIT leaks, full accept queues",
+    ),
     Action("lookup_row", "l", "lookup_row", "Lookup", "Look up the port of the selected row"),
     Action("pause", "space", "toggle_pause", "Pause", "Pause or resume polling"),
     Action(

@@ -1,6 +1,8 @@
 """The dashboard: one Poller feeds the header and every pane; keys drive everything.
 
-The app owns the single `Poller`. Poll results arrive as messages that replace one
+The app owns the single `Poller`; a `HealthFeed` subscribed to it analyses every poll
+off the event loop and hands back `HealthReport`s for the header, the listener rows'
+queues, the pressure view and the process details. Poll results arrive as messages that replace one
 another while queued, so a slow frame never builds a backlog; each pane is brought up
 to date from the delta between what it last showed and the newest snapshot.
 """
@@ -26,15 +28,18 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from portscope.analysis import HealthReport, Thresholds
 from portscope.config import Config, load_config, save_config
 from portscope.model import Delta, Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
+from portscope.ui.health_feed import HealthFeed
 from portscope.ui.rows import RowContext, count_connections
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
+from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.widgets.ephemeral import EphemeralPane
 from portscope.ui.widgets.header import HeaderStrip
 from portscope.ui.widgets.listening import ListeningPane
@@ -66,6 +71,17 @@ class PollArrived(Message):
         return isinstance(self.event, PollUpdate) or isinstance(message.event, PollFailed)
 
 
+class HealthArrived(Message):
+    """A health analysis, posted from the feed's thread; a newer one replaces one queued."""
+
+    def __init__(self, report: HealthReport) -> None:
+        super().__init__()
+        self.report = report
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HealthArrived)
+
+
 def default_collect() -> Collect:
     from portscope.collect import Collector
 
@@ -90,6 +106,7 @@ class PortscopeApp(App[int]):
         config: Config | None = None,
         config_file: Path | None = None,
         resolver: Callable[[Callable[[str, str | None], None]], Resolver] = Resolver,
+        thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__()
         self.config_file = config_file
@@ -99,6 +116,11 @@ class PortscopeApp(App[int]):
         self.poller = Poller(
             collect or default_collect(), self.config.interval if interval is None else interval
         )
+        self.thresholds = thresholds or self._configured_thresholds()
+        self.health_feed = HealthFeed(
+            lambda report: self.post_message(HealthArrived(report)), self.thresholds
+        )
+        self.health: HealthReport | None = None
         self.clock = clock
         self.session = session
         self.numeric = self.config.numeric
@@ -113,8 +135,16 @@ class PortscopeApp(App[int]):
         self.listening = ListeningPane(clock, id="listening")
         self.ephemeral = EphemeralPane(clock, id="ephemeral")
         self.lookup = LookupPane(id="lookup")
-        self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
         self._settled = False
+
+    def _configured_thresholds(self) -> Thresholds:
+        """The config file's warning/critical percentages; defaults if they contradict."""
+        try:
+            return Thresholds(self.config.warning, self.config.critical)
+        except ValueError as exc:
+            self.config_warnings.append(f"{exc}; using the defaults")
+            return Thresholds()
 
     @property
     def socket_panes(self) -> tuple[SocketPane, ...]:
@@ -136,7 +166,10 @@ class PortscopeApp(App[int]):
         self.header.show_polling(self.poller.interval, paused=False)
         for warning in self.config_warnings:
             self.notify(warning, severity="warning", timeout=8)
-        self._unsubscribe = self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev)))
+        self._unsubscribe = [
+            self.poller.subscribe(self.health_feed.on_poll),
+            self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
+        ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
         self.set_interval(TICK, self._tick)
         self._install_signal_handlers()
@@ -152,8 +185,9 @@ class PortscopeApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.poller.stop()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self.health_feed.close()
         if self._resolver is not None:
             self._resolver.close()
 
@@ -193,9 +227,20 @@ class PortscopeApp(App[int]):
         self.header.show_snapshot(snapshot)
         self.lookup.show_snapshot(snapshot)
 
+    @on(HealthArrived)
+    def _health_arrived(self, message: HealthArrived) -> None:
+        """The header gauge, and every open screen that shows health, get the new report."""
+        self.health = message.report
+        self.header.show_health(message.report)
+        for screen in self.screen_stack:
+            if isinstance(screen, PressureScreen | ProcessScreen):
+                screen.show_health(message.report)
+
     def _row_context(self, snapshot: Snapshot) -> RowContext:
         name_of = None if self.numeric or self._resolver is None else self._resolver.name
-        return RowContext(snapshot, count_connections(snapshot), self.session, name_of)
+        return RowContext(
+            snapshot, count_connections(snapshot), self.session, name_of, self.thresholds
+        )
 
     def _tick(self) -> None:
         self.ephemeral.expire()
@@ -264,6 +309,12 @@ class PortscopeApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_pressure(self) -> None:
+        if isinstance(self.screen, PressureScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(PressureScreen(self.health))
 
     def action_filter(self) -> None:
         pane = self.focused_socket_pane()
@@ -357,7 +408,7 @@ class PortscopeApp(App[int]):
             if port is not None:
                 self.look_up_port(port)
 
-        self.push_screen(ProcessScreen(owner, sockets, sock, self.clock()), done)
+        self.push_screen(ProcessScreen(owner, sockets, sock, self.clock(), self.health), done)
 
     # --- palette and settings --------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from portscope.analysis import AcceptQueue, Thresholds, listener_queue
 from portscope.exposure import LABELS, bind_label, exposure_of
 from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket
@@ -27,12 +28,14 @@ HIDDEN = "–"
 
 @dataclass(frozen=True, slots=True)
 class RowContext:
-    """What a row needs besides its socket: the snapshot, peers per port, names."""
+    """What a row needs besides its socket: the snapshot, peers per port, names, and the
+    thresholds that flag a filling accept queue."""
 
     snapshot: Snapshot
     connections_to: PortCounts
     session: SshSession | None = None
     name_of: NameOf | None = None
+    thresholds: Thresholds | None = None
 
 
 def count_connections(snapshot: Snapshot) -> Counter[tuple[str, int]]:
@@ -86,7 +89,23 @@ LISTENING_COLUMNS = (
     Column("pid", "pid", 7, priority=3, align="right"),
     Column("user", "user", 8, priority=1),
     Column("conns", "conns", 5, priority=4, align="right"),
+    Column("queue", "accept q", 9, priority=4, align="right"),
 )
+
+
+def queue_cell(queue: AcceptQueue | None) -> str:
+    """`3/128` waiting of backlog, `full 129/128`; empty while nothing waits."""
+    if queue is None or not queue.queued:
+        return ""
+    backlog = "?" if queue.backlog is None else str(queue.backlog)
+    return f"{'full ' if queue.full else ''}{queue.queued}/{backlog}"
+
+
+def queue_marker(queue: AcceptQueue | None) -> str:
+    """Beside the process name, so narrow panes that drop the queue column still say it."""
+    if queue is None or queue.level == "ok":
+        return ""
+    return " ✖ queue full" if queue.full else f" ▲ queue {queue.percent:.0f}%"
 
 
 def listening_row(sock: Socket, ctx: RowContext) -> Row:
@@ -96,6 +115,8 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     session = ctx.session is not None and ctx.session.is_listener(sock)
     if session:
         process = f"{process} ◀ your ssh"
+    queue = listener_queue(sock, ctx.thresholds)
+    process += queue_marker(queue)
     conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
@@ -111,6 +132,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         pid,
         user,
         str(conns),
+        queue_cell(queue),
     )
     sort_values: tuple[SortValue, ...] = (
         cells[0],
@@ -123,8 +145,11 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         sock.pid or -1,
         user.casefold(),
         conns,
+        round(queue.percent or 0) if queue is not None else -1,
     )
     tag = "exposed" if exposure == "all" else ("session" if session else "")
+    if queue is not None and queue.level != "ok":
+        tag = queue.level
     return Row(sock.key, cells, sort_values, tag=tag, payload=sock)
 
 

@@ -18,6 +18,7 @@ from portscope.model import Snapshot
 from portscope.session import current_session
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.detail import ProcessScreen
+from portscope.ui.screens.pressure import PressureScreen
 
 
 class StoppedClock:
@@ -97,4 +98,41 @@ async def open_process(pilot: Pilot, port: int) -> ProcessScreen:
     screen = app.screen
     assert isinstance(screen, ProcessScreen)
     await until(pilot, lambda: screen.details is not None)
+    return screen
+
+
+async def next_poll(pilot: Pilot) -> None:
+    """Ask the poller for one more poll and wait until the app has shown it."""
+    app = _app(pilot)
+    seen = app.poller.sequence
+    app.poller.poll_now()
+    await until(pilot, lambda: app.poller.sequence > seen and app.shown is app.poller.latest)
+    await pilot.pause()
+
+
+async def analysed(pilot: Pilot) -> None:
+    """Wait until the health report of the newest poll has reached the app."""
+    app = _app(pilot)
+    await until(
+        pilot,
+        lambda: (
+            app.health is not None
+            and app.poller.latest is not None
+            and app.health.taken_at == app.poller.latest.taken_at
+        ),
+    )
+    await pilot.pause()
+
+
+async def open_pressure(pilot: Pilot, polls: int = 2) -> PressureScreen:
+    """Let `polls` more polls in (trends need them), press p, wait for the view."""
+    app = _app(pilot)
+    for _ in range(polls):
+        await next_poll(pilot)
+    await analysed(pilot)
+    await pilot.press("p")
+    await until(pilot, lambda: isinstance(app.screen, PressureScreen))
+    screen = app.screen
+    assert isinstance(screen, PressureScreen)
+    await pilot.pause()
     return screen

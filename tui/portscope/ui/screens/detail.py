@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from portscope.analysis import CloseWaitTrend, HealthReport
 from portscope.model import Owner, Socket
 from portscope.processes import (
     ActionRefused,
@@ -29,6 +30,7 @@ from portscope.processes import (
     send_signal,
 )
 from portscope.report.safe import printable
+from portscope.ui.pressure_rows import finding_line
 from portscope.ui.rows import PROCESS_COLUMNS, process_row, row_text
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.widgets.socket_table import SocketTable, format_age
@@ -65,6 +67,30 @@ def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float)
     return Content("\n").join(lines)
 
 
+def close_wait_of(owner: Owner, report: HealthReport | None) -> CloseWaitTrend | None:
+    """This process's CLOSE_WAIT trend (same pid and start time), if it holds any."""
+    if report is None:
+        return None
+    return next(
+        (
+            t
+            for t in report.close_wait
+            if t.owner is not None
+            and (t.owner.pid, t.owner.create_time) == (owner.pid, owner.create_time)
+        ),
+        None,
+    )
+
+
+def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
+    if report is None:
+        return Content.styled("CLOSE_WAIT: waiting for the first analysis…", LABEL)
+    trend = close_wait_of(owner, report)
+    if trend is None:
+        return Content.styled("CLOSE_WAIT: none held by this process", LABEL)
+    return finding_line(trend)
+
+
 class ProcessScreen(Screen[int | None]):
     """Dismissed with a port to look up, or None."""
 
@@ -91,9 +117,15 @@ class ProcessScreen(Screen[int | None]):
     ]
 
     def __init__(
-        self, owner: Owner, sockets: Sequence[Socket], selected: Socket, now: float
+        self,
+        owner: Owner,
+        sockets: Sequence[Socket],
+        selected: Socket,
+        now: float,
+        health: HealthReport | None = None,
     ) -> None:
         super().__init__()
+        self.health = health
         self.owner = owner
         self.sockets = tuple(sockets)
         self.selected = selected
@@ -110,9 +142,15 @@ class ProcessScreen(Screen[int | None]):
                 Content.styled(owner_label(self.owner), "bold $text-accent"), id="process-title"
             )
             yield Static(details_text(None, self.owner, self.now), id="process-facts")
+            yield Static(close_wait_text(self.owner, self.health), id="process-health")
             yield Static(self._refusal_text(), id="process-refusal")
             yield self.table
         yield Footer()
+
+    def show_health(self, report: HealthReport) -> None:
+        """Each new analysis: this process's CLOSE_WAIT count and whether it keeps growing."""
+        self.health = report
+        self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
 
     def _refusal_text(self) -> Content:
         if self.refusal is None:

@@ -1,6 +1,8 @@
-"""The header strip: host, interfaces and gateway, ephemeral usage, polling state.
+"""The header strip: host, interfaces and gateway, ephemeral usage, pressure, polling state.
 
-Fed by the app from each snapshot; it never reads the OS itself.
+Fed by the app from each snapshot and each health report; it never reads the OS itself.
+The gauge takes the colour of the most pressed destination, and the strip carries a
+`-warning` or `-critical` class while any destination (or other finding) is at that level.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from portscope.model import Snapshot
+from portscope.analysis import DestinationPressure, HealthReport, Level, worst
+from portscope.model import EphemeralRange, Snapshot
+from portscope.report.health import percent_label
 from portscope.report.safe import printable
+from portscope.report.snapshot import endpoint
 
 HISTORY = 150
 GAUGE_CELLS = 10
@@ -49,9 +54,47 @@ def gauge(used: int, usable: int) -> str:
     return "█" * filled + "░" * (GAUGE_CELLS - filled)
 
 
+def gauge_style(share: float, level: Level) -> str:
+    """Pressure on any one destination outranks how full the range is overall."""
+    if level == "critical":
+        return "bold $text-error"
+    if level == "warning" or share >= 50:
+        return "$text-warning"
+    return "$text-success"
+
+
+def pressure_percent(report: HealthReport) -> Content:
+    """`max dest 93%`: short enough to sit beside the gauge even at 80 columns."""
+    top = report.top_pressure
+    if top is None:
+        return Content("")
+    return Content.assemble(
+        ("max dest ", LABEL), (percent_label(top.percent), gauge_style(0.0, top.level))
+    )
+
+
+def pressure_detail(report: HealthReport) -> Content:
+    """` (10.0.0.9:5432)  ▲ 2 health (p)`: which destination, and other findings to see."""
+    parts: list[str | tuple[str, str]] = []
+    top = report.top_pressure
+    if top is not None:
+        dest = top.destination
+        parts.append(f"({printable(endpoint(dest.remote_address, dest.remote_port), 50)})")
+    others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
+    if others:
+        level = worst(f.level for f in others)
+        parts += ["  ", (f"▲ {len(others)} health (p)", gauge_style(0.0, level))]
+    return Content.assemble(*parts)
+
+
 def set_if_changed(widget: Static, content: Content) -> None:
-    """Static.update re-lays out; skip it when the text and styles are the same."""
-    if widget.content != content:
+    """Static.update re-lays out; skip it when the text and styles are the same.
+
+    `Content.__eq__` compares text only, so the spans are compared too: a gauge that
+    only changes colour must still repaint.
+    """
+    old = widget.content
+    if not (isinstance(old, Content) and old == content and old.spans == content.spans):
         widget.update(content)
 
 
@@ -79,6 +122,11 @@ class HeaderStrip(Vertical):
         self.history: deque[float] = deque(maxlen=HISTORY)
         self.hosts = Static("starting…", id="hosts")
         self.usage = Static("", id="usage")
+        self.pressure = Static("", id="pressure-gauge")
+        self.pressure_detail = Static("", id="pressure-detail")
+        self.level: Level = "ok"
+        self._range: EphemeralRange | None = None
+        self._used = 0
         self.spark = Sparkline([], id="spark")
         self.polling = Static("", id="polling")
         self.notice = Static("", id="notice")
@@ -87,6 +135,8 @@ class HeaderStrip(Vertical):
         yield self.hosts
         with Horizontal(id="gauges"):
             yield self.usage
+            yield self.pressure
+            yield self.pressure_detail
             yield self.spark
             yield self.polling
         yield self.notice
@@ -97,25 +147,42 @@ class HeaderStrip(Vertical):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         set_if_changed(self.hosts, interfaces_line(snapshot))
-        rng = snapshot.ephemeral_range
         used = ephemeral_in_use(snapshot)
+        self._range, self._used = snapshot.ephemeral_range, used
         self.history.append(used)
-        share = 100 * used / rng.usable if rng.usable else 0.0
-        set_if_changed(
-            self.usage,
-            Content.assemble(
-                ("ephemeral ", LABEL),
-                f"{rng.low}–{rng.high} ",
-                (gauge(used, rng.usable), "$text-warning" if share >= 50 else "$text-success"),
-                f" {used:,}/{rng.usable:,} ({share:.1f}%)",
-            ),
-        )
+        self._show_usage()
         shown = self.spark.data or []
         same_flat_line = min(self.history) == max(self.history) == min(shown, default=-1)
         if not (same_flat_line and max(shown) == used):
             self.spark.data = list(self.history)
         self.spark.display = len(self.history) > 1
         self.show_notice(snapshot)
+
+    def _show_usage(self) -> None:
+        rng, used = self._range, self._used
+        if rng is None:
+            return
+        share = 100 * used / rng.usable if rng.usable else 0.0
+        set_if_changed(
+            self.usage,
+            Content.assemble(
+                ("ephemeral ", LABEL),
+                f"{rng.low}–{rng.high} ",
+                (gauge(used, rng.usable), gauge_style(share, self.level)),
+                f" {used:,}/{rng.usable:,} ({share:.1f}%)",
+            ),
+        )
+
+    def show_health(self, report: HealthReport) -> None:
+        """Colour the gauge by the most pressed destination; name it beside the gauge."""
+        top = report.top_pressure
+        self.level = top.level if top is not None else "ok"
+        self._show_usage()
+        set_if_changed(self.pressure, pressure_percent(report))
+        set_if_changed(self.pressure_detail, pressure_detail(report))
+        overall = report.level
+        self.set_class(overall == "warning", "-warning")
+        self.set_class(overall == "critical", "-critical")
 
     def show_notice(self, snapshot: Snapshot, error: str = "") -> None:
         notes = []

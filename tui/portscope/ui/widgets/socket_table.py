@@ -78,6 +78,8 @@ class SocketTable(ScrollView, can_focus=True):
         "socket-table--exposed",
         "socket-table--session",
         "socket-table--empty",
+        "socket-table--warning",
+        "socket-table--critical",
     }
 
     DEFAULT_CSS = """
@@ -94,6 +96,8 @@ class SocketTable(ScrollView, can_focus=True):
     SocketTable > .socket-table--exposed { color: $text-warning; text-style: bold; }
     SocketTable > .socket-table--session { color: $text-accent; text-style: italic; }
     SocketTable > .socket-table--empty { color: $text-muted; text-style: italic; }
+    SocketTable > .socket-table--warning { color: $text-warning; }
+    SocketTable > .socket-table--critical { color: $text-error; text-style: bold; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
