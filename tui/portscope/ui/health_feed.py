@@ -18,11 +18,15 @@ from portscope.poller import PollEvent, PollUpdate
 Deliver = Callable[[HealthReport], None]
 
 
+PRESSURE_ROWS = 1_000
+"""The pressure view lists this many of the most pressed destinations."""
+
+
 class HealthFeed:
     """A Poller subscriber: every successful poll is analysed, in order, on one thread."""
 
     def __init__(self, deliver: Deliver, thresholds: Thresholds | None = None) -> None:
-        self.tracker = HealthTracker(thresholds)
+        self.tracker = HealthTracker(thresholds, pressure_limit=PRESSURE_ROWS)
         self._deliver = deliver
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portscope-health")
 

@@ -25,9 +25,6 @@ from portscope.ui.pressure_rows import (
 )
 from portscope.ui.widgets.socket_table import SocketTable
 
-MAX_ROWS = 1_000
-"""Destinations shown: the most pressed ones; one per peer can mean tens of thousands."""
-
 
 class PressureScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -69,10 +66,9 @@ class PressureScreen(Screen[None]):
     def show_health(self, report: HealthReport) -> None:
         self.report = report
         self.summary.update(summary_text(report))
-        shown = report.pressure[:MAX_ROWS]
-        self.table.replace_rows(pressure_row(p) for p in shown)
-        count = f"{len(shown):,}"
-        if len(report.pressure) > len(shown):
-            count += f" most pressed of {len(report.pressure):,}"
+        self.table.replace_rows(pressure_row(p) for p in report.pressure)
+        count = f"{len(report.pressure):,}"
+        if report.destinations > len(report.pressure):
+            count += f" most pressed of {report.destinations:,}"
         self.table.border_title = f"ephemeral ports per destination · {count}"
         self.findings.update(findings_text(report))
