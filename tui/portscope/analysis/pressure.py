@@ -131,7 +131,7 @@ def rank_destinations(snapshot: Snapshot) -> Ranking:
     rng = snapshot.ephemeral_range
     listening = snapshot.listening_ports
     ports: dict[DestinationKey, set[int]] = defaultdict(set)
-    time_wait: dict[DestinationKey, int] = defaultdict(int)
+    time_wait: dict[DestinationKey, set[int]] = defaultdict(set)
     for sock in snapshot.connections:
         port = sock.local_port
         if sock.remote_port is None or port not in rng or (sock.proto, port) in listening:
@@ -139,7 +139,7 @@ def rank_destinations(snapshot: Snapshot) -> Ranking:
         key = (sock.proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
         ports[key].add(port)
         if sock.state == TIME_WAIT:
-            time_wait[key] += 1
+            time_wait[key].add(port)
     pinned = pinned_ports(snapshot)
     pinned_count = {proto: len(held) for proto, held in pinned.items()}
     usable = rng.usable
@@ -150,7 +150,8 @@ def rank_destinations(snapshot: Snapshot) -> Ranking:
         budget = usable - pinned_count[proto] + len(pinned[proto] & own)
         ranked.append((-percent_of(len(own), budget), -len(own), key, budget))
     ranked.sort()
-    return Ranking(ranked, dict(time_wait), snapshot.totals.tcp_tw_reuse)
+    counts = {key: len(held) for key, held in time_wait.items()}
+    return Ranking(ranked, counts, snapshot.totals.tcp_tw_reuse)
 
 
 def destination_pressure(
