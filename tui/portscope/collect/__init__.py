@@ -1,9 +1,11 @@
 """Turn the OS into a Snapshot.
 
-Two socket-table sources feed one assembly step:
-- `procfs` (Linux): /proc/net tables plus the cached inode -> process map; fast.
+Three socket-table sources feed one assembly step:
+- `netlink` (Linux): a sock_diag dump, the cheapest read at server scale.
+- `procfs` (Linux): /proc/net tables; what `auto` falls back to when netlink is refused.
 - `psutil`: the portable path, psutil.net_connections() with its own owner walk.
-Both attach owners through one `OwnerCache`, and both produce the same records.
+The Linux sources share the cached inode -> process map; all three attach owners
+through one `OwnerCache` and produce the same records.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.netlink import NetlinkUnavailable, read_sockets
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
 
-SourceName = Literal["auto", "procfs", "psutil"]
+SourceName = Literal["auto", "netlink", "procfs", "psutil"]
+ConcreteSource = Literal["netlink", "procfs", "psutil"]
 
 PSUTIL_FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
 PSUTIL_TYPES: dict[int, Proto] = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}
@@ -34,18 +38,22 @@ def is_privileged() -> bool:
     return geteuid is not None and geteuid() == 0
 
 
-def choose_source(requested: SourceName = "auto") -> Literal["procfs", "psutil"]:
+def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> ConcreteSource:
+    """`auto`: netlink on Linux (the collector drops to procfs if it is refused), psutil
+    elsewhere; procfs when pointed at another /proc, whose sockets netlink cannot see."""
     if requested != "auto":
         return requested
-    linux = sys.platform.startswith("linux") and os.path.exists("/proc/net/tcp")
-    return "procfs" if linux else "psutil"
+    if not (sys.platform.startswith("linux") and os.path.exists(f"{proc_root}/net/tcp")):
+        return "psutil"
+    return "netlink" if proc_root == "/proc" and hasattr(socket, "AF_NETLINK") else "procfs"
 
 
 class Collector:
     """Takes snapshots; keep one instance alive so its caches pay off across polls."""
 
     def __init__(self, source: SourceName = "auto", proc_root: str = "/proc") -> None:
-        self.source = choose_source(source)
+        self.source = choose_source(source, proc_root)
+        self.falls_back = source == "auto"
         self.owner_cache = OwnerCache()
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
@@ -53,8 +61,8 @@ class Collector:
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
-        if self.source == "procfs":
-            sockets, unattributed, errors = self._from_procfs()
+        if self.source in ("netlink", "procfs"):
+            sockets, unattributed, errors = self._from_linux()
         else:
             sockets, unattributed, errors = self._from_psutil()
         listeners = tuple(s for s in sockets if s.is_listener)
@@ -79,8 +87,19 @@ class Collector:
         self.owner_cache.keep_only(live)
         return owners
 
-    def _from_procfs(self) -> tuple[list[Socket], int, list[str]]:
-        raw, errors = read_tables(f"{self.proc_root}/net")
+    def _read_linux_table(self) -> tuple[list[RawSocket], list[str]]:
+        """netlink if it works; under `auto` a refusal switches this collector to procfs."""
+        if self.source == "netlink":
+            try:
+                return read_sockets(), []
+            except NetlinkUnavailable as exc:
+                if not self.falls_back:
+                    return [], [f"netlink: {exc.strerror or exc}"]
+                self.source = "procfs"
+        return read_tables(f"{self.proc_root}/net")
+
+    def _from_linux(self) -> tuple[list[Socket], int, list[str]]:
+        raw, errors = self._read_linux_table()
         holders = self.inode_owners.resolve({r.inode for r in raw if r.inode})
         owners = self._attach(holders.values())
         unattributed = sum(1 for r in raw if r.inode and r.inode not in holders)
