@@ -175,7 +175,11 @@ class Delta:
         old_by_key = index_sockets(old.sockets)
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(s for k, s in new_by_key.items() if k in old_by_key and old_by_key[k] != s)
+        changed = tuple(
+            s
+            for k, s in new_by_key.items()
+            if (was := old_by_key.get(k, s)) is not s and was != s  # `is`: collectors reuse
+        )
         return cls(added=added, removed=removed, changed=changed)
 
 

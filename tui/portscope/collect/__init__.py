@@ -20,7 +20,7 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
-from portscope.collect.netlink import NetlinkUnavailable, read_sockets
+from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
@@ -57,6 +57,8 @@ class Collector:
         self.owner_cache = OwnerCache()
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
+        self.sock_diag = SockDiagReader()
+        self._built: dict[int, tuple[RawSocket, Owner | None, Socket]] = {}
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
@@ -65,8 +67,7 @@ class Collector:
             sockets, unattributed, errors = self._from_linux()
         else:
             sockets, unattributed, errors = self._from_psutil()
-        listeners = tuple(s for s in sockets if s.is_listener)
-        connections = tuple(s for s in sockets if not s.is_listener)
+        listeners, connections = partition(sockets)
         return Snapshot(
             taken_at=taken_at,
             host=socket.gethostname(),
@@ -91,7 +92,7 @@ class Collector:
         """netlink if it works; under `auto` a refusal switches this collector to procfs."""
         if self.source == "netlink":
             try:
-                return read_sockets(), []
+                return self.sock_diag.read(), []
             except NetlinkUnavailable as exc:
                 if not self.falls_back:
                     return [], [f"netlink: {exc.strerror or exc}"]
@@ -99,13 +100,24 @@ class Collector:
         return read_tables(f"{self.proc_root}/net")
 
     def _from_linux(self) -> tuple[list[Socket], int, list[str]]:
+        """Rows with owners attached; a row the reader handed back unchanged, still held
+        by the same owner, keeps last poll's Socket instead of building a new one."""
         raw, errors = self._read_linux_table()
         holders = self.inode_owners.resolve({r.inode for r in raw if r.inode})
         owners = self._attach(holders.values())
-        unattributed = sum(1 for r in raw if r.inode and r.inode not in holders)
-        sockets = [
-            _from_raw(r, owners.get(holders[r.inode]) if r.inode in holders else None) for r in raw
-        ]
+        unattributed = 0
+        sockets: list[Socket] = []
+        previous, built = self._built, {}
+        for row in raw:
+            ident = holders.get(row.inode) if row.inode else None
+            owner = owners[ident] if ident else None
+            unattributed += bool(row.inode) and ident is None
+            entry = previous.get(id(row))
+            if entry is None or entry[0] is not row or entry[1] is not owner:
+                entry = (row, owner, _from_raw(row, owner))
+            built[id(row)] = entry
+            sockets.append(entry[2])
+        self._built = built
         return sockets, unattributed, errors
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
@@ -139,6 +151,15 @@ class Collector:
                 )
             )
         return sockets, unattributed, []
+
+
+def partition(sockets: Iterable[Socket]) -> tuple[tuple[Socket, ...], tuple[Socket, ...]]:
+    """(listeners, connections), in one pass."""
+    listeners: list[Socket] = []
+    connections: list[Socket] = []
+    for sock in sockets:
+        (listeners if sock.is_listener else connections).append(sock)
+    return tuple(listeners), tuple(connections)
 
 
 def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:

@@ -13,6 +13,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from functools import lru_cache
+from socket import ntohs
 
 from portscope.collect.procnet import TCP_STATES, RawSocket, format_ip
 from portscope.model import Family, Proto
@@ -57,29 +58,33 @@ def dump_request(family: int, protocol: int, sequence: int) -> bytes:
     return header + body
 
 
-def messages(conn: socket.socket, sequence: int) -> Iterator[memoryview]:
-    """Payloads of one dump's replies until NLMSG_DONE; an NLMSG_ERROR raises."""
+def replies(conn: socket.socket, sequence: int) -> Iterator[tuple[bytearray, list[int]]]:
+    """One dump's replies, a received batch at a time: the buffer and the offsets of its
+    inet_diag_msg payloads, until NLMSG_DONE. An NLMSG_ERROR raises NetlinkUnavailable.
+    The buffer is reused, so each batch must be consumed before asking for the next."""
     buffer = bytearray(RECV_BUFFER)
-    view = memoryview(buffer)
+    smallest = NLMSGHDR.size + INET_DIAG_MSG.size
     while True:
         size = conn.recv_into(buffer)
+        offsets: list[int] = []
         offset = 0
         while offset + NLMSGHDR.size <= size:
             length, kind, _flags, seq, _pid = NLMSGHDR.unpack_from(buffer, offset)
-            if length < NLMSGHDR.size:
+            if length < NLMSGHDR.size or offset + length > size:
                 raise NetlinkUnavailable(errno.EPROTO, "malformed netlink reply")
-            payload = view[offset + NLMSGHDR.size : offset + length]
+            if seq == sequence:
+                if kind == NLMSG_DONE:
+                    yield buffer, offsets
+                    return
+                if kind == NLMSG_ERROR:
+                    code = -NLMSGERR_CODE.unpack_from(buffer, offset + NLMSGHDR.size)[0]
+                    if code:
+                        reason = errno.errorcode.get(code, str(code))
+                        raise NetlinkUnavailable(code, f"sock_diag: {reason}")
+                elif length >= smallest:
+                    offsets.append(offset + NLMSGHDR.size)
             offset += (length + 3) & ~3
-            if seq != sequence:
-                continue
-            if kind == NLMSG_DONE:
-                return
-            if kind == NLMSG_ERROR:
-                code = -NLMSGERR_CODE.unpack_from(payload)[0]
-                if code:
-                    raise NetlinkUnavailable(code, f"sock_diag: {errno.errorcode.get(code, code)}")
-                continue
-            yield payload
+        yield buffer, offsets
 
 
 @lru_cache(maxsize=64)
@@ -100,11 +105,13 @@ def local_address(family: Family, raw: bytes, interface: int) -> str:
     return text
 
 
-def decode(payload: memoryview, proto: Proto, family: Family) -> RawSocket:
+Fields = tuple[int, int, int, bytes, bytes, int, int, int, int, int]
+"""An inet_diag_msg as unpacked: state, ports, addresses, interface, queues, uid, inode."""
+
+
+def decode(fields: Fields, proto: Proto, family: Family) -> RawSocket:
     """One inet_diag_msg as a RawSocket, with the same conventions as /proc/net."""
-    (state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode) = (
-        INET_DIAG_MSG.unpack_from(payload)
-    )
+    state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode = fields
     if proto == "tcp":
         name: str | None = STATE_NAMES.get(state, str(state))
         connected = state != TCP_LISTEN
@@ -112,34 +119,67 @@ def decode(payload: memoryview, proto: Proto, family: Family) -> RawSocket:
         name = None
         connected = state == UDP_CONNECTED
     return RawSocket(
-        proto=proto,
-        family=family,
-        local_address=local_address(family, src, interface),
-        local_port=socket.ntohs(sport),
-        remote_address=format_ip(dst if family == "ipv6" else dst[:4]) if connected else None,
-        remote_port=socket.ntohs(dport) if connected else None,
-        state=name,
-        inode=inode,
-        uid=uid,
-        rx_queue=rqueue,
-        tx_queue=wqueue,
+        proto,
+        family,
+        local_address(family, src, interface),
+        ntohs(sport),
+        format_ip(dst if family == "ipv6" else dst[:4]) if connected else None,
+        ntohs(dport) if connected else None,
+        name,
+        inode,
+        uid,
+        rqueue,
+        wqueue,
     )
 
 
-def read_sockets() -> list[RawSocket]:
-    """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
-    rows: list[RawSocket] = []
-    try:
-        conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-    except (OSError, AttributeError) as exc:
-        raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
-    with conn:
+class SockDiagReader:
+    """Dumps the socket table, reusing last dump's row for every socket whose fields match.
+
+    In steady state most sockets are unchanged between polls, so a row costs an unpack
+    and a dict lookup instead of a decode, and the same RawSocket object comes back
+    (which lets the collector reuse what it built from it). Timers are not among the
+    fields, so a ticking timer does not make a socket look changed.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[dict[Fields, RawSocket]] = [{} for _ in DUMPS]
+
+    def read(self) -> list[RawSocket]:
+        """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
+        rows: list[RawSocket] = []
         try:
-            for sequence, (family, protocol, proto, name) in enumerate(DUMPS, start=1):
-                conn.send(dump_request(family, protocol, sequence))
-                rows.extend(decode(msg, proto, name) for msg in messages(conn, sequence))
-        except NetlinkUnavailable:
-            raise
-        except OSError as exc:
-            raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
-    return rows
+            conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+        except (OSError, AttributeError) as exc:
+            raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
+        with conn:
+            try:
+                for index, (family, protocol, proto, name) in enumerate(DUMPS):
+                    conn.send(dump_request(family, protocol, index + 1))
+                    self._rows[index] = self._dump(conn, index, proto, name, rows)
+            except NetlinkUnavailable:
+                raise
+            except OSError as exc:
+                raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
+        return rows
+
+    def _dump(
+        self, conn: socket.socket, index: int, proto: Proto, family: Family, rows: list[RawSocket]
+    ) -> dict[Fields, RawSocket]:
+        known = self._rows[index]
+        seen: dict[Fields, RawSocket] = {}
+        unpack = INET_DIAG_MSG.unpack_from
+        for buffer, offsets in replies(conn, index + 1):
+            for offset in offsets:
+                fields = unpack(buffer, offset)
+                row = known.get(fields)
+                if row is None:
+                    row = decode(fields, proto, family)
+                seen[fields] = row
+                rows.append(row)
+        return seen
+
+
+def read_sockets() -> list[RawSocket]:
+    """One dump with nothing remembered: every inet socket in this network namespace."""
+    return SockDiagReader().read()

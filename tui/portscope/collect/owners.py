@@ -2,7 +2,8 @@
 
 Attribution is the expensive part of a poll: finding an inode's holder means reading
 the fd table of every process. Both caches here exist so a steady server costs one
-stat per process per poll, and only new sockets send us back to /proc/*/fd.
+stat per process per poll, and only new sockets send us back to /proc/*/fd (where
+`FdTables` readlinks only the fds that changed).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 import psutil
 
+from portscope.collect.fdscan import FdTables, Recheck
 from portscope.model import Owner
 
 ProcessId = tuple[int, float]
@@ -71,21 +73,6 @@ def _quietly(read):  # type: ignore[no-untyped-def]
         return None
 
 
-def socket_inodes_of(pid: str, proc_root: str) -> Iterable[int]:
-    """Socket inodes in one process's fd table; nothing if it is hidden or gone."""
-    try:
-        entries = list(os.scandir(f"{proc_root}/{pid}/fd"))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            target = os.readlink(entry.path)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            yield int(target[8:-1])
-
-
 class InodeOwners:
     """Maps socket inodes to the process holding them, rescanning /proc only when it must.
 
@@ -107,6 +94,7 @@ class InodeOwners:
         self.identify = identify
         self._placed: dict[int, ProcessId] = {}
         self._unplaceable: dict[int, float] = {}
+        self.fd_tables = FdTables(proc_root)
         self.scans = 0
 
     def resolve(self, inodes: set[int]) -> dict[int, ProcessId]:
@@ -119,10 +107,11 @@ class InodeOwners:
                 current[pid] = self.identify(pid)
             return current[pid]
 
+        still_running = {ident for ident in set(self._placed.values()) if now_is(ident[0]) == ident}
         placed = {
             inode: ident
             for inode, ident in self._placed.items()
-            if inode in inodes and now_is(ident[0]) == ident
+            if ident in still_running and inode in inodes
         }
         unplaceable = {
             inode: since
@@ -131,26 +120,44 @@ class InodeOwners:
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
         if wanted:
-            for inode, pid in self._scan(wanted).items():
-                ident = now_is(pid)
-                if ident is not None:
-                    placed[inode] = ident
+            retrying = not wanted.isdisjoint(self._unplaceable)
+            placed.update(self._scan(wanted, inodes, now_is, trust_nothing=retrying))
             unplaceable.update(dict.fromkeys(wanted - placed.keys(), now))
         self._placed, self._unplaceable = placed, unplaceable
         return placed
 
-    def _scan(self, wanted: set[int]) -> dict[int, int]:
-        """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one."""
+    def _scan(
+        self,
+        wanted: set[int],
+        live: set[int],
+        now_is: Callable[[int], ProcessId | None],
+        trust_nothing: bool,
+    ) -> dict[int, ProcessId]:
+        """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one.
+
+        Each walk trusts remembered fd tables less (see `fdscan`): first it re-reads fds
+        whose socket left the table, then non-socket fds, and, when retrying inodes no
+        walk could place before, every fd. A socket closed since the dump makes the
+        second walk run often; it stays cheap: no relisting, only non-socket fds.
+        """
         self.scans += 1
-        found: dict[int, int] = {}
+        found: dict[int, ProcessId] = {}
         try:
-            pids = sorted((p for p in os.listdir(self.proc_root) if p.isdigit()), key=int)
+            pids = sorted(int(p) for p in os.listdir(self.proc_root) if p.isdigit())
         except OSError:
             return found
-        for pid in pids:
-            for inode in socket_inodes_of(pid, self.proc_root):
-                if inode in wanted and inode not in found:
-                    found[inode] = int(pid)
-            if len(found) == len(wanted):
-                break
+        self.fd_tables.keep_only(pids)
+        walks = [Recheck.SOCKETS_GONE, Recheck.FILES]
+        if trust_nothing:
+            walks.append(Recheck.EVERYTHING)
+        for recheck in walks:
+            for pid in pids:
+                ident = now_is(pid)
+                if ident is None:
+                    continue
+                table = self.fd_tables.refresh(ident, recheck, live)
+                for inode in wanted.intersection(table.sockets) - found.keys():
+                    found[inode] = ident
+                if len(found) == len(wanted):
+                    return found
         return found

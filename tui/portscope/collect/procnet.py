@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from portscope.model import Family, Proto
 
@@ -39,9 +39,11 @@ UDP_ESTABLISHED = "01"
 V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 
 
-@dataclass(frozen=True, slots=True)
-class RawSocket:
-    """One row of a /proc/net table, decoded; owner not yet known."""
+class RawSocket(NamedTuple):
+    """One row of the kernel's socket table, decoded; owner not yet known.
+
+    A NamedTuple rather than a dataclass: at 20,000 rows a poll, construction cost shows.
+    """
 
     proto: Proto
     family: Family
