@@ -62,3 +62,10 @@ class SocketFarm:
             server, _addr = listener.accept()
             pairs.append((client, self._keep(server)))
         return pairs
+
+    def connect_unaccepted(self, listener: socket.socket) -> socket.socket:
+        """A client whose connection waits in `listener`'s accept queue."""
+        host, port = listener.getsockname()[:2]
+        client = self._keep(socket.socket(listener.family, socket.SOCK_STREAM))
+        client.connect((host, port))
+        return client

@@ -32,11 +32,14 @@ class Recheck(Enum):
 
 
 def fd_inode(path: str) -> int | None:
-    """The socket inode an fd names, NOT_A_SOCKET for other files, None once it is closed."""
+    """The socket inode an fd names, None once it is closed, and NOT_A_SOCKET for other
+    files and for fds we may not read (remembered, so they are not retried every scan)."""
     try:
         target = os.readlink(path)
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError:
+        return NOT_A_SOCKET
     if target.startswith(SOCKET_PREFIX):
         return int(target[len(SOCKET_PREFIX) : -1])
     return NOT_A_SOCKET

@@ -36,7 +36,10 @@ INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
 INET_DIAG_MSG = struct.Struct("=xBxx2H16s16sI8x4xIIII")
 NLMSGERR_CODE = struct.Struct("=i")
 
-DUMPS: tuple[tuple[int, int, Proto, Family], ...] = (
+Dump = tuple[int, int, Proto, Family]
+"""What to ask for (address family, IP protocol) and how to label the rows."""
+
+DUMPS: tuple[Dump, ...] = (
     (socket.AF_INET, socket.IPPROTO_TCP, "tcp", "ipv4"),
     (socket.AF_INET6, socket.IPPROTO_TCP, "tcp", "ipv6"),
     (socket.AF_INET, socket.IPPROTO_UDP, "udp", "ipv4"),
@@ -142,8 +145,9 @@ class SockDiagReader:
     fields, so a ticking timer does not make a socket look changed.
     """
 
-    def __init__(self) -> None:
-        self._rows: list[dict[Fields, RawSocket]] = [{} for _ in DUMPS]
+    def __init__(self, dumps: tuple[Dump, ...] = DUMPS) -> None:
+        self.dumps = dumps
+        self._rows: list[dict[Fields, RawSocket]] = [{} for _ in dumps]
 
     def read(self) -> list[RawSocket]:
         """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
@@ -154,7 +158,7 @@ class SockDiagReader:
             raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
         with conn:
             try:
-                for index, (family, protocol, proto, name) in enumerate(DUMPS):
+                for index, (family, protocol, proto, name) in enumerate(self.dumps):
                     conn.send(dump_request(family, protocol, index + 1))
                     self._rows[index] = self._dump(conn, index, proto, name, rows)
             except NetlinkUnavailable:

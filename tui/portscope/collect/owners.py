@@ -77,10 +77,12 @@ class InodeOwners:
     """Maps socket inodes to the process holding them, rescanning /proc only when it must.
 
     A placed inode stays placed while its socket exists and its holder is the same
-    process (pid and create_time, so a reused pid is never blamed). Inodes that no
-    visible process holds (another user's when not root; kernel sockets) are retried
-    only every `retry_after` seconds, so an unprivileged poll does not re-read every
-    fd table every time.
+    process (pid and create_time, so a reused pid is never blamed). A scan first trusts
+    remembered fd tables (see `fdscan`); an inode that walk misses is usually a socket
+    closed since the dump, so only if it is still there next poll is it searched with
+    less trust (non-socket fds re-read). Inodes that no visible process holds (another
+    user's when not root; kernel sockets) are retried, trusting nothing, only every
+    `retry_after` seconds, so an unprivileged poll does not re-read every fd table.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class InodeOwners:
         self.identify = identify
         self._placed: dict[int, ProcessId] = {}
         self._unplaceable: dict[int, float] = {}
+        self._suspects: set[int] = set()
         self.fd_tables = FdTables(proc_root)
         self.scans = 0
 
@@ -119,11 +122,21 @@ class InodeOwners:
             if inode in inodes and now - since < self.retry_after
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
+        suspects: set[int] = set()
         if wanted:
-            retrying = not wanted.isdisjoint(self._unplaceable)
-            placed.update(self._scan(wanted, inodes, now_is, trust_nothing=retrying))
-            unplaceable.update(dict.fromkeys(wanted - placed.keys(), now))
-        self._placed, self._unplaceable = placed, unplaceable
+            if not wanted.isdisjoint(self._unplaceable):
+                distrust = Recheck.EVERYTHING
+            elif not wanted.isdisjoint(self._suspects):
+                distrust = Recheck.FILES
+            else:
+                distrust = Recheck.SOCKETS_GONE
+            placed.update(self._scan(wanted, inodes, now_is, distrust))
+            missed = wanted - placed.keys()
+            if distrust is Recheck.SOCKETS_GONE:
+                suspects = missed
+            else:
+                unplaceable.update(dict.fromkeys(missed, now))
+        self._placed, self._unplaceable, self._suspects = placed, unplaceable, suspects
         return placed
 
     def _scan(
@@ -131,14 +144,12 @@ class InodeOwners:
         wanted: set[int],
         live: set[int],
         now_is: Callable[[int], ProcessId | None],
-        trust_nothing: bool,
+        distrust: Recheck,
     ) -> dict[int, ProcessId]:
         """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one.
 
-        Each walk trusts remembered fd tables less (see `fdscan`): first it re-reads fds
-        whose socket left the table, then non-socket fds, and, when retrying inodes no
-        walk could place before, every fd. A socket closed since the dump makes the
-        second walk run often; it stays cheap: no relisting, only non-socket fds.
+        Walks trust remembered fd tables less and less, down to `distrust`: fds whose
+        socket left the table, then non-socket fds, then every fd.
         """
         self.scans += 1
         found: dict[int, ProcessId] = {}
@@ -147,10 +158,8 @@ class InodeOwners:
         except OSError:
             return found
         self.fd_tables.keep_only(pids)
-        walks = [Recheck.SOCKETS_GONE, Recheck.FILES]
-        if trust_nothing:
-            walks.append(Recheck.EVERYTHING)
-        for recheck in walks:
+        walks = list(Recheck)
+        for recheck in walks[: walks.index(distrust) + 1]:
             for pid in pids:
                 ident = now_is(pid)
                 if ident is None:
