@@ -20,7 +20,7 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
-from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader
+from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, live_inodes
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
@@ -99,11 +99,20 @@ class Collector:
                 self.source = "procfs"
         return read_tables(f"{self.proc_root}/net")
 
+    def _recount(self) -> set[int]:
+        """The kernel's socket inodes now, by the cheapest read of the current source."""
+        if self.source == "netlink":
+            try:
+                return live_inodes()
+            except NetlinkUnavailable:
+                pass
+        return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
+
     def _from_linux(self) -> tuple[list[Socket], int, list[str]]:
         """Rows with owners attached; a row the reader handed back unchanged, still held
         by the same owner, keeps last poll's Socket instead of building a new one."""
         raw, errors = self._read_linux_table()
-        holders = self.inode_owners.resolve({r.inode for r in raw if r.inode})
+        holders = self.inode_owners.resolve({r.inode for r in raw if r.inode}, self._recount)
         owners = self._attach(holders.values())
         unattributed = 0
         sockets: list[Socket] = []

@@ -26,8 +26,8 @@ SOCKET_PREFIX = "socket:["
 class Recheck(Enum):
     """How much of a remembered fd table to distrust."""
 
-    SOCKETS_GONE = "fds whose socket left the kernel's table (the number may be reused)"
-    FILES = "non-socket fds (one may have been closed and its number reused for a socket)"
+    SOCKETS_GONE = "new fds, and fds whose socket left the kernel's table (number reused?)"
+    GONE_AND_FILES = "no relisting: fds whose socket is gone by a recount, and non-socket fds"
     EVERYTHING = "every fd (a socket fd can be reused while another process keeps the socket)"
 
 
@@ -90,16 +90,17 @@ class FdTables:
     def refresh(self, ident: ProcessId, recheck: Recheck, live: Collection[int]) -> FdTable:
         """This process's fds now: new fds are read, remembered ones as `recheck` says.
 
-        `live` is the kernel's current set of socket inodes. FILES does not relist the
-        directory: it is meant as a second look within one scan, seconds-fresh.
+        `live` is the kernel's current set of socket inodes. GONE_AND_FILES does not
+        relist the directory: it is a second look within one scan, moments later.
         """
         pid = ident[0]
         directory = f"{self.proc_root}/{pid}/fd"
         table = self._tables.get(pid)
         if table is None or table.ident != ident:
             table = self._tables[pid] = FdTable(ident)
-        if recheck is Recheck.FILES:
-            self.readlinks += table.read(directory, list(table.files))
+        if recheck is Recheck.GONE_AND_FILES:
+            stale = {table.sockets[i] for i in table.sockets.keys() - live} | table.files
+            self.readlinks += table.read(directory, stale)
             return table
         try:
             listed = set(os.listdir(directory))

@@ -12,6 +12,7 @@ import errno
 import socket
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from socket import ntohs
 
@@ -35,6 +36,7 @@ INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
 # src[16], dst[16], if, cookie[8]); expires, rqueue, wqueue, uid, inode.
 INET_DIAG_MSG = struct.Struct("=xBxx2H16s16sI8x4xIIII")
 NLMSGERR_CODE = struct.Struct("=i")
+INODE = struct.Struct("=68xI")
 
 Dump = tuple[int, int, Proto, Family]
 """What to ask for (address family, IP protocol) and how to label the rows."""
@@ -88,6 +90,22 @@ def replies(conn: socket.socket, sequence: int) -> Iterator[tuple[bytearray, lis
                     offsets.append(offset + NLMSGHDR.size)
             offset += (length + 3) & ~3
         yield buffer, offsets
+
+
+@contextmanager
+def diag_socket() -> Iterator[socket.socket]:
+    """A NETLINK_SOCK_DIAG socket; any refusal while it is open becomes NetlinkUnavailable."""
+    try:
+        conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+    except (OSError, AttributeError) as exc:
+        raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
+    with conn:
+        try:
+            yield conn
+        except NetlinkUnavailable:
+            raise
+        except OSError as exc:
+            raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
 
 
 @lru_cache(maxsize=64)
@@ -152,19 +170,10 @@ class SockDiagReader:
     def read(self) -> list[RawSocket]:
         """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
         rows: list[RawSocket] = []
-        try:
-            conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-        except (OSError, AttributeError) as exc:
-            raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
-        with conn:
-            try:
-                for index, (family, protocol, proto, name) in enumerate(self.dumps):
-                    conn.send(dump_request(family, protocol, index + 1))
-                    self._rows[index] = self._dump(conn, index, proto, name, rows)
-            except NetlinkUnavailable:
-                raise
-            except OSError as exc:
-                raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
+        with diag_socket() as conn:
+            for index, (family, protocol, proto, name) in enumerate(self.dumps):
+                conn.send(dump_request(family, protocol, index + 1))
+                self._rows[index] = self._dump(conn, index, proto, name, rows)
         return rows
 
     def _dump(
@@ -182,6 +191,19 @@ class SockDiagReader:
                 seen[fields] = row
                 rows.append(row)
         return seen
+
+
+def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
+    """Just the inodes of every socket now: a recount for owner attribution, which
+    needs no decoding. Sockets without an inode (TIME_WAIT, orphans) are left out."""
+    inodes: set[int] = set()
+    with diag_socket() as conn:
+        for index, (family, protocol, _proto, _name) in enumerate(dumps):
+            conn.send(dump_request(family, protocol, index + 1))
+            for buffer, offsets in replies(conn, index + 1):
+                inodes.update(INODE.unpack_from(buffer, offset)[0] for offset in offsets)
+    inodes.discard(0)
+    return inodes
 
 
 def read_sockets() -> list[RawSocket]:

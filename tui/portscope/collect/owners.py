@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import psutil
 
@@ -78,11 +78,13 @@ class InodeOwners:
 
     A placed inode stays placed while its socket exists and its holder is the same
     process (pid and create_time, so a reused pid is never blamed). A scan first trusts
-    remembered fd tables (see `fdscan`); an inode that walk misses is usually a socket
-    closed since the dump, so only if it is still there next poll is it searched with
-    less trust (non-socket fds re-read). Inodes that no visible process holds (another
-    user's when not root; kernel sockets) are retried, trusting nothing, only every
-    `retry_after` seconds, so an unprivileged poll does not re-read every fd table.
+    remembered fd tables (see `fdscan`). That walk can miss a socket whose fd number was
+    reused while the dump was running (the dump is not atomic, so the old socket still
+    looked alive); so inodes it misses are recounted against the kernel and the ones
+    still there are searched again, re-reading fds whose socket is gone by the recount
+    and non-socket fds. What that misses is unplaceable: another user's socket when not
+    root, or a kernel one. Those are retried, trusting nothing, every `retry_after`
+    seconds, so an unprivileged poll does not re-read every fd table every time.
     """
 
     def __init__(
@@ -96,12 +98,17 @@ class InodeOwners:
         self.identify = identify
         self._placed: dict[int, ProcessId] = {}
         self._unplaceable: dict[int, float] = {}
-        self._suspects: set[int] = set()
         self.fd_tables = FdTables(proc_root)
         self.scans = 0
 
-    def resolve(self, inodes: set[int]) -> dict[int, ProcessId]:
-        """The holder of every inode that can be placed."""
+    def resolve(
+        self, inodes: set[int], recount: Callable[[], set[int]] | None = None
+    ) -> dict[int, ProcessId]:
+        """The holder of every inode that can be placed.
+
+        `recount` returns the kernel's socket inodes now; without it, misses are not
+        searched again before they count as unplaceable.
+        """
         now = time.monotonic()
         current: dict[int, ProcessId | None] = {}
 
@@ -122,51 +129,51 @@ class InodeOwners:
             if inode in inodes and now - since < self.retry_after
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
-        suspects: set[int] = set()
         if wanted:
-            if not wanted.isdisjoint(self._unplaceable):
-                distrust = Recheck.EVERYTHING
-            elif not wanted.isdisjoint(self._suspects):
-                distrust = Recheck.FILES
-            else:
-                distrust = Recheck.SOCKETS_GONE
-            placed.update(self._scan(wanted, inodes, now_is, distrust))
-            missed = wanted - placed.keys()
-            if distrust is Recheck.SOCKETS_GONE:
-                suspects = missed
-            else:
-                unplaceable.update(dict.fromkeys(missed, now))
-        self._placed, self._unplaceable, self._suspects = placed, unplaceable, suspects
+            retrying = not wanted.isdisjoint(self._unplaceable)
+            first = Recheck.EVERYTHING if retrying else Recheck.SOCKETS_GONE
+            found = self._walk(wanted, unplaceable.keys(), inodes, now_is, first)
+            missed = wanted - found.keys()
+            if missed and recount is not None and not retrying:
+                live = recount()
+                missed &= live
+                found.update(self._walk(missed, (), live, now_is, Recheck.GONE_AND_FILES))
+                missed -= found.keys()
+            placed.update(found)
+            for inode in found.keys() & unplaceable.keys():
+                del unplaceable[inode]
+            unplaceable.update(dict.fromkeys(missed, now))
+        self._placed, self._unplaceable = placed, unplaceable
         return placed
 
-    def _scan(
+    def _walk(
         self,
         wanted: set[int],
+        unplaceable: Collection[int],
         live: set[int],
         now_is: Callable[[int], ProcessId | None],
-        distrust: Recheck,
+        recheck: Recheck,
     ) -> dict[int, ProcessId]:
         """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one.
 
-        Walks trust remembered fd tables less and less, down to `distrust`: fds whose
-        socket left the table, then non-socket fds, then every fd.
+        Unplaceable inodes that turn up on the way are placed too: it costs a set
+        intersection.
         """
         self.scans += 1
         found: dict[int, ProcessId] = {}
+        search = wanted.union(unplaceable)
         try:
             pids = sorted(int(p) for p in os.listdir(self.proc_root) if p.isdigit())
         except OSError:
             return found
         self.fd_tables.keep_only(pids)
-        walks = list(Recheck)
-        for recheck in walks[: walks.index(distrust) + 1]:
-            for pid in pids:
-                ident = now_is(pid)
-                if ident is None:
-                    continue
-                table = self.fd_tables.refresh(ident, recheck, live)
-                for inode in wanted.intersection(table.sockets) - found.keys():
-                    found[inode] = ident
-                if len(found) == len(wanted):
-                    return found
+        for pid in pids:
+            ident = now_is(pid)
+            if ident is None:
+                continue
+            table = self.fd_tables.refresh(ident, recheck, live)
+            for inode in search.intersection(table.sockets) - found.keys():
+                found[inode] = ident
+            if wanted.issubset(found):
+                break
         return found

@@ -1,7 +1,7 @@
 """A controlled loopback workload: N sockets held by a few worker processes, with churn.
 
-Each worker listens on its own loopback address, connects `pairs` clients to itself
-(two sockets per pair: client and accepted server side) and, if asked, replaces
+Each worker listens on its own loopback address, connects `pairs` clients from that
+address to itself (two sockets per pair: client and accepted server side) and, if asked, replaces
 `churn` pairs per second. Replaced pairs are closed with SO_LINGER 0 so they leave no
 TIME_WAIT behind and the socket count stays put; so are all pairs when the worker
 exits, which it does when its stdin closes, so a dying benchmark leaves nothing behind.
@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 LINGER_RESET = struct.pack("ii", 1, 0)
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 TICK = 0.05
 READY_TIMEOUT = 120.0
 FD_HEADROOM = 64
@@ -40,8 +41,12 @@ def raise_fd_limit(wanted: int) -> None:
 
 
 def open_pair(listener: socket.socket) -> tuple[socket.socket, socket.socket]:
+    """A connection from the listener's own address to itself: both ends stay on it."""
+    address = listener.getsockname()
     client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    client.connect(listener.getsockname())
+    client.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+    client.bind((address[0], 0))
+    client.connect(address)
     server, _peer = listener.accept()
     return client, server
 
