@@ -15,7 +15,7 @@ run: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/ruff check tui tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 screenshots: $(BIN)/python

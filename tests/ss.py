@@ -70,7 +70,6 @@ def parse_ss(output: str) -> list[SsRow]:
 
 
 def read_ss() -> list[SsRow]:
-    done = subprocess.run(
-        ["ss", "-tuanpH"], capture_output=True, text=True, timeout=SS_TIMEOUT, check=True
-    )
-    return parse_ss(done.stdout)
+    """Process names are whatever other processes chose, so undecodable bytes are replaced."""
+    done = subprocess.run(["ss", "-tuanpH"], capture_output=True, timeout=SS_TIMEOUT, check=True)
+    return parse_ss(done.stdout.decode("utf-8", "replace"))

@@ -119,6 +119,58 @@ class EphemeralRange:
 
 
 @dataclass(frozen=True, slots=True)
+class Interface:
+    """A network interface and the addresses on it (IPv6 link-local with its %scope)."""
+
+    name: str
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A default route: where traffic for `family` leaves, and through which interface."""
+
+    family: Family
+    address: str
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceTable:
+    """This machine's interfaces, so a bind address can be named (`lo`, `eth0`)."""
+
+    interfaces: tuple[Interface, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+
+    def name_for(self, address: str) -> str | None:
+        """The interface that owns `address`, or None when no local interface has it."""
+        plain = address.split("%", 1)[0]
+        if plain.startswith("::ffff:") and "." in plain:
+            plain = plain[7:]
+        for interface in self.interfaces:
+            if any(a.split("%", 1)[0] == plain for a in interface.addresses):
+                return interface.name
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SocketTotals:
+    """Kernel-wide counts (/proc/net/sockstat, sockstat6) and the TIME_WAIT reuse switch.
+
+    Cheap to read and independent of the socket table, so they stay right even when
+    the table is unreadable. None means the OS did not say.
+    """
+
+    tcp_in_use: int | None = None
+    tcp6_in_use: int | None = None
+    tcp_time_wait: int | None = None
+    tcp_orphaned: int | None = None
+    udp_in_use: int | None = None
+    udp6_in_use: int | None = None
+    tcp_tw_reuse: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
 
@@ -132,6 +184,8 @@ class Snapshot:
     errors: tuple[str, ...] = ()
     source: str = ""
     duration: float = 0.0
+    interfaces: InterfaceTable = InterfaceTable()
+    totals: SocketTotals = SocketTotals()
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from portscope import __version__
-from portscope.cli import snapshot
+from portscope.cli import check, lookup, snapshot
 
-SUBCOMMANDS = (snapshot,)
+SUBCOMMANDS = (snapshot, lookup, check)
 USAGE_ERROR = 2
 
 

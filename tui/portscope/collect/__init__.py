@@ -20,9 +20,11 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.interfaces import read_interfaces
 from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, live_inodes
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
+from portscope.collect.sockstat import read_socket_totals
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
@@ -79,6 +81,8 @@ class Collector:
             errors=tuple(errors),
             source=self.source,
             duration=time.perf_counter() - started,
+            interfaces=read_interfaces(),
+            totals=read_socket_totals(self.proc_root),
         )
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:

@@ -55,7 +55,7 @@ class RawSocket(NamedTuple):
     inode: int
     uid: int
     rx_queue: int
-    tx_queue: int
+    tx_queue: int | None
 
 
 @lru_cache(maxsize=8192)
@@ -79,7 +79,12 @@ def decode_address(hex_address: str) -> str:
 
 
 def parse_table(text: str, proto: Proto, family: Family) -> Iterator[RawSocket]:
-    """Decode one /proc/net table; the header line and malformed rows are skipped."""
+    """Decode one /proc/net table; the header line and malformed rows are skipped.
+
+    A LISTEN row's tx_queue column is not its backlog (the kernel prints the unsent
+    byte count there, always 0), so a listener's backlog is left unknown; netlink
+    sock_diag reports it.
+    """
     for line in text.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 10:
@@ -108,7 +113,7 @@ def parse_table(text: str, proto: Proto, family: Family) -> Iterator[RawSocket]:
             inode=int(fields[9]),
             uid=int(fields[7]),
             rx_queue=int(rx_hex, 16),
-            tx_queue=int(tx_hex, 16),
+            tx_queue=None if state == "LISTEN" else int(tx_hex, 16),
         )
 
 

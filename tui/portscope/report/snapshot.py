@@ -8,7 +8,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from portscope.model import Snapshot, Socket
+from portscope.analysis import HealthTracker
+from portscope.exposure import bind_label, exposure_of
+from portscope.model import InterfaceTable, Snapshot, Socket
 from portscope.report.safe import csv_cell
 from portscope.report.table import format_table
 
@@ -33,13 +35,15 @@ def owner_fields(sock: Socket) -> dict[str, Any]:
     }
 
 
-def listener_record(sock: Socket) -> dict[str, Any]:
+def listener_record(sock: Socket, interfaces: InterfaceTable) -> dict[str, Any]:
     return {
         "proto": sock.proto,
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
         **owner_fields(sock),
+        "exposure": exposure_of(sock.local_address),
+        "interface": bind_label(sock.local_address, interfaces),
         "accept_queue": sock.rx_queue if sock.proto == "tcp" else None,
         "backlog": sock.tx_queue if sock.proto == "tcp" else None,
     }
@@ -61,6 +65,9 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
 
 def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed."""
+    from portscope.report.health import health_record, pressure_record  # it imports endpoint()
+
+    health = HealthTracker().update(snapshot)
     rng = snapshot.ephemeral_range
     return {
         "schema": SCHEMA,
@@ -74,8 +81,17 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
             "source": rng.source,
             "usable": rng.usable,
         },
-        "listening": [listener_record(s) for s in snapshot.listeners],
+        "interfaces": [
+            {"name": i.name, "addresses": list(i.addresses)} for i in snapshot.interfaces.interfaces
+        ],
+        "gateways": [
+            {"family": g.family, "address": g.address, "interface": g.interface}
+            for g in snapshot.interfaces.gateways
+        ],
+        "listening": [listener_record(s, snapshot.interfaces) for s in snapshot.listeners],
         "connections": [connection_record(s, snapshot) for s in snapshot.connections],
+        "pressure": [pressure_record(p) for p in health.pressure],
+        "health": health_record(health),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),
         "source": snapshot.source,

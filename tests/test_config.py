@@ -1,0 +1,79 @@
+"""The config file: hostile or broken content never crashes, saves are atomic."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portscope.config import Config, config_path, load_config, save_config
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "portscope" / "config.toml"
+    wanted = Config(theme='nord "quoted"', interval=0.5, numeric=False)
+    save_config(wanted, path)
+    assert load_config(path) == (wanted, [])
+
+
+def test_missing_file_is_defaults_without_warning(tmp_path: Path) -> None:
+    assert load_config(tmp_path / "nope.toml") == (Config(), [])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"theme = ",
+        b"\xff\xfe not utf-8",
+        b"[[[",
+        b"interval = 'fast'",
+        b"interval = nan",
+        b"interval = 1e309",
+        b"interval = -5",
+        b"numeric = 1",
+        b'theme = "' + b"x" * 500 + b'"',
+        b'theme = "\\u001b[31m"',
+        b"theme = 5",
+        b"x" * 70_000,
+    ],
+)
+def test_bad_content_falls_back_with_a_warning(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    config, warnings = load_config(path)
+    assert config == Config()
+    assert warnings and all(str(path) in w for w in warnings)
+
+
+def test_good_keys_survive_beside_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "dracula"\ninterval = "soon"\nunknown = 1\n')
+    config, warnings = load_config(path)
+    assert config == Config(theme="dracula")
+    assert warnings == [f"{path}: ignoring bad value for 'interval'"]
+
+
+def test_a_directory_in_place_of_the_file_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").mkdir()
+    config, warnings = load_config(tmp_path / "config.toml")
+    assert config == Config() and warnings
+
+
+def test_save_never_follows_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    path = tmp_path / "config.toml"
+    os.symlink(victim, path)
+    save_config(Config(theme="nord"), path)
+    assert victim.read_text() == "precious"
+    assert not path.is_symlink()
+    assert load_config(path) == (Config(theme="nord"), [])
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_xdg_config_home_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert config_path() == tmp_path / "portscope" / "config.toml"
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/ignored")
+    assert config_path() == Path.home() / ".config" / "portscope" / "config.toml"

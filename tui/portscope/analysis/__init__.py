@@ -1,0 +1,29 @@
+"""Socket health from snapshots: ephemeral pressure per destination, accept queues,
+CLOSE_WAIT leaks and TIME_WAIT. Headless: never imports textual.
+
+    reports = HealthTracker(Thresholds(warning=70, critical=90))
+    poller.subscribe(reports.on_poll)          # then read reports.latest
+    destination_pressure(snapshot, thresholds) # one poll, highest pressure first
+"""
+
+from portscope.analysis.closewait import CloseWaitTrend
+from portscope.analysis.health import Finding, HealthReport, HealthTracker
+from portscope.analysis.levels import Level, Thresholds, worst
+from portscope.analysis.pressure import Destination, DestinationPressure, destination_pressure
+from portscope.analysis.queues import AcceptQueue, accept_queues, listener_queue
+
+__all__ = [
+    "AcceptQueue",
+    "CloseWaitTrend",
+    "Destination",
+    "DestinationPressure",
+    "Finding",
+    "HealthReport",
+    "HealthTracker",
+    "Level",
+    "Thresholds",
+    "accept_queues",
+    "destination_pressure",
+    "listener_queue",
+    "worst",
+]

@@ -1,0 +1,50 @@
+"""Severity levels and the thresholds that set them, shared by every health figure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Level = Literal["ok", "warning", "critical"]
+SEVERITY: dict[Level, int] = {"ok": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a figure turns warning or critical.
+
+    `warning`/`critical` are percentages of a budget: ephemeral ports per destination
+    and accept-queue slots per listener. A process's CLOSE_WAIT count that rises by
+    at least `close_wait_growth` to a new high is a warning, and critical once it
+    reaches `close_wait_critical`.
+    """
+
+    warning: float = 70.0
+    critical: float = 90.0
+    close_wait_critical: int = 100
+    close_wait_growth: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.warning <= self.critical <= 100:
+            raise ValueError(
+                f"thresholds must satisfy 0 < warning <= critical <= 100 "
+                f"(got warning {self.warning:g}, critical {self.critical:g})"
+            )
+        if self.close_wait_critical < 1 or self.close_wait_growth < 1:
+            raise ValueError("CLOSE_WAIT counts must be at least 1")
+
+    def level(self, percent: float) -> Level:
+        if percent >= self.critical:
+            return "critical"
+        return "warning" if percent >= self.warning else "ok"
+
+
+def worst(levels: Iterable[Level]) -> Level:
+    """The most severe of `levels`; ok when there are none."""
+    return max(levels, key=SEVERITY.__getitem__, default="ok")
+
+
+def percent_of(used: int, budget: int) -> float:
+    """`used` as a percentage of `budget`; a spent or empty budget counts as full."""
+    return 100.0 if budget <= 0 else 100.0 * used / budget

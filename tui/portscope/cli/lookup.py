@@ -1,0 +1,62 @@
+"""`portscope lookup QUERY`: what a port (or range, or service name) is, and who uses it here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portscope.model import Snapshot
+
+COLLECTION_FAILED = 1
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "lookup",
+        help="what is port N: registry, range class, notes, live use, bind verdict",
+        description="QUERY is a port (60630), a range (8000-8100) or a service name or "
+        "keyword (ssh, Xsan). Everything is answered offline from bundled data.",
+    )
+    parser.add_argument("query", metavar="QUERY")
+    parser.add_argument("--json", action="store_true", help="print the portscope.lookup/1 JSON")
+    parser.add_argument(
+        "--offline",
+        "--no-live",
+        dest="live",
+        action="store_false",
+        help="skip reading this machine's sockets (no 'in use' or live bind check)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=50, help="show at most this many ports (default 50)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from portscope.cli import UsageError
+    from portscope.knowledge import QueryError, lookup, parse_query
+    from portscope.report.lookup import to_json, to_text
+
+    try:
+        parse_query(args.query)
+    except QueryError as exc:
+        raise UsageError(f"lookup: {exc}") from None
+    if args.limit < 0:
+        raise UsageError("lookup: --limit must be 0 or more")
+    snapshot = take_live_snapshot() if args.live else None
+    result = lookup(args.query, snapshot, limit=args.limit)
+    sys.stdout.write((to_json(result) if args.json else to_text(result)) + "\n")
+    return 0
+
+
+def take_live_snapshot() -> Snapshot | None:
+    """This machine's sockets now; on failure, say so and carry on with the offline answer."""
+    from portscope.collect import take_snapshot
+
+    try:
+        return take_snapshot()
+    except Exception as exc:  # any collector failure still leaves the offline answer
+        print(f"portscope: live data unavailable: {type(exc).__name__}", file=sys.stderr)
+        return None

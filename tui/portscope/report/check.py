@@ -1,0 +1,108 @@
+"""`portscope check` output: a monitoring-plugin status line, details and JSON.
+
+The first line is `PORTSCOPE <STATUS> - <summary> | <perfdata>`, which Nagios,
+Icinga and Sensu read as is; each following line is one problem or note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from portscope.analysis import HealthReport
+from portscope.report.health import (
+    describe,
+    destination_label,
+    health_record,
+    percent_label,
+    pressure_record,
+)
+from portscope.report.safe import printable
+
+SCHEMA = "portscope.check/1"
+STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
+EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+UNKNOWN = EXIT_CODES["UNKNOWN"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What `check` prints and how it exits."""
+
+    status: str
+    summary: str
+    details: tuple[str, ...]
+    perfdata: str
+    record: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def text(self) -> str:
+        head = f"PORTSCOPE {self.status} - {self.summary}"
+        return "\n".join([f"{head} | {self.perfdata}" if self.perfdata else head, *self.details])
+
+
+def perfdata(report: HealthReport) -> str:
+    """Figures a monitoring system can graph: value;warn;crit;min;max."""
+    t = report.thresholds
+    bounds = f"{t.warning:g};{t.critical:g};0;100"
+    top = report.top_pressure.percent if report.top_pressure else 0.0
+    queue = max((q.percent or 0.0 for q in report.accept_queues), default=0.0)
+    close_wait = sum(trend.count for trend in report.close_wait)
+    return (
+        f"max_pressure={top:.1f}%;{bounds} max_accept_queue={queue:.1f}%;{bounds} "
+        f"time_wait={report.time_wait} close_wait={close_wait}"
+    )
+
+
+def ok_summary(report: HealthReport) -> str:
+    top = report.top_pressure
+    pressure = (
+        f"highest ephemeral pressure {percent_label(top.percent)} "
+        f"({destination_label(top.destination)})"
+        if top
+        else "no outgoing connections"
+    )
+    trend = "not growing" if report.polls > 1 else "not trended (one poll)"
+    return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}"
+
+
+def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
+    """Status, summary and details for one health report and the poll's read errors."""
+    problems = [f"{STATUS[f.level]}: {describe(f)}" for f in report.problems]
+    details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
+    notes = [] if report.polls > 1 else ["CLOSE_WAIT growth needs two polls: pass --interval"]
+    status = STATUS[report.level]
+    if problems:
+        first = describe(report.problems[0])
+        summary = first if len(problems) == 1 else f"{first} (+{len(problems) - 1} more)"
+    elif errors:
+        status, summary = "UNKNOWN", f"could not read everything: {printable(errors[0])}"
+    else:
+        summary = ok_summary(report)
+    perf = perfdata(report)
+    health = health_record(report)
+    record = {
+        "schema": SCHEMA,
+        "status": status,
+        "exit_code": EXIT_CODES[status],
+        "summary": summary,
+        "problems": health["problems"],
+        "errors": list(errors),
+        "notes": notes,
+        "perfdata": perf,
+        "pressure": [pressure_record(p) for p in report.pressure],
+        "health": health,
+    }
+    return Outcome(status, summary, tuple(details + notes), perf, record)
+
+
+def failure(reason: str) -> Outcome:
+    """The check could not poll at all: UNKNOWN, by the plugin convention."""
+    summary = printable(reason)
+    record = {"schema": SCHEMA, "status": "UNKNOWN", "exit_code": UNKNOWN, "summary": summary}
+    return Outcome("UNKNOWN", summary, (), "", record)

@@ -1,0 +1,138 @@
+"""Health figures as JSON records and one-line descriptions, for `check` and snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portscope.analysis import (
+    AcceptQueue,
+    CloseWaitTrend,
+    Destination,
+    DestinationPressure,
+    Finding,
+    HealthReport,
+)
+from portscope.model import Owner, SocketTotals
+from portscope.report.safe import printable
+from portscope.report.snapshot import endpoint
+
+
+def rounded(percent: float | None) -> float | None:
+    return None if percent is None else round(percent, 1)
+
+
+def percent_label(percent: float) -> str:
+    """`89.6%`, `100%`: one decimal, none when it is zero."""
+    return f"{percent:.1f}".removesuffix(".0") + "%"
+
+
+def pressure_record(item: DestinationPressure) -> dict[str, Any]:
+    dest = item.destination
+    return {
+        "proto": dest.proto,
+        "family": dest.family,
+        "local_address": dest.local_address,
+        "remote_address": dest.remote_address,
+        "remote_port": dest.remote_port,
+        "in_use": item.in_use,
+        "budget": item.budget,
+        "free": item.free,
+        "percent": rounded(item.percent),
+        "level": item.level,
+        "time_wait": item.time_wait,
+        "time_wait_share": rounded(item.time_wait_share),
+        "time_wait_reusable": item.time_wait_reusable,
+    }
+
+
+def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
+    sock = queue.listener
+    return {
+        "proto": sock.proto,
+        "family": sock.family,
+        "address": sock.local_address,
+        "port": sock.local_port,
+        **process_record(sock.owner),
+        "queued": queue.queued,
+        "backlog": queue.backlog,
+        "percent": rounded(queue.percent),
+        "full": queue.full,
+        "level": queue.level,
+    }
+
+
+def process_record(owner: Owner | None) -> dict[str, Any]:
+    return {
+        "pid": owner.pid if owner else None,
+        "process": owner.name if owner else None,
+        "user": owner.user if owner else None,
+    }
+
+
+def close_wait_record(trend: CloseWaitTrend) -> dict[str, Any]:
+    return {
+        **process_record(trend.owner),
+        "count": trend.count,
+        "counts": list(trend.counts),
+        "growing": trend.growing,
+        "level": trend.level,
+    }
+
+
+def totals_record(totals: SocketTotals) -> dict[str, Any]:
+    return {name: getattr(totals, name) for name in totals.__slots__}
+
+
+def process_label(owner: Owner | None) -> str:
+    if owner is None:
+        return "a process this user cannot see"
+    return f"{printable(owner.name, 40) or '?'} (pid {owner.pid})"
+
+
+def destination_label(dest: Destination) -> str:
+    """`tcp 10.0.0.5 -> 10.0.0.9:5432`: the tuple a source port must be unique for."""
+    return f"{dest.proto} {dest.local_address} -> {endpoint(dest.remote_address, dest.remote_port)}"
+
+
+def describe(finding: Finding) -> str:
+    """One plain line saying what is wrong and how badly."""
+    if isinstance(finding, DestinationPressure):
+        recyclable = finding.time_wait_reusable and finding.time_wait
+        reuse = " (tcp_tw_reuse lets connect() recycle them)" if recyclable else ""
+        return (
+            f"{destination_label(finding.destination)}: "
+            f"{finding.in_use} of {finding.budget} ephemeral ports in use "
+            f"({percent_label(finding.percent)}), {finding.time_wait} in TIME_WAIT{reuse}"
+        )
+    if isinstance(finding, AcceptQueue):
+        sock = finding.listener
+        state = "full, new connections are dropped" if finding.full else "filling"
+        return (
+            f"accept queue of {endpoint(sock.local_address, sock.local_port)} "
+            f"{process_label(sock.owner)}: {finding.queued} waiting, backlog {finding.backlog} "
+            f"({state})"
+        )
+    growth = " -> ".join(str(n) for n in finding.counts[-4:])
+    verb = "growing" if finding.growing else "held"
+    return f"CLOSE_WAIT {verb} in {process_label(finding.owner)}: {growth} (socket leak?)"
+
+
+def health_record(report: HealthReport) -> dict[str, Any]:
+    """The `health` object: TIME_WAIT, CLOSE_WAIT trends, accept queues, kernel totals."""
+    thresholds = report.thresholds
+    return {
+        "level": report.level,
+        "polls": report.polls,
+        "thresholds": {
+            "warning": thresholds.warning,
+            "critical": thresholds.critical,
+            "close_wait_critical": thresholds.close_wait_critical,
+            "close_wait_growth": thresholds.close_wait_growth,
+        },
+        "time_wait": {"total": report.time_wait, "kernel": report.totals.tcp_time_wait},
+        "tcp_tw_reuse": report.totals.tcp_tw_reuse,
+        "close_wait": [close_wait_record(t) for t in report.close_wait],
+        "accept_queues": [accept_queue_record(q) for q in report.accept_queues],
+        "kernel_totals": totals_record(report.totals),
+        "problems": [{"level": f.level, "text": describe(f)} for f in report.problems],
+    }

@@ -1,0 +1,178 @@
+"""`portscope lookup` output: a readable card per port, and the JSON record."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from portscope.knowledge.classify import describe_class
+from portscope.knowledge.lookup import LookupResult, PortReport
+from portscope.knowledge.query import NameQuery, RangeQuery
+from portscope.knowledge.records import IANA, ServiceEntry
+from portscope.knowledge.registry import default_registry
+from portscope.model import InterfaceTable, Snapshot, Socket
+from portscope.report.safe import printable
+from portscope.report.snapshot import connection_record, endpoint, listener_record
+
+SCHEMA = "portscope.lookup/1"
+WIDTH = 100
+LABEL = 13
+SHOWN_SOCKETS = 20
+
+
+def service_record(entry: ServiceEntry) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "name": entry.name,
+        "protocols": list(entry.protocols),
+        "description": entry.description,
+        "source": entry.source,
+    }
+    if entry.span:
+        record["range"] = list(entry.span)
+    return record
+
+
+def socket_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
+    """Shaped as in `snapshot --json`: a listener or a connection record, marked which."""
+    if sock.is_listener or snapshot is None:
+        interfaces = snapshot.interfaces if snapshot else InterfaceTable()
+        return {"kind": "listener", **listener_record(sock, interfaces)}
+    return {"kind": "connection", **connection_record(sock, snapshot)}
+
+
+def report_record(report: PortReport, snapshot: Snapshot | None) -> dict[str, Any]:
+    return {
+        "port": report.port,
+        "iana_class": report.iana_class,
+        "ephemeral": report.ephemeral,
+        "reserved": report.reserved,
+        "services": [service_record(e) for e in report.services],
+        "notes": [{"text": n.text, "source": n.source} for n in report.notes],
+        "in_use": [socket_record(s, snapshot) for s in report.in_use],
+        "check_commands": list(report.check_commands),
+        "bind": {
+            "can_bind": report.bind.can_bind,
+            "verdict": report.bind.verdict,
+            "reasons": list(report.bind.reasons),
+        },
+        "range_facts": list(report.range_facts),
+    }
+
+
+def lookup_record(result: LookupResult) -> dict[str, Any]:
+    """The `portscope.lookup/1` document; fields may be added, never renamed."""
+    registry = default_registry().provenance
+    return {
+        "schema": SCHEMA,
+        "query": result.query,
+        "live": result.snapshot is not None,
+        "ephemeral_range": {
+            "low": result.ephemeral_range.low,
+            "high": result.ephemeral_range.high,
+            "source": result.ephemeral_range.source,
+        },
+        "results": [report_record(r, result.snapshot) for r in result.reports],
+        "total": result.total,
+        "registry": {k: registry[k] for k in ("source", "version", "released")},
+    }
+
+
+def to_json(result: LookupResult) -> str:
+    return json.dumps(lookup_record(result), indent=1)
+
+
+def _field(label: str, lines: list[str]) -> list[str]:
+    """A labelled block: the label once, every line wrapped and indented under it."""
+    out: list[str] = []
+    for i, line in enumerate(lines or ["-"]):
+        head = (label if i == 0 else "").ljust(LABEL)
+        wrapped = textwrap.wrap(
+            printable(line),
+            WIDTH,
+            initial_indent="  " + head,
+            subsequent_indent=" " * (LABEL + 4),
+        )
+        out += wrapped or ["  " + head]
+    return out
+
+
+def _service_title(entry: ServiceEntry) -> str:
+    span = f" (ports {entry.span[0]}-{entry.span[1]})" if entry.span else ""
+    return f"{entry.name} [{'/'.join(entry.protocols)}]{span}"
+
+
+def _service_line(entry: ServiceEntry) -> str:
+    about = f" - {entry.description}" if entry.description else ""
+    return _service_title(entry) + about
+
+
+def socket_line(sock: Socket) -> str:
+    state = sock.state or ("UNCONN" if sock.is_listener else "ESTAB")
+    where = endpoint(sock.local_address, sock.local_port)
+    if sock.remote_address is not None:
+        where += " -> " + endpoint(sock.remote_address, sock.remote_port)
+    owner = sock.owner
+    who = f"{owner.name or '?'} (pid {owner.pid}, {owner.user or '?'})" if owner else "hidden"
+    return f"{sock.proto}{'6' if sock.family == 'ipv6' else ''} {state} {where}  {who}"
+
+
+def _in_use_lines(report: PortReport, snapshot: Snapshot | None) -> list[str]:
+    if snapshot is None:
+        return ["not checked (--offline)"]
+    if not report.in_use:
+        return ["nothing on this machine uses it right now"]
+    lines = [socket_line(s) for s in report.in_use[:SHOWN_SOCKETS]]
+    if len(report.in_use) > SHOWN_SOCKETS:
+        lines.append(f"... and {len(report.in_use) - SHOWN_SOCKETS} more (see --json)")
+    if not snapshot.privileged and any(s.owner is None for s in report.in_use):
+        lines.append("(hidden owners belong to other users: run as root to see them)")
+    return lines
+
+
+def card(report: PortReport, snapshot: Snapshot | None) -> str:
+    registered = [e for e in report.services if e.source == IANA]
+    iana = [_service_line(e) for e in registered]
+    local = [_service_line(e) for e in report.services if e.source != IANA]
+    title = _service_title(registered[0]) if registered else "unassigned"
+    lines = [f"Port {report.port} - {printable(title)}"]
+    lines += _field("Class", [describe_class(report.port)])
+    lines += _field("Ephemeral", list(report.range_facts))
+    lines += _field("IANA", iana or ["unassigned"])
+    if local:
+        lines += _field("This system", local)
+    lines += _field("Known uses", [f"{n.text} [{n.source}]" for n in report.notes])
+    lines += _field("Here now", _in_use_lines(report, snapshot))
+    lines += _field("Can I bind?", [report.bind.verdict, *(f"- {r}" for r in report.bind.reasons)])
+    lines += _field("Check", list(report.check_commands))
+    return "\n".join(lines)
+
+
+def summary(result: LookupResult) -> str | None:
+    """The line under the cards: how many matched, and what the rest of a range is."""
+    shown, total = len(result.reports), result.total
+    query = result.parsed
+    if isinstance(query, RangeQuery):
+        span = f"{query.low}-{query.high}"
+        rest = query.high - query.low + 1 - total
+        if result.snapshot is None:
+            what, others = "assigned or noted", "unassigned (use here not checked: --offline)"
+        else:
+            what, others = "assigned, noted or in use", "unassigned and unused here"
+        if total == 0:
+            return f"nothing in {span} is {what}: all {rest} ports are {others}"
+        head = f"showing {shown} of {total} ports in {span} that are {what}"
+        return f"{head}; the other {rest} are {others}"
+    if isinstance(query, NameQuery):
+        if total == 0:
+            return f"no service name, description or note matches {printable(query.text)!r}"
+        return f"showing {shown} of {total} ports matching {printable(query.text)!r}"
+    return None
+
+
+def to_text(result: LookupResult) -> str:
+    parts = [card(r, result.snapshot) for r in result.reports]
+    footer = summary(result)
+    if footer:
+        parts.append(footer)
+    return "\n\n".join(parts)
