@@ -48,9 +48,9 @@ def bound_udp_on(fd: int) -> socket.socket:
 def test_a_new_socket_costs_a_readlink_not_a_rescan(farm: SocketFarm) -> None:
     listener = farm.tcp_listener()
     owners = InodeOwners()
-    first = [s for pair in farm.connect(listener, count=200) for s in pair]
+    first = [s for pair in farm.connect(listener, count=1000) for s in pair]
     assert set(place(owners, listener, *first).values()) == {ME}
-    assert owners.fd_tables.readlinks > 400
+    assert owners.fd_tables.readlinks > 2000
     place(owners, listener)  # sockets nobody visible holds are settled as unplaceable
     before = owners.fd_tables.readlinks
     client, server = farm.connect(listener)[0]
@@ -59,7 +59,8 @@ def test_a_new_socket_costs_a_readlink_not_a_rescan(farm: SocketFarm) -> None:
         inode_of(client): ME,
         inode_of(server): ME,
     }
-    assert owners.fd_tables.readlinks - before < 100  # new fds here and in other processes
+    # New fds here and in whatever else runs on the machine, not our 2,000 again.
+    assert owners.fd_tables.readlinks - before < 500
 
 
 def test_a_socket_on_a_reused_socket_fd_is_found(farm: SocketFarm) -> None:

@@ -87,6 +87,9 @@ class FdTables:
         self._tables: dict[int, FdTable] = {}
         self.readlinks = 0
 
+    def __len__(self) -> int:
+        return len(self._tables)
+
     def refresh(self, ident: ProcessId, recheck: Recheck, live: Collection[int]) -> FdTable:
         """This process's fds now: new fds are read, remembered ones as `recheck` says.
 

@@ -107,7 +107,8 @@ class InodeOwners:
         """The holder of every inode that can be placed.
 
         `recount` returns the kernel's socket inodes now; without it, misses are not
-        searched again before they count as unplaceable.
+        searched again before they count as unplaceable. Nor are they on a first scan:
+        every fd table was just read, none was trusted.
         """
         now = time.monotonic()
         current: dict[int, ProcessId | None] = {}
@@ -129,12 +130,13 @@ class InodeOwners:
             if inode in inodes and now - since < self.retry_after
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
+        remembered = len(self.fd_tables) > 0
         if wanted:
             retrying = not wanted.isdisjoint(self._unplaceable)
             first = Recheck.EVERYTHING if retrying else Recheck.SOCKETS_GONE
             found = self._walk(wanted, unplaceable.keys(), inodes, now_is, first)
             missed = wanted - found.keys()
-            if missed and recount is not None and not retrying:
+            if missed and recount is not None and remembered and not retrying:
                 live = recount()
                 missed &= live
                 found.update(self._walk(missed, (), live, now_is, Recheck.GONE_AND_FILES))
