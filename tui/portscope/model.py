@@ -223,17 +223,20 @@ class Delta:
 
     @classmethod
     def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
-        new_by_key = index_sockets(new.sockets)
+        """The difference, keyed by `Socket.key`.
+
+        Collectors hand back the very same (frozen) Socket for a socket that did not
+        change, so objects present in both snapshots are set aside first, by identity:
+        at 20,000 sockets that skips nearly every key computation and comparison.
+        """
         if old is None:
-            return cls(added=tuple(new_by_key.values()))
-        old_by_key = index_sockets(old.sockets)
+            return cls(added=tuple(index_sockets(new.sockets).values()))
+        kept = set(map(id, old.sockets)).intersection(map(id, new.sockets))
+        old_by_key = index_sockets(s for s in old.sockets if id(s) not in kept)
+        new_by_key = index_sockets(s for s in new.sockets if id(s) not in kept)
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(
-            s
-            for k, s in new_by_key.items()
-            if (was := old_by_key.get(k, s)) is not s and was != s  # `is`: collectors reuse
-        )
+        changed = tuple(s for k, s in new_by_key.items() if k in old_by_key and old_by_key[k] != s)
         return cls(added=added, removed=removed, changed=changed)
 
 

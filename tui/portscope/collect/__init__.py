@@ -116,22 +116,22 @@ class Collector:
         """Rows with owners attached; a row the reader handed back unchanged, still held
         by the same owner, keeps last poll's Socket instead of building a new one."""
         raw, errors = self._read_linux_table()
-        holders = self.inode_owners.resolve({r.inode for r in raw if r.inode}, self._recount)
+        inodes = {r.inode for r in raw}
+        inodes.discard(0)  # no holder to look for: TIME_WAIT, orphans
+        holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
-        unattributed = 0
+        owner_of = {inode: owners[ident] for inode, ident in holders.items()}
         sockets: list[Socket] = []
         previous, built = self._built, {}
         for row in raw:
-            ident = holders.get(row.inode) if row.inode else None
-            owner = owners[ident] if ident else None
-            unattributed += bool(row.inode) and ident is None
+            owner = owner_of.get(row.inode)
             entry = previous.get(id(row))
             if entry is None or entry[0] is not row or entry[1] is not owner:
                 entry = (row, owner, _from_raw(row, owner))
             built[id(row)] = entry
             sockets.append(entry[2])
         self._built = built
-        return sockets, unattributed, errors
+        return sockets, len(inodes) - len(holders), errors
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
         try:

@@ -118,12 +118,12 @@ class InodeOwners:
                 current[pid] = self.identify(pid)
             return current[pid]
 
-        still_running = {ident for ident in set(self._placed.values()) if now_is(ident[0]) == ident}
-        placed = {
-            inode: ident
-            for inode, ident in self._placed.items()
-            if ident in still_running and inode in inodes
-        }
+        dead = {ident for ident in set(self._placed.values()) if now_is(ident[0]) != ident}
+        placed = (
+            {i: d for i, d in self._placed.items() if d not in dead} if dead else dict(self._placed)
+        )
+        for inode in placed.keys() - inodes:
+            del placed[inode]
         unplaceable = {
             inode: since
             for inode, since in self._unplaceable.items()
