@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from socket import ntohs
@@ -36,7 +36,12 @@ INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
 # src[16], dst[16], if, cookie[8]); expires, rqueue, wqueue, uid, inode.
 INET_DIAG_MSG = struct.Struct("=xBxx2H16s16sI8x4xIIII")
 NLMSGERR_CODE = struct.Struct("=i")
-INODE = struct.Struct("=68xI")
+INODE_AT = 68
+INODE = struct.Struct(f"={INODE_AT}xI")
+FIRST_WORD = struct.Struct("=I")
+NLM_F_MULTI = 0x2
+ROW_KIND = FIRST_WORD.unpack(struct.pack("=HH", SOCK_DIAG_BY_FAMILY, NLM_F_MULTI))[0]
+"""nlmsg_type and nlmsg_flags of a dump row, read together as one native 32-bit word."""
 
 Dump = tuple[int, int, Proto, Family]
 """What to ask for (address family, IP protocol) and how to label the rows."""
@@ -63,19 +68,47 @@ def dump_request(family: int, protocol: int, sequence: int) -> bytes:
     return header + body
 
 
-def replies(conn: socket.socket, sequence: int) -> list[tuple[bytes, list[int]]]:
-    """One dump's replies as received batches: each buffer with the offsets of its
-    inet_diag_msg payloads. The whole dump is drained before anyone decodes a row, so
-    the kernel's walk (which is not atomic) spans as little time as possible.
-    An NLMSG_ERROR raises NetlinkUnavailable."""
-    batches: list[tuple[bytes, list[int]]] = []
+Batch = tuple[bytes, Sequence[int], int]
+"""A received buffer, the offsets of its inet_diag_msg payloads, and the length of every
+message in it when they are all alike (0 when not)."""
+
+
+def uniform_length(buffer: bytes, sequence: int) -> int:
+    """The common length of the messages in `buffer` if all are rows of this dump, else 0.
+
+    Checked a column at a time (lengths, type/flags, sequence numbers), by striding over
+    the buffer as 32-bit words: no per-message Python work for the usual batch.
+    """
+    size = len(buffer)
+    length = FIRST_WORD.unpack_from(buffer)[0] if size >= NLMSGHDR.size else 0
+    if length < NLMSGHDR.size + INET_DIAG_MSG.size or length % 4 or size % length:
+        return 0
+    count, step = size // length, length // 4
+    words = memoryview(buffer).cast("I")
+    alike = (
+        words[0::step].tolist().count(length) == count
+        and words[1::step].tolist().count(ROW_KIND) == count
+        and words[2::step].tolist().count(sequence) == count
+    )
+    return length if alike else 0
+
+
+def replies(conn: socket.socket, sequence: int) -> list[Batch]:
+    """One dump's replies as received batches (see `Batch`). The whole dump is drained
+    before anyone decodes a row, so the kernel's walk (which is not atomic) spans as
+    little time as possible. An NLMSG_ERROR raises NetlinkUnavailable."""
+    batches: list[Batch] = []
     smallest = NLMSGHDR.size + INET_DIAG_MSG.size
     header = NLMSGHDR.unpack_from
     while True:
         buffer = conn.recv(RECV_BUFFER)
         size = len(buffer)
+        length = uniform_length(buffer, sequence)
+        if length:
+            batches.append((buffer, range(NLMSGHDR.size, size, length), length))
+            continue
         offsets: list[int] = []
-        batches.append((buffer, offsets))
+        batches.append((buffer, offsets, 0))
         offset = 0
         while offset + NLMSGHDR.size <= size:
             length, kind, _flags, seq, _pid = header(buffer, offset)
@@ -184,7 +217,7 @@ class SockDiagReader:
         known = self._rows[index]
         seen: dict[bytes, RawSocket] = {}
         unpack = INET_DIAG_MSG.unpack_from
-        for buffer, offsets in replies(conn, index + 1):
+        for buffer, offsets, _length in replies(conn, index + 1):
             for offset in offsets:
                 # Every byte decode reads (state to sockid; queues, uid, inode) but the
                 # expiry countdown: two slices hash faster than an unpacked tuple.
@@ -204,8 +237,12 @@ def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
     with diag_socket() as conn:
         for index, (family, protocol, _proto, _name) in enumerate(dumps):
             conn.send(dump_request(family, protocol, index + 1))
-            for buffer, offsets in replies(conn, index + 1):
-                inodes.update(INODE.unpack_from(buffer, offset)[0] for offset in offsets)
+            for buffer, offsets, length in replies(conn, index + 1):
+                if length:
+                    column = (NLMSGHDR.size + INODE_AT) // 4
+                    inodes.update(memoryview(buffer).cast("I")[column :: length // 4].tolist())
+                else:
+                    inodes.update(INODE.unpack_from(buffer, offset)[0] for offset in offsets)
     inodes.discard(0)
     return inodes
 
