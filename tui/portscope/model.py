@@ -231,9 +231,10 @@ class Delta:
         """
         if old is None:
             return cls(added=tuple(index_sockets(new.sockets).values()))
-        kept = set(map(id, old.sockets)).intersection(map(id, new.sockets))
-        old_by_key = index_sockets(s for s in old.sockets if id(s) not in kept)
-        new_by_key = index_sockets(s for s in new.sockets if id(s) not in kept)
+        before, after = (*old.listeners, *old.connections), (*new.listeners, *new.connections)
+        kept = set(map(id, before)).intersection(map(id, after))
+        old_by_key = index_sockets([s for s in before if id(s) not in kept])
+        new_by_key = index_sockets([s for s in after if id(s) not in kept])
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
         changed = tuple(s for k, s in new_by_key.items() if k in old_by_key and old_by_key[k] != s)
