@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 HERE = Path(__file__).resolve().parent
 TREE = HERE.parent / "tui"
@@ -54,8 +55,16 @@ SMALL: dict[str, Figure] = {"cpu-small": cpu}
 SMALL_SOCKETS = 100
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad arguments: one line on stderr and exit status 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"run.py: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=20_000)
     parser.add_argument("--churn", type=float, default=200.0, help="connections replaced per s")
     parser.add_argument("--workers", type=int, default=4)

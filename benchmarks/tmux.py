@@ -11,7 +11,6 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 
 TMUX_TIMEOUT = 10.0
 POLL_EVERY = 0.005
@@ -52,12 +51,7 @@ class TmuxApp:
         self.pid = int(self.tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}"))
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         with contextlib.suppress(subprocess.SubprocessError):
             self.tmux("kill-server")
         deadline = time.monotonic() + TMUX_TIMEOUT
