@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loopback_load import LoopbackLoad
 from measure import cpu_seconds, interleaved, peak_rss_mb, run_timed
 from tmux import TmuxApp
-from workload import Workload
 
 NOT_BUILT = "n/a (not built)"
 KEY_PRESSES = 15
@@ -44,7 +44,7 @@ class Bench:
     """What every figure may use: the source tree, the workload and how hard to try."""
 
     tree: Path
-    workload: Workload
+    workload: LoopbackLoad
     repeat: int
     interval: float = 1.0
     dashboard: dict[str, float | None] = field(default_factory=dict)

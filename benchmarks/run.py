@@ -36,8 +36,8 @@ from figures import (  # noqa: E402
     peak_rss,
     steady_poll,
 )
+from loopback_load import LoopbackLoad  # noqa: E402
 from measure import load_average  # noqa: E402
-from workload import Workload  # noqa: E402
 
 IN_NAMESPACE = "PORTSCOPE_BENCH_NETNS"
 SETUP_TIMEOUT = 10.0
@@ -118,7 +118,7 @@ def render(rows: Sequence[Result]) -> str:
 
 
 def measure(
-    figures: dict[str, Figure], wanted: set[str], workload: Workload, args: argparse.Namespace
+    figures: dict[str, Figure], wanted: set[str], workload: LoopbackLoad, args: argparse.Namespace
 ) -> list[Result]:
     bench = Bench(tree=args.tree.resolve(), workload=workload, repeat=args.repeat)
     results = []
@@ -140,10 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = load_average()
     rows: list[Result] = []
     if args.wanted & AT_SCALE.keys():
-        with Workload(args.sockets, churn=args.churn, workers=args.workers) as workload:
+        with LoopbackLoad(args.sockets, churn=args.churn, workers=args.workers) as workload:
             rows += measure(AT_SCALE, args.wanted, workload, args)
     if args.wanted & SMALL.keys():
-        with Workload(SMALL_SOCKETS, churn=0.0, workers=1) as workload:
+        with LoopbackLoad(SMALL_SOCKETS, churn=0.0, workers=1) as workload:
             rows += measure(SMALL, args.wanted, workload, args)
     print(f"Machine: {machine()}; {namespace}.")
     print(f"Load average (1/5/15 min) before: {load_before}; after: {load_average()}.")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -26,16 +27,17 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_portscope(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a fresh interpreter, as a user would."""
+def run_with_tree(argv: list[str], timeout: float = 120, **env: str) -> CompletedProcess[str]:
+    """Run a command (text in, text out, never raising on exit status) with this tree's
+    source importable."""
     return subprocess.run(
-        [sys.executable, "-m", "portscope", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=cli_env(**env),
-        check=False,
+        argv, capture_output=True, text=True, timeout=timeout, env=cli_env(**env), check=False
     )
+
+
+def run_portscope(*args: str, timeout: float = 120, **env: str) -> CompletedProcess[str]:
+    """Run the real CLI in a fresh interpreter, as a user would."""
+    return run_with_tree([sys.executable, "-m", "portscope", *args], timeout, **env)
 
 
 def snapshot_json(*args: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from types import TracebackType
 
@@ -32,40 +33,57 @@ class SocketFarm:
         self.sockets.append(sock)
         return sock
 
+    def release(self, sock: socket.socket) -> None:
+        """Close one socket now (its kernel side may linger, e.g. in TIME_WAIT)."""
+        self.sockets.remove(sock)
+        sock.close()
+
     def tcp_listener(
-        self, host: str = "127.0.0.1", port: int = 0, backlog: int = 128
+        self, host: str = "127.0.0.1", port: int = 0, backlog: int = 128, v6only: bool = True
     ) -> socket.socket:
+        """A listener; `v6only=False` on `::` also accepts IPv4 (as ::ffff:a.b.c.d)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = self._keep(socket.socket(family, socket.SOCK_STREAM))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6 and host in ("::", "::1"):
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
         sock.bind((host, port))
         sock.listen(backlog)
         return sock
 
-    def udp_socket(self, host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    def udp_socket(
+        self, host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False
+    ) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = self._keep(socket.socket(family, socket.SOCK_DGRAM))
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         return sock
 
     def connect(
-        self, listener: socket.socket, count: int = 1
+        self, listener: socket.socket, count: int = 1, host: str | None = None
     ) -> list[tuple[socket.socket, socket.socket]]:
-        """`count` established pairs (client, accepted server side) to `listener`."""
-        host, port = listener.getsockname()[:2]
+        """`count` established pairs (client, accepted server side) to `listener`,
+        dialled at `host` (default: the listener's own address)."""
+        bound, port = listener.getsockname()[:2]
+        host = host or bound
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         pairs = []
         for _ in range(count):
-            client = self._keep(socket.socket(listener.family, socket.SOCK_STREAM))
+            client = self._keep(socket.socket(family, socket.SOCK_STREAM))
             client.connect((host, port))
             server, _addr = listener.accept()
             pairs.append((client, self._keep(server)))
         return pairs
 
-    def connect_unaccepted(self, listener: socket.socket) -> socket.socket:
-        """A client whose connection waits in `listener`'s accept queue."""
-        host, port = listener.getsockname()[:2]
-        client = self._keep(socket.socket(listener.family, socket.SOCK_STREAM))
-        client.connect((host, port))
-        return client
+    def connect_pending(self, listener: socket.socket, count: int) -> list[socket.socket]:
+        """`count` non-blocking connects that nobody accepts (SYN_SENT once the queue is full)."""
+        clients = []
+        for _ in range(count):
+            client = self._keep(socket.socket(listener.family, socket.SOCK_STREAM))
+            client.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                client.connect(listener.getsockname()[:2])
+            clients.append(client)
+        return clients

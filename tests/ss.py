@@ -1,75 +1,85 @@
-"""Read `ss -tuanpH` (iproute2) into comparable records: the reference we are checked against."""
+"""The independent witness: `ss -tuanpH` parsed into the tuples our snapshot is compared on.
+
+One parser for every differential test (core, scale, churn). Each socket becomes
+`(proto, local_address, local_port, remote_address, remote_port, state, pid)` with the
+same conventions as `portscope snapshot --json`: plain IPs (no brackets), psutil state
+names (None for UDP), None for a missing peer, and the lowest pid when several
+processes share a socket. A link-local local address keeps its scope (`fe80::1%lo`);
+ss prints none on the peer side.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import subprocess
-from dataclasses import dataclass
 
-SS_STATES = {
+SS_ARGV = ("ss", "-tuanpH")
+SS_TIMEOUT = 60.0
+
+SsSocket = tuple[str, str, int, "str | None", "int | None", "str | None", "int | None"]
+
+STATES = {
     "ESTAB": "ESTABLISHED",
     "SYN-SENT": "SYN_SENT",
     "SYN-RECV": "SYN_RECV",
     "FIN-WAIT-1": "FIN_WAIT1",
     "FIN-WAIT-2": "FIN_WAIT2",
     "TIME-WAIT": "TIME_WAIT",
+    "CLOSE": "CLOSE",
     "CLOSE-WAIT": "CLOSE_WAIT",
     "LAST-ACK": "LAST_ACK",
-    "CLOSING": "CLOSING",
     "LISTEN": "LISTEN",
+    "CLOSING": "CLOSING",
     "UNCONN": None,
 }
-PIDS = re.compile(r"pid=(\d+)")
-SS_TIMEOUT = 60
-
-Endpoint = tuple[str, int]
+PID = re.compile(r"pid=(\d+)")
 
 
-@dataclass(frozen=True, slots=True)
-class SsRow:
-    """One socket as ss shows it; `state` uses psutil's names and is None for UDP."""
-
-    proto: str
-    local: Endpoint
-    remote: Endpoint | None
-    state: str | None
-    pids: frozenset[int]
-
-    @property
-    def ends(self) -> tuple[str, Endpoint, Endpoint | None]:
-        return self.proto, self.local, self.remote
-
-
-def endpoint(text: str) -> Endpoint | None:
-    """`127.0.0.1:80`, `[::1]:80`, `[fe80::1%eth0]:80` -> (address, port); `*` ports -> None."""
+def split_endpoint(text: str) -> tuple[str, str]:
+    """`[::1]:80`, `[fe80::1]%lo:80`, `127.0.0.1%lo:80`, `*:80` -> (address, port), with
+    an interface kept as a `%name` suffix of the address."""
     address, _, port = text.rpartition(":")
-    if port == "*":
-        return None
-    return address.strip("[]"), int(port)
+    if address.startswith("["):
+        inside, _, scope = address[1:].partition("]")
+        address = inside + scope
+    return address, port
 
 
-def parse_ss(output: str) -> list[SsRow]:
-    rows = []
-    for line in output.splitlines():
-        fields = line.split(maxsplit=6)
-        if len(fields) < 6 or fields[0] not in ("tcp", "udp"):
-            continue
-        proto, state = fields[0], fields[1]
-        local = endpoint(fields[4])
-        assert local is not None, line
-        rows.append(
-            SsRow(
-                proto=proto,
-                local=local,
-                remote=endpoint(fields[5]),
-                state=SS_STATES.get(state, state) if proto == "tcp" else None,
-                pids=frozenset(int(p) for p in PIDS.findall(fields[6] if len(fields) > 6 else "")),
-            )
-        )
-    return rows
+def plain_address(address: str) -> str:
+    """The address as a plain IP: ss's `*` (dual-stack any) is `::`; an interface suffix
+    (`127.0.0.1%lo`, SO_BINDTODEVICE) is dropped except as a link-local IPv6 scope."""
+    if address == "*":
+        return "::"
+    ip, _, scope = address.partition("%")
+    if scope and ipaddress.ip_address(ip).is_link_local and ":" in ip:
+        return address
+    return ip
 
 
-def read_ss() -> list[SsRow]:
-    """Process names are whatever other processes chose, so undecodable bytes are replaced."""
-    done = subprocess.run(["ss", "-tuanpH"], capture_output=True, timeout=SS_TIMEOUT, check=True)
-    return parse_ss(done.stdout.decode("utf-8", "replace"))
+def parse_line(line: str) -> SsSocket:
+    """One `ss -tuanpH` row."""
+    fields = line.split()
+    proto, state_name, local, peer = fields[0], fields[1], fields[4], fields[5]
+    local_address, local_port = split_endpoint(local)
+    peer_address, peer_port = split_endpoint(peer)
+    connected = peer_port != "*"
+    pids = [int(p) for p in PID.findall(" ".join(fields[6:]))]
+    state = STATES[state_name] if proto == "tcp" else None
+    return (
+        proto,
+        plain_address(local_address),
+        int(local_port),
+        plain_address(peer_address) if connected else None,
+        int(peer_port) if connected else None,
+        state,
+        min(pids) if pids else None,
+    )
+
+
+def ss_sockets() -> set[SsSocket]:
+    """Every TCP and UDP socket `ss` sees in this network namespace."""
+    done = subprocess.run(
+        list(SS_ARGV), capture_output=True, text=True, timeout=SS_TIMEOUT, check=True
+    )
+    return {parse_line(line) for line in done.stdout.splitlines() if line.strip()}

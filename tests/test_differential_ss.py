@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
+from loopback_load import LoopbackLoad
 from portscope.collect import Collector, SourceName
 from portscope.model import Socket
-from ss import SsRow, read_ss
-from workload import Workload
+from ss import SsSocket, ss_sockets
 
 SOCKETS = 3000
 CHURN = 200.0
@@ -19,24 +19,23 @@ POLLS = 3
 
 pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2)")
 
-
-def ends(sock: Socket) -> tuple[str, tuple[str, int], tuple[str, int] | None]:
-    remote = None if sock.remote_address is None else (sock.remote_address, sock.remote_port)
-    return sock.proto, (sock.local_address, sock.local_port), remote
+Ends = tuple[str, str, int, "str | None", "int | None"]
 
 
-def compare(collector: Collector, workload: Workload) -> tuple[int, list[str]]:
-    """(sockets seen by both, disagreements) for the workload's sockets, ss read second."""
-    addresses = {address for address, _port in workload.ports}
-    ours = {ends(s): s for s in collector.collect().sockets if s.local_address in addresses}
-    theirs: dict[tuple[object, ...], SsRow] = {
-        row.ends: row for row in read_ss() if row.local[0] in addresses
-    }
+def ends_of(sock: Socket) -> Ends:
+    return (sock.proto, sock.local_address, sock.local_port, sock.remote_address, sock.remote_port)
+
+
+def compare(collector: Collector, load: LoopbackLoad) -> tuple[int, list[str]]:
+    """(sockets seen by both, disagreements) for the load's sockets, ss read second."""
+    addresses = {address for address, _port in load.ports}
+    ours = {ends_of(s): s for s in collector.collect().sockets if s.local_address in addresses}
+    theirs: dict[Ends, SsSocket] = {s[:5]: s for s in ss_sockets() if s[1] in addresses}
     both = ours.keys() & theirs.keys()
     problems = [
-        f"{key}: ours {mine.state}/{mine.pid}, ss {ref.state}/{set(ref.pids)}"
+        f"{key}: ours {mine.state}/{mine.pid}, ss {ref[5]}/{ref[6]}"
         for key in both
-        if (mine := ours[key]).state != (ref := theirs[key]).state or mine.pid not in ref.pids
+        if ((mine := ours[key]).state, mine.pid) != (ref := theirs[key])[5:]
     ]
     return len(both), problems
 
@@ -44,21 +43,20 @@ def compare(collector: Collector, workload: Workload) -> tuple[int, list[str]]:
 @pytest.mark.parametrize("source", ["netlink", "procfs"])
 @pytest.mark.parametrize("churn", [0.0, CHURN], ids=["steady", "churn"])
 def test_agrees_with_ss_at_scale(source: SourceName, churn: float) -> None:
-    with Workload(SOCKETS, churn=churn, workers=2) as workload:
+    with LoopbackLoad(SOCKETS, churn=churn, workers=2) as load:
         collector = Collector(source=source)
         for _ in range(POLLS):
-            seen, problems = compare(collector, workload)
+            seen, problems = compare(collector, load)
             assert problems == []
             assert seen >= 0.9 * SOCKETS
             time.sleep(0.2)
 
 
-def test_the_workload_holds_what_it_promised() -> None:
-    with Workload(SOCKETS, churn=CHURN, workers=2) as workload:
+def test_the_load_holds_what_it_promised() -> None:
+    with LoopbackLoad(SOCKETS, churn=CHURN, workers=2) as load:
         time.sleep(0.3)
-        states = Counter(
-            (row.state, row.local[0] in {a for a, _p in workload.ports}) for row in read_ss()
-        )
+        addresses = {address for address, _port in load.ports}
+        states = Counter((s[5], s[1] in addresses) for s in ss_sockets())
     assert states[("ESTABLISHED", True)] >= SOCKETS
     assert states[("LISTEN", True)] == 2
     assert states[("TIME_WAIT", True)] == 0

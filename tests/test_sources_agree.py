@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 
 import pytest
@@ -15,6 +16,7 @@ from portscope.model import Socket
 from sockets import SocketFarm
 
 BACKLOG = 7
+CONNECT_PATIENCE = 5.0
 
 
 def inode_of(sock: socket.socket) -> int:
@@ -25,7 +27,8 @@ def open_mix(farm: SocketFarm, host: str) -> list[socket.socket]:
     """A listener with one pending and two accepted connections, and UDP both ways."""
     listener = farm.tcp_listener(host, backlog=BACKLOG)
     farm.connect(listener, count=2)
-    farm.connect_unaccepted(listener)
+    (waiting,) = farm.connect_pending(listener, 1)
+    assert select.select([], [waiting], [], CONNECT_PATIENCE)[1], "loopback connect hung"
     lone = farm.udp_socket(host)
     connected = farm.udp_socket(host)
     connected.connect(lone.getsockname()[:2])

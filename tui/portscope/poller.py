@@ -62,6 +62,7 @@ class Poller:
         self._interval = clamp_interval(interval)
         self._subscribers: list[Subscriber] = []
         self._wake = asyncio.Event()
+        self._polling = asyncio.Lock()
         self._paused = False
         self._stopped = False
         self._failures = 0
@@ -77,6 +78,7 @@ class Poller:
 
     @interval.setter
     def interval(self, seconds: float) -> None:
+        """Takes effect at once: the current wait ends and the next poll starts now."""
         self._interval = clamp_interval(seconds)
         self._wake.set()
 
@@ -108,7 +110,14 @@ class Poller:
         return lambda: self._subscribers.remove(subscriber)
 
     async def poll_once(self) -> PollEvent:
-        """One poll in a worker thread, published to every subscriber."""
+        """One poll in a worker thread, published to every subscriber.
+
+        Calls that overlap wait their turn: the collector is never run twice at once.
+        """
+        async with self._polling:
+            return await self._poll()
+
+    async def _poll(self) -> PollEvent:
         event: PollEvent
         try:
             snapshot = await asyncio.to_thread(self._collect)
@@ -146,8 +155,8 @@ class Poller:
                 await self._wake.wait()
                 continue
             self._poll_requested = False
+            self._wake.clear()  # before the poll: a stop or poll_now during it must count
             await self.poll_once()
-            self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._backoff())
 

@@ -7,6 +7,7 @@ and `portscope snapshot` start fast and never import textual.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -52,11 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from portscope.ui.app import run_dashboard
 
             return run_dashboard(interval=args.interval)
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a reader that left shows up here, not in the exit-time flush
+        return status
     except UsageError as exc:
         print(f"portscope: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        # The reader left (`| head`): not an error. Point stdout at /dev/null so the
+        # interpreter's own flush at exit has nowhere left to fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

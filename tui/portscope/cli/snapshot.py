@@ -21,6 +21,11 @@ def add_parser(commands: Any) -> None:
         default="auto",
         help="socket table source (auto: netlink, else /proc, on Linux; psutil elsewhere)",
     )
+    parser.add_argument(
+        "--proc-root",
+        metavar="DIR",
+        help="read the socket tables and fd links from this procfs mount instead of /proc",
+    )
     parser.set_defaults(format="table", run=run)
 
 
@@ -29,11 +34,19 @@ def run(args: argparse.Namespace) -> int:
     from portscope.poller import describe_error
     from portscope.report.snapshot import to_csv, to_json, to_table
 
+    source = "procfs" if args.proc_root and args.source == "auto" else args.source
+    if args.proc_root:
+        import psutil
+
+        # Owners must come from the same procfs as the fd links: its pids may differ.
+        psutil.PROCFS_PATH = args.proc_root
     try:
-        snap = take_snapshot(args.source)
+        snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
     except Exception as exc:
         print(f"portscope: snapshot failed: {describe_error(exc)}", file=sys.stderr)
         return COLLECTION_FAILED
+    for error in snap.errors:
+        print(f"portscope: warning: {error}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     sys.stdout.write(render(snap) + ("" if args.format == "csv" else "\n"))
     return 0

@@ -32,6 +32,17 @@ ConcreteSource = Literal["netlink", "procfs", "psutil"]
 
 PSUTIL_FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
 PSUTIL_TYPES: dict[int, Proto] = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}
+CLOSED_BY_OWNER = frozenset(
+    {
+        psutil.CONN_TIME_WAIT,
+        psutil.CONN_FIN_WAIT1,
+        psutil.CONN_FIN_WAIT2,
+        psutil.CONN_CLOSING,
+        psutil.CONN_LAST_ACK,
+    }
+)
+"""States an owner's close() leaves behind: without inodes (psutil has none) an ownerless
+socket in one of these is taken as orphaned, not as hidden."""
 
 
 def is_privileged() -> bool:
@@ -149,7 +160,7 @@ class Collector:
                 continue
             ident = idents.get(c.pid) if c.pid else None
             owner = owners.get(ident) if ident else None
-            has_holder = proto == "udp" or c.status != psutil.CONN_TIME_WAIT
+            has_holder = proto == "udp" or c.status not in CLOSED_BY_OWNER
             unattributed += owner is None and has_holder
             sockets.append(
                 Socket(
@@ -192,6 +203,6 @@ def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:
     )
 
 
-def take_snapshot(source: SourceName = "auto") -> Snapshot:
+def take_snapshot(source: SourceName = "auto", proc_root: str = "/proc") -> Snapshot:
     """One poll with fresh caches: what `portscope snapshot` prints."""
-    return Collector(source=source).collect()
+    return Collector(source=source, proc_root=proc_root).collect()

@@ -17,8 +17,8 @@ def parse_port_list(text: str) -> frozenset[int]:
     """Parse the kernel's `8080,9000-9010` notation; junk items are ignored."""
     ports: set[int] = set()
     for item in text.replace("\n", ",").split(","):
-        low, _, high = item.strip().partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
+        low, dash, high = item.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
             continue
         first, last = int(low), int(high or low)
         if 0 <= first <= last <= 65535:

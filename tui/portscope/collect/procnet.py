@@ -89,38 +89,48 @@ def parse_table(text: str, proto: Proto, family: Family) -> Iterator[RawSocket]:
         fields = line.split()
         if len(fields) < 10:
             continue
-        local_hex, local_port_hex = fields[1].split(":")
-        remote_hex, remote_port_hex = fields[2].split(":")
-        tx_hex, rx_hex = fields[4].split(":")
-        code = fields[3]
-        remote_port = int(remote_port_hex, 16)
-        remote_address = decode_address(remote_hex)
-        if proto == "tcp":
-            state: str | None = TCP_STATES.get(code, code)
-            connected = state != "LISTEN"
-        else:
-            state = None
-            connected = code == UDP_ESTABLISHED
-        remote = (remote_address, remote_port) if connected else None
-        yield RawSocket(
-            proto=proto,
-            family=family,
-            local_address=decode_address(local_hex),
-            local_port=int(local_port_hex, 16),
-            remote_address=remote[0] if remote else None,
-            remote_port=remote[1] if remote else None,
-            state=state,
-            inode=int(fields[9]),
-            uid=int(fields[7]),
-            rx_queue=int(rx_hex, 16),
-            tx_queue=None if state == "LISTEN" else int(tx_hex, 16),
-        )
+        try:
+            yield parse_row(fields, proto, family)
+        except ValueError:
+            continue
+
+
+def parse_row(fields: list[str], proto: Proto, family: Family) -> RawSocket:
+    """One table row, split on whitespace; ValueError when a field is not what it must be."""
+    local_hex, local_port_hex = fields[1].split(":")
+    remote_hex, remote_port_hex = fields[2].split(":")
+    tx_hex, rx_hex = fields[4].split(":")
+    code = fields[3]
+    if proto == "tcp":
+        state: str | None = TCP_STATES.get(code, code)
+        connected = state != "LISTEN"
+    else:
+        state = None
+        connected = code == UDP_ESTABLISHED
+    return RawSocket(
+        proto=proto,
+        family=family,
+        local_address=decode_address(local_hex),
+        local_port=int(local_port_hex, 16),
+        remote_address=decode_address(remote_hex) if connected else None,
+        remote_port=int(remote_port_hex, 16) if connected else None,
+        state=state,
+        inode=int(fields[9]),
+        uid=int(fields[7]),
+        rx_queue=int(rx_hex, 16),
+        tx_queue=None if state == "LISTEN" else int(tx_hex, 16),
+    )
 
 
 def read_tables(root: str = "/proc/net") -> tuple[list[RawSocket], list[str]]:
-    """Every inet socket in this network namespace, plus a note for each unreadable table."""
+    """Every inet socket in this network namespace, plus a note for each unreadable table.
+
+    Raises OSError when not one table can be read: that is a failed poll (a wrong or
+    hidden root), not an empty machine.
+    """
     rows: list[RawSocket] = []
     errors: list[str] = []
+    found = 0
     for name, proto, family in TABLES:
         path = f"{root}/{name}"
         try:
@@ -131,5 +141,8 @@ def read_tables(root: str = "/proc/net") -> tuple[list[RawSocket], list[str]]:
         except OSError as exc:
             errors.append(f"{path}: {exc.strerror or exc}")
             continue
+        found += 1
         rows.extend(parse_table(text, proto, family))
+    if not found:
+        raise OSError(errors[0] if errors else f"no socket tables in {root}")
     return rows, errors

@@ -21,15 +21,16 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str | None, limit: int | None = None) -> str:
-    """Control, format and bidi characters shown as escapes; optionally cut to `limit`."""
+    """Control, format and bidi characters shown as escapes; then cut to `limit` characters
+    (escapes included, so the result is never wider than `limit`)."""
     if not text:
         return ""
+    if _UNSAFE.search(text) is not None or not text.isprintable():
+        cleaned = _UNSAFE.sub(_escape, text)
+        text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in cleaned)
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
-    if _UNSAFE.search(text) is None and text.isprintable():
-        return text
-    cleaned = _UNSAFE.sub(_escape, text)
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in cleaned)
+    return text
 
 
 def csv_cell(value: object) -> str:

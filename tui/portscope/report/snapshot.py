@@ -102,18 +102,9 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
 def to_json(snapshot: Snapshot) -> str:
     """ASCII-only JSON: control and bidi characters in process names arrive escaped.
 
-    One key per line and one socket per line: readable, greppable, and written by the
-    C encoder (json's `indent` falls back to the pure-Python one, ~1 s at 20k sockets).
-    """
-    record = snapshot_record(snapshot)
-    lines = []
-    for key, value in record.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            items = ",\n".join(f"  {json.dumps(item)}" for item in value)
-            lines.append(f" {json.dumps(key)}: [\n{items}\n ]")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}"
+    One line, not indented: json's C encoder only runs without `indent`, and the Python
+    one took 3.5x as long at 20k sockets (pipe through `jq` to read it)."""
+    return json.dumps(snapshot_record(snapshot))
 
 
 def to_csv(snapshot: Snapshot) -> str:

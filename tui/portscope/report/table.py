@@ -6,10 +6,15 @@ from collections.abc import Sequence
 
 from portscope.report.safe import printable
 
+CELL_LIMIT = 64
+"""Widest cell: any address with its port and scope fits; a 100 kB process name does not."""
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Columns padded to their widest cell; every cell made printable first."""
-    cells = [[printable("" if v is None else str(v)) for v in row] for row in rows]
+
+def format_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], cell_limit: int = CELL_LIMIT
+) -> str:
+    """Columns padded to their widest cell; every cell made printable and cut first."""
+    cells = [[printable("" if v is None else str(v), cell_limit) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
