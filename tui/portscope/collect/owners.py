@@ -99,7 +99,6 @@ class InodeOwners:
         self._placed: dict[int, ProcessId] = {}
         self._unplaceable: dict[int, float] = {}
         self.fd_tables = FdTables(proc_root)
-        self.scans = 0
 
     def resolve(
         self, inodes: set[int], recount: Callable[[], set[int]] | None = None
@@ -161,7 +160,6 @@ class InodeOwners:
         Unplaceable inodes that turn up on the way are placed too: it costs a set
         intersection.
         """
-        self.scans += 1
         found: dict[int, ProcessId] = {}
         search = wanted.union(unplaceable)
         try:
