@@ -14,6 +14,7 @@ from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, read_s
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.model import Socket
 from sockets import SocketFarm
+from workload import snapshot_records
 
 BACKLOG = 7
 CONNECT_PATIENCE = 5.0
@@ -103,23 +104,6 @@ def test_an_explicit_netlink_source_reports_the_refusal_instead() -> None:
     assert snap.errors and "ENOENT" in snap.errors[0]
 
 
-Description = tuple[str, str, str, int, str | None, int | None, str | None, int | None]
-
-
-def describe(s: Socket) -> Description:
-    """What every source can tell: endpoints, state and holder."""
-    return (
-        s.proto,
-        s.family,
-        s.local_address,
-        s.local_port,
-        s.remote_address,
-        s.remote_port,
-        s.state,
-        s.pid,
-    )
-
-
 def mine(collector: Collector, farm: SocketFarm) -> list[Socket]:
     """This process's sockets whose local end is one of the farm's."""
     ends = {s.getsockname()[:2] for s in farm.sockets}
@@ -133,7 +117,7 @@ def mine(collector: Collector, farm: SocketFarm) -> list[Socket]:
 def test_all_three_collectors_agree_with_owners(farm: SocketFarm, host: str) -> None:
     open_mix(farm, host)
     netlink, procfs, by_psutil = (
-        set(map(describe, mine(Collector(source=name), farm)))
+        snapshot_records(mine(Collector(source=name), farm))
         for name in ("netlink", "procfs", "psutil")
     )
     assert len(netlink) == len(farm.sockets)
