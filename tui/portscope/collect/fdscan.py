@@ -26,6 +26,7 @@ SOCKET_PREFIX = "socket:["
 class Recheck(Enum):
     """How much of a remembered fd table to distrust."""
 
+    REUSED = "no relisting: fds whose socket left the table, where new ones usually land"
     SOCKETS_GONE = "new fds, and fds whose socket left the kernel's table (number reused?)"
     GONE_AND_FILES = "no relisting: fds whose socket is gone by a recount, and non-socket fds"
     EVERYTHING = "every fd (a socket fd can be reused while another process keeps the socket)"
@@ -90,19 +91,26 @@ class FdTables:
     def __len__(self) -> int:
         return len(self._tables)
 
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._tables
+
     def refresh(self, ident: ProcessId, recheck: Recheck, live: Collection[int]) -> FdTable:
         """This process's fds now: new fds are read, remembered ones as `recheck` says.
 
-        `live` is the kernel's current set of socket inodes. GONE_AND_FILES does not
-        relist the directory: it is a second look within one scan, moments later.
+        `live` is the kernel's current set of socket inodes. REUSED and GONE_AND_FILES do
+        not relist the directory: the kernel hands out the lowest free fd, so a new socket
+        usually sits where a closed one was, and GONE_AND_FILES is a second look within
+        one scan, moments after a listing.
         """
         pid = ident[0]
         directory = f"{self.proc_root}/{pid}/fd"
         table = self._tables.get(pid)
         if table is None or table.ident != ident:
             table = self._tables[pid] = FdTable(ident)
-        if recheck is Recheck.GONE_AND_FILES:
-            stale = {table.sockets[i] for i in table.sockets.keys() - live} | table.files
+        if recheck in (Recheck.REUSED, Recheck.GONE_AND_FILES):
+            stale = {table.sockets[i] for i in table.sockets.keys() - live}
+            if recheck is Recheck.GONE_AND_FILES:
+                stale |= table.files
             self.readlinks += table.read(directory, stale)
             return table
         try:

@@ -78,11 +78,13 @@ class InodeOwners:
 
     A placed inode stays placed while its socket exists and its holder is the same
     process (pid and create_time, so a reused pid is never blamed). A scan first trusts
-    remembered fd tables (see `fdscan`). That walk can miss a socket whose fd number was
-    reused while the dump was running (the dump is not atomic, so the old socket still
-    looked alive); so inodes it misses are recounted against the kernel and the ones
-    still there are searched again, re-reading fds whose socket is gone by the recount
-    and non-socket fds. What that misses is unplaceable: another user's socket when not
+    remembered fd tables (see `fdscan`): it re-reads only the fds whose socket is gone,
+    where the kernel puts new sockets first, then, if that misses, lists every fd
+    directory for new fds. That can still miss a socket whose fd number was reused while
+    the dump was running (the dump is not atomic, so the old socket still looked
+    alive); so inodes it misses are recounted against the kernel and the ones still
+    there are searched again, re-reading fds whose socket is gone by the recount and
+    non-socket fds. What that misses is unplaceable: another user's socket when not
     root, or a kernel one. Those are retried, trusting nothing, every `retry_after`
     seconds, so an unprivileged poll does not re-read every fd table every time.
     """
@@ -132,9 +134,12 @@ class InodeOwners:
         remembered = len(self.fd_tables) > 0
         if wanted:
             retrying = not wanted.isdisjoint(self._unplaceable)
-            first = Recheck.EVERYTHING if retrying else Recheck.SOCKETS_GONE
+            first = Recheck.EVERYTHING if retrying else Recheck.REUSED
             found = self._walk(wanted, unplaceable.keys(), inodes, now_is, first)
             missed = wanted - found.keys()
+            if missed and first is Recheck.REUSED:
+                found.update(self._walk(missed, (), inodes, now_is, Recheck.SOCKETS_GONE))
+                missed -= found.keys()
             if missed and recount is not None and remembered and not retrying:
                 live = recount()
                 missed &= live
@@ -155,7 +160,8 @@ class InodeOwners:
         now_is: Callable[[int], ProcessId | None],
         recheck: Recheck,
     ) -> dict[int, ProcessId]:
-        """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one.
+        """Walk /proc/*/fd until every wanted inode is found, in pid order (so the lowest
+        pid wins a socket shared by processes walked the same way).
 
         Unplaceable inodes that turn up on the way are placed too: it costs a set
         intersection.
@@ -168,6 +174,8 @@ class InodeOwners:
             return found
         self.fd_tables.keep_only(pids)
         for pid in pids:
+            if recheck is Recheck.REUSED and pid not in self.fd_tables:
+                continue
             ident = now_is(pid)
             if ident is None:
                 continue
