@@ -97,24 +97,26 @@ def cold_snapshot(bench: Bench) -> Result:
 
 
 def steady_poll(bench: Bench) -> Result:
-    """One poll of a running Poller (collect in its thread, then the Delta) against ss -tanp."""
+    """One poll of a running Poller (collect in its thread, then the Delta) against
+    `ss -tanp`, run alternately in the poller's idle time so load changes hit both."""
     from portscope.collect import Collector
     from portscope.poller import Poller
 
-    async def polls() -> list[float]:
+    async def polls() -> tuple[list[float], list[float]]:
         poller = Poller(Collector().collect, bench.interval)
         for _ in range(2):
             await poller.poll_once()
-        took = []
+        ours, theirs = [], []
         for _ in range(bench.repeat):
-            await asyncio.sleep(bench.interval)
+            await asyncio.sleep(bench.interval / 2)
+            theirs.append(await asyncio.to_thread(run_timed, ["ss", "-tanp"]))
+            await asyncio.sleep(bench.interval / 2)
             started = time.perf_counter()
             await poller.poll_once()
-            took.append(time.perf_counter() - started)
-        return took
+            ours.append(time.perf_counter() - started)
+        return ours, theirs
 
-    ours = asyncio.run(polls())
-    theirs = [run_timed(["ss", "-tanp"]) for _ in range(bench.repeat)]
+    ours, theirs = asyncio.run(polls())
     churn = f", {bench.workload.churn:g} conn/s churn" if bench.workload.churn else ""
     return judged(
         f"steady poll in the running poller vs `ss -tanp` ({bench.workload.sockets:,}{churn})",

@@ -77,16 +77,14 @@ class InodeOwners:
     """Maps socket inodes to the process holding them, rescanning /proc only when it must.
 
     A placed inode stays placed while its socket exists and its holder is the same
-    process (pid and create_time, so a reused pid is never blamed). A scan first trusts
-    remembered fd tables (see `fdscan`): it re-reads only the fds whose socket is gone,
-    where the kernel puts new sockets first, then, if that misses, lists every fd
-    directory for new fds. That can still miss a socket whose fd number was reused while
-    the dump was running (the dump is not atomic, so the old socket still looked
-    alive); so inodes it misses are recounted against the kernel and the ones still
-    there are searched again, re-reading fds whose socket is gone by the recount and
-    non-socket fds. What that misses is unplaceable: another user's socket when not
-    root, or a kernel one. Those are retried, trusting nothing, every `retry_after`
-    seconds, so an unprivileged poll does not re-read every fd table every time.
+    process (pid and create_time, so a reused pid is never blamed). New inodes are
+    searched first where the kernel puts new sockets: fds whose socket has gone (it
+    hands out the lowest free fd). Misses are recounted against the kernel; those still
+    there are searched in every fd directory (new fds, fds whose socket is gone by the
+    recount: the dump is not atomic, so a socket closed while it ran still looked
+    alive), then with non-socket fds re-read. What that misses is unplaceable: another
+    user's socket when not root, or a kernel one. Those are retried, trusting nothing,
+    every `retry_after` seconds, so an unprivileged poll does not re-read every fd table.
     """
 
     def __init__(
@@ -107,9 +105,7 @@ class InodeOwners:
     ) -> dict[int, ProcessId]:
         """The holder of every inode that can be placed.
 
-        `recount` returns the kernel's socket inodes now; without it, misses are not
-        searched again before they count as unplaceable. Nor are they on a first scan:
-        every fd table was just read, none was trusted.
+        `recount` returns the kernel's socket inodes now (see `_search`).
         """
         now = time.monotonic()
         current: dict[int, ProcessId | None] = {}
@@ -131,26 +127,46 @@ class InodeOwners:
             if inode in inodes and now - since < self.retry_after
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
-        remembered = len(self.fd_tables) > 0
         if wanted:
-            retrying = not wanted.isdisjoint(self._unplaceable)
-            first = Recheck.EVERYTHING if retrying else Recheck.REUSED
-            found = self._walk(wanted, unplaceable.keys(), inodes, now_is, first)
-            missed = wanted - found.keys()
-            if missed and first is Recheck.REUSED:
-                found.update(self._walk(missed, (), inodes, now_is, Recheck.SOCKETS_GONE))
-                missed -= found.keys()
-            if missed and recount is not None and remembered and not retrying:
-                live = recount()
-                missed &= live
-                found.update(self._walk(missed, (), live, now_is, Recheck.GONE_AND_FILES))
-                missed -= found.keys()
+            found = self._search(wanted, unplaceable.keys(), inodes, now_is, recount)
             placed.update(found)
             for inode in found.keys() & unplaceable.keys():
                 del unplaceable[inode]
-            unplaceable.update(dict.fromkeys(missed, now))
+            unplaceable.update(dict.fromkeys(wanted - found.keys(), now))
         self._placed, self._unplaceable = placed, unplaceable
         return placed
+
+    def _search(
+        self,
+        wanted: set[int],
+        unplaceable: Collection[int],
+        live: set[int],
+        now_is: Callable[[int], ProcessId | None],
+        recount: Callable[[], set[int]] | None,
+    ) -> dict[int, ProcessId]:
+        """Walks that trust remembered fd tables less and less until `wanted` is placed.
+
+        After the first walk, the kernel is recounted (when `recount` is given): a miss
+        is usually a socket closed since the dump, or one whose fd was reused while the
+        dump ran, and both show only against a fresh count.
+        """
+        if not wanted.isdisjoint(self._unplaceable):
+            walks = [Recheck.EVERYTHING]
+        elif self.fd_tables:
+            walks = [Recheck.REUSED, Recheck.SOCKETS_GONE, Recheck.GONE_AND_FILES]
+        else:
+            walks = [Recheck.SOCKETS_GONE]  # a first scan reads every fd anyway
+        found = self._walk(wanted, unplaceable, live, now_is, walks[0])
+        missed = wanted - found.keys()
+        if missed and len(walks) > 1 and recount is not None:
+            live = recount()
+            missed &= live
+        for recheck in walks[1:]:
+            if not missed:
+                break
+            found.update(self._walk(missed, (), live, now_is, recheck))
+            missed -= found.keys()
+        return found
 
     def _walk(
         self,
