@@ -11,14 +11,30 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 TMUX_TIMEOUT = 10.0
 POLL_EVERY = 0.005
 SESSION = "bench"
+LIFETIME = 600
+"""Seconds the command may live: if the benchmark dies, nothing outlives it for long."""
+
+
+def only_child(pid: int, patience: float = TMUX_TIMEOUT) -> int:
+    """The one child process of `pid`, once it has been started."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            if children:
+                return int(children[0])
+        time.sleep(POLL_EVERY)
+    raise TimeoutError(f"process {pid} started no child")
 
 
 class TmuxApp:
-    """One command running alone in a detached tmux session of a fixed size."""
+    """One command running alone in a detached tmux session of a fixed size, under
+    `timeout` so that it cannot outlive a benchmark that died; `pid` is the command's."""
 
     def __init__(
         self, argv: Sequence[str], env: Mapping[str, str], size: tuple[int, int] = (160, 48)
@@ -46,9 +62,9 @@ class TmuxApp:
         self.started = time.perf_counter()
         self.tmux(
             "new-session", "-d", "-s", SESSION, "-x", str(width), "-y", str(height),
-            *exports, "--", *self.argv,
+            *exports, "--", "timeout", str(LIFETIME), *self.argv,
         )  # fmt: skip
-        self.pid = int(self.tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}"))
+        self.pid = only_child(int(self.tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}")))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
