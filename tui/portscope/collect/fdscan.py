@@ -32,11 +32,11 @@ class Recheck(Enum):
     EVERYTHING = "every fd (a socket fd can be reused while another process keeps the socket)"
 
 
-def fd_inode(path: str) -> int | None:
+def fd_inode(name: str, directory: int) -> int | None:
     """The socket inode an fd names, None once it is closed, and NOT_A_SOCKET for other
     files and for fds we may not read (remembered, so they are not retried every scan)."""
     try:
-        target = os.readlink(path)
+        target = os.readlink(name, dir_fd=directory)
     except FileNotFoundError:
         return None
     except OSError:
@@ -65,11 +65,12 @@ class FdTable:
             elif self.sockets.get(inode) == name:
                 del self.sockets[inode]
 
-    def read(self, directory: str, names: Collection[str]) -> int:
-        """readlink each named fd and record what it is now; returns how many were read."""
+    def read(self, directory: int, names: Collection[str]) -> int:
+        """readlink each named fd (relative to the open fd `directory`) and record what it
+        is now; returns how many were read."""
         self.forget(names)
         for name in names:
-            inode = fd_inode(f"{directory}/{name}")
+            inode = fd_inode(name, directory)
             if inode is None:
                 continue
             self.fds[name] = inode
@@ -103,30 +104,37 @@ class FdTables:
         one scan, moments after a listing.
         """
         pid = ident[0]
-        directory = f"{self.proc_root}/{pid}/fd"
         table = self._tables.get(pid)
         if table is None or table.ident != ident:
             table = self._tables[pid] = FdTable(ident)
-        if recheck in (Recheck.REUSED, Recheck.GONE_AND_FILES):
-            stale = {table.sockets[i] for i in table.sockets.keys() - live}
-            if recheck is Recheck.GONE_AND_FILES:
-                stale |= table.files
-            self.readlinks += table.read(directory, stale)
-            return table
         try:
-            listed = set(os.listdir(directory))
+            directory = os.open(f"{self.proc_root}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             del self._tables[pid]
             return FdTable(ident)
+        try:
+            self.readlinks += table.read(directory, self._stale(table, directory, recheck, live))
+        except OSError:
+            del self._tables[pid]
+            return FdTable(ident)
+        finally:
+            os.close(directory)
+        return table
+
+    @staticmethod
+    def _stale(table: FdTable, directory: int, recheck: Recheck, live: Collection[int]) -> set[str]:
+        """The fds to read again; relisting the directory first unless `recheck` says not."""
+        gone = {table.sockets[i] for i in table.sockets.keys() - live}
+        if recheck is Recheck.REUSED:
+            return gone
+        if recheck is Recheck.GONE_AND_FILES:
+            return gone | table.files
+        listed = set(os.listdir(directory))
         known = table.fds.keys()
         table.forget(known - listed)
         if recheck is Recheck.EVERYTHING:
-            stale = listed
-        else:
-            reused = {table.sockets[i] for i in table.sockets.keys() - live}
-            stale = (listed - known) | (reused & listed)
-        self.readlinks += table.read(directory, stale)
-        return table
+            return listed
+        return (listed - known) | (gone & listed)
 
     def keep_only(self, pids: Iterable[int]) -> None:
         """Forget processes that are no longer in /proc."""
