@@ -71,16 +71,17 @@ class Collector:
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
         self.sock_diag = SockDiagReader()
-        self._built: dict[int, tuple[RawSocket, Owner | None, Socket]] = {}
+        # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
+        self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
         if self.source in ("netlink", "procfs"):
-            sockets, unattributed, errors = self._from_linux()
+            (listeners, connections), unattributed, errors = self._from_linux()
         else:
             sockets, unattributed, errors = self._from_psutil()
-        listeners, connections = partition(sockets)
+            listeners, connections = partition(sockets)
         return Snapshot(
             taken_at=taken_at,
             host=socket.gethostname(),
@@ -123,26 +124,29 @@ class Collector:
                 pass
         return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
 
-    def _from_linux(self) -> tuple[list[Socket], int, list[str]]:
-        """Rows with owners attached; a row the reader handed back unchanged, still held
-        by the same owner, keeps last poll's Socket instead of building a new one."""
+    def _from_linux(self) -> tuple[tuple[tuple[Socket, ...], tuple[Socket, ...]], int, list[str]]:
+        """(listeners, connections) with owners attached; a row the reader handed back
+        unchanged, still held by the same owner, keeps last poll's Socket (and which of
+        the two it is) instead of building a new one."""
         raw, errors = self._read_linux_table()
         inodes = {r.inode for r in raw}
         inodes.discard(0)  # no holder to look for: TIME_WAIT, orphans
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
         owner_of = {inode: owners[ident] for inode, ident in holders.items()}
-        sockets: list[Socket] = []
+        split: tuple[list[Socket], list[Socket]] = ([], [])
         previous, built = self._built, {}
         for row in raw:
             owner = owner_of.get(row.inode)
             entry = previous.get(id(row))
             if entry is None or entry[0] is not row or entry[1] is not owner:
-                entry = (row, owner, _from_raw(row, owner))
+                sock = _from_raw(row, owner)
+                entry = (row, owner, sock, not sock.is_listener)
             built[id(row)] = entry
-            sockets.append(entry[2])
+            split[entry[3]].append(entry[2])
         self._built = built
-        return sockets, len(inodes) - len(holders), errors
+        listeners, connections = split
+        return (tuple(listeners), tuple(connections)), len(inodes) - len(holders), errors
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
         try:
