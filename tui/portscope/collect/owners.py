@@ -79,12 +79,13 @@ class InodeOwners:
     A placed inode stays placed while its socket exists and its holder is the same
     process (pid and create_time, so a reused pid is never blamed). New inodes are
     searched first where the kernel puts new sockets: fds whose socket has gone (it
-    hands out the lowest free fd). Misses are recounted against the kernel; those still
-    there are searched in every fd directory (new fds, fds whose socket is gone by the
-    recount: the dump is not atomic, so a socket closed while it ran still looked
-    alive), then with non-socket fds re-read. What that misses is unplaceable: another
-    user's socket when not root, or a kernel one. Those are retried, trusting nothing,
-    every `retry_after` seconds, so an unprivileged poll does not re-read every fd table.
+    hands out the lowest free fd). Misses are recounted against the kernel: the dump is
+    not atomic, so a socket closed while it ran still looked alive although a new one
+    took its fd; against the recount that fd is read again. Only what still misses is
+    looked for in every fd directory (new fds), then with non-socket fds re-read. What
+    that misses is unplaceable: another user's socket when not root, or a kernel one.
+    Those are retried, trusting nothing, every `retry_after` seconds, so an
+    unprivileged poll does not re-read every fd table every time.
     """
 
     def __init__(
@@ -153,7 +154,9 @@ class InodeOwners:
         if not wanted.isdisjoint(self._unplaceable):
             walks = [Recheck.EVERYTHING]
         elif self.fd_tables:
-            walks = [Recheck.REUSED, Recheck.SOCKETS_GONE, Recheck.GONE_AND_FILES]
+            # REUSED twice: before and after the recount, which shows the sockets that
+            # closed while the dump ran; only then are fd directories listed.
+            walks = [Recheck.REUSED, Recheck.REUSED, Recheck.SOCKETS_GONE, Recheck.GONE_AND_FILES]
         else:
             walks = [Recheck.SOCKETS_GONE]  # a first scan reads every fd anyway
         found = self._walk(wanted, unplaceable, live, now_is, walks[0])
