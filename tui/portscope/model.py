@@ -187,14 +187,22 @@ class Snapshot:
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
-    by_key: Mapping[SocketKey, Socket] = field(init=False, repr=False, compare=False)
-    """Every socket by `Socket.key`, built once with the snapshot (in the collector's
-    thread) so that each Delta indexes only the new poll, never the old one again."""
+    _by_key: Mapping[SocketKey, Socket] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         ports = frozenset((s.proto, s.local_port) for s in self.listeners)
         object.__setattr__(self, "listening_ports", ports)
-        object.__setattr__(self, "by_key", index_sockets(self.sockets))
+
+    @property
+    def by_key(self) -> Mapping[SocketKey, Socket]:
+        """Every socket by `Socket.key`, built on first use and kept: consecutive Deltas
+        then index each snapshot once, not twice."""
+        if self._by_key is None:
+            object.__setattr__(self, "_by_key", index_sockets(self.sockets))
+        assert self._by_key is not None
+        return self._by_key
 
     @property
     def sockets(self) -> Iterable[Socket]:
@@ -229,7 +237,7 @@ class Delta:
     def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
         """The difference, keyed by `Socket.key`.
 
-        Both indexes come with the snapshots (`by_key`). Collectors hand back the very
+        Both indexes are the snapshots' own (`by_key`). Collectors hand back the very
         same (frozen) Socket for a socket that did not change, so a key whose socket is
         the same object in both is unchanged without comparing fields.
         """
