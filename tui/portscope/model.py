@@ -187,10 +187,22 @@ class Snapshot:
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
+    _by_key: Mapping[SocketKey, Socket] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         ports = frozenset((s.proto, s.local_port) for s in self.listeners)
         object.__setattr__(self, "listening_ports", ports)
+
+    @property
+    def by_key(self) -> Mapping[SocketKey, Socket]:
+        """Every socket by `Socket.key`, built on first use and kept: consecutive Deltas
+        then index each snapshot once, not twice."""
+        if self._by_key is None:
+            object.__setattr__(self, "_by_key", index_sockets(self.sockets))
+        assert self._by_key is not None
+        return self._by_key
 
     @property
     def sockets(self) -> Iterable[Socket]:
@@ -223,13 +235,21 @@ class Delta:
 
     @classmethod
     def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
-        new_by_key = index_sockets(new.sockets)
+        """The difference, keyed by `Socket.key`.
+
+        Both indexes are the snapshots' own (`by_key`). Collectors hand back the very
+        same (frozen) Socket for a socket that did not change, so a key whose socket is
+        the same object in both is unchanged without comparing fields.
+        """
+        new_by_key = new.by_key
         if old is None:
             return cls(added=tuple(new_by_key.values()))
-        old_by_key = index_sockets(old.sockets)
+        old_by_key = old.by_key
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(s for k, s in new_by_key.items() if k in old_by_key and old_by_key[k] != s)
+        changed = tuple(
+            s for k, s in new_by_key.items() if (was := old_by_key.get(k, s)) is not s and was != s
+        )
         return cls(added=added, removed=removed, changed=changed)
 
 

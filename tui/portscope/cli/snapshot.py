@@ -17,9 +17,9 @@ def add_parser(commands: Any) -> None:
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
     parser.add_argument(
         "--source",
-        choices=("auto", "procfs", "psutil"),
+        choices=("auto", "netlink", "procfs", "psutil"),
         default="auto",
-        help="socket table source (auto: /proc on Linux, psutil elsewhere)",
+        help="socket table source (auto: netlink, else /proc, on Linux; psutil elsewhere)",
     )
     parser.add_argument(
         "--proc-root",

@@ -1,9 +1,11 @@
 """Turn the OS into a Snapshot.
 
-Two socket-table sources feed one assembly step:
-- `procfs` (Linux): /proc/net tables plus the cached inode -> process map; fast.
+Three socket-table sources feed one assembly step:
+- `netlink` (Linux): a sock_diag dump, the cheapest read at server scale.
+- `procfs` (Linux): /proc/net tables; what `auto` falls back to when netlink is refused.
 - `psutil`: the portable path, psutil.net_connections() with its own owner walk.
-Both attach owners through one `OwnerCache`, and both produce the same records.
+The Linux sources share the cached inode -> process map; all three attach owners
+through one `OwnerCache` and produce the same records.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
 from portscope.collect.interfaces import read_interfaces
+from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, live_inodes
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import Family, Owner, Proto, Snapshot, Socket
 
-SourceName = Literal["auto", "procfs", "psutil"]
+SourceName = Literal["auto", "netlink", "procfs", "psutil"]
+ConcreteSource = Literal["netlink", "procfs", "psutil"]
 
 PSUTIL_FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
 PSUTIL_TYPES: dict[int, Proto] = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}
@@ -47,31 +51,37 @@ def is_privileged() -> bool:
     return geteuid is not None and geteuid() == 0
 
 
-def choose_source(requested: SourceName = "auto") -> Literal["procfs", "psutil"]:
+def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> ConcreteSource:
+    """`auto`: netlink on Linux (the collector drops to procfs if it is refused), psutil
+    elsewhere; procfs when pointed at another /proc, whose sockets netlink cannot see."""
     if requested != "auto":
         return requested
-    linux = sys.platform.startswith("linux") and os.path.exists("/proc/net/tcp")
-    return "procfs" if linux else "psutil"
+    if not (sys.platform.startswith("linux") and os.path.exists(f"{proc_root}/net/tcp")):
+        return "psutil"
+    return "netlink" if proc_root == "/proc" and hasattr(socket, "AF_NETLINK") else "procfs"
 
 
 class Collector:
     """Takes snapshots; keep one instance alive so its caches pay off across polls."""
 
     def __init__(self, source: SourceName = "auto", proc_root: str = "/proc") -> None:
-        self.source = choose_source(source)
+        self.source = choose_source(source, proc_root)
+        self.falls_back = source == "auto"
         self.owner_cache = OwnerCache()
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
+        self.sock_diag = SockDiagReader()
+        # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
+        self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
-        if self.source == "procfs":
-            sockets, unattributed, errors = self._from_procfs()
+        if self.source in ("netlink", "procfs"):
+            (listeners, connections), unattributed, errors = self._from_linux()
         else:
             sockets, unattributed, errors = self._from_psutil()
-        listeners = tuple(s for s in sockets if s.is_listener)
-        connections = tuple(s for s in sockets if not s.is_listener)
+            listeners, connections = partition(sockets)
         return Snapshot(
             taken_at=taken_at,
             host=socket.gethostname(),
@@ -94,15 +104,49 @@ class Collector:
         self.owner_cache.keep_only(live)
         return owners
 
-    def _from_procfs(self) -> tuple[list[Socket], int, list[str]]:
-        raw, errors = read_tables(f"{self.proc_root}/net")
-        holders = self.inode_owners.resolve({r.inode for r in raw if r.inode})
+    def _read_linux_table(self) -> tuple[list[RawSocket], list[str]]:
+        """netlink if it works; under `auto` a refusal switches this collector to procfs."""
+        if self.source == "netlink":
+            try:
+                return self.sock_diag.read(), []
+            except NetlinkUnavailable as exc:
+                if not self.falls_back:
+                    return [], [f"netlink: {exc.strerror or exc}"]
+                self.source = "procfs"
+        return read_tables(f"{self.proc_root}/net")
+
+    def _recount(self) -> set[int]:
+        """The kernel's socket inodes now, by the cheapest read of the current source."""
+        if self.source == "netlink":
+            try:
+                return live_inodes()
+            except NetlinkUnavailable:
+                pass
+        return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
+
+    def _from_linux(self) -> tuple[tuple[tuple[Socket, ...], tuple[Socket, ...]], int, list[str]]:
+        """(listeners, connections) with owners attached; a row the reader handed back
+        unchanged, still held by the same owner, keeps last poll's Socket (and which of
+        the two it is) instead of building a new one."""
+        raw, errors = self._read_linux_table()
+        inodes = {r.inode for r in raw}
+        inodes.discard(0)  # no holder to look for: TIME_WAIT, orphans
+        holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
-        unattributed = sum(1 for r in raw if r.inode and r.inode not in holders)
-        sockets = [
-            _from_raw(r, owners.get(holders[r.inode]) if r.inode in holders else None) for r in raw
-        ]
-        return sockets, unattributed, errors
+        owner_of = {inode: owners[ident] for inode, ident in holders.items()}
+        split: tuple[list[Socket], list[Socket]] = ([], [])
+        previous, built = self._built, {}
+        for row in raw:
+            owner = owner_of.get(row.inode)
+            entry = previous.get(id(row))
+            if entry is None or entry[0] is not row or entry[1] is not owner:
+                sock = _from_raw(row, owner)
+                entry = (row, owner, sock, not sock.is_listener)
+            built[id(row)] = entry
+            split[entry[3]].append(entry[2])
+        self._built = built
+        listeners, connections = split
+        return (tuple(listeners), tuple(connections)), len(inodes) - len(holders), errors
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
         try:
@@ -135,6 +179,15 @@ class Collector:
                 )
             )
         return sockets, unattributed, []
+
+
+def partition(sockets: Iterable[Socket]) -> tuple[tuple[Socket, ...], tuple[Socket, ...]]:
+    """(listeners, connections), in one pass."""
+    listeners: list[Socket] = []
+    connections: list[Socket] = []
+    for sock in sockets:
+        (listeners if sock.is_listener else connections).append(sock)
+    return tuple(listeners), tuple(connections)
 
 
 def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:

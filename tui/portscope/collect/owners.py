@@ -2,17 +2,19 @@
 
 Attribution is the expensive part of a poll: finding an inode's holder means reading
 the fd table of every process. Both caches here exist so a steady server costs one
-stat per process per poll, and only new sockets send us back to /proc/*/fd.
+stat per process per poll, and only new sockets send us back to /proc/*/fd (where
+`FdTables` readlinks only the fds that changed).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import psutil
 
+from portscope.collect.fdscan import FdTables, Recheck
 from portscope.model import Owner
 
 ProcessId = tuple[int, float]
@@ -71,29 +73,19 @@ def _quietly(read):  # type: ignore[no-untyped-def]
         return None
 
 
-def socket_inodes_of(pid: str, proc_root: str) -> Iterable[int]:
-    """Socket inodes in one process's fd table; nothing if it is hidden or gone."""
-    try:
-        entries = list(os.scandir(f"{proc_root}/{pid}/fd"))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            target = os.readlink(entry.path)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            yield int(target[8:-1])
-
-
 class InodeOwners:
     """Maps socket inodes to the process holding them, rescanning /proc only when it must.
 
     A placed inode stays placed while its socket exists and its holder is the same
-    process (pid and create_time, so a reused pid is never blamed). Inodes that no
-    visible process holds (another user's when not root; kernel sockets) are retried
-    only every `retry_after` seconds, so an unprivileged poll does not re-read every
-    fd table every time.
+    process (pid and create_time, so a reused pid is never blamed). New inodes are
+    searched first where the kernel puts new sockets: fds whose socket has gone (it
+    hands out the lowest free fd). Misses are recounted against the kernel: the dump is
+    not atomic, so a socket closed while it ran still looked alive although a new one
+    took its fd; against the recount that fd is read again. Only what still misses is
+    looked for in every fd directory (new fds), then with non-socket fds re-read. What
+    that misses is unplaceable: another user's socket when not root, or a kernel one.
+    Those are retried, trusting nothing, every `retry_after` seconds, so an
+    unprivileged poll does not re-read every fd table every time.
     """
 
     def __init__(
@@ -107,10 +99,15 @@ class InodeOwners:
         self.identify = identify
         self._placed: dict[int, ProcessId] = {}
         self._unplaceable: dict[int, float] = {}
-        self.scans = 0
+        self.fd_tables = FdTables(proc_root)
 
-    def resolve(self, inodes: set[int]) -> dict[int, ProcessId]:
-        """The holder of every inode that can be placed."""
+    def resolve(
+        self, inodes: set[int], recount: Callable[[], set[int]] | None = None
+    ) -> dict[int, ProcessId]:
+        """The holder of every inode that can be placed.
+
+        `recount` returns the kernel's socket inodes now (see `_search`).
+        """
         now = time.monotonic()
         current: dict[int, ProcessId | None] = {}
 
@@ -119,11 +116,12 @@ class InodeOwners:
                 current[pid] = self.identify(pid)
             return current[pid]
 
-        placed = {
-            inode: ident
-            for inode, ident in self._placed.items()
-            if inode in inodes and now_is(ident[0]) == ident
-        }
+        dead = {ident for ident in set(self._placed.values()) if now_is(ident[0]) != ident}
+        placed = (
+            {i: d for i, d in self._placed.items() if d not in dead} if dead else dict(self._placed)
+        )
+        for inode in placed.keys() - inodes:
+            del placed[inode]
         unplaceable = {
             inode: since
             for inode, since in self._unplaceable.items()
@@ -131,26 +129,78 @@ class InodeOwners:
         }
         wanted = inodes - placed.keys() - unplaceable.keys()
         if wanted:
-            for inode, pid in self._scan(wanted).items():
-                ident = now_is(pid)
-                if ident is not None:
-                    placed[inode] = ident
-            unplaceable.update(dict.fromkeys(wanted - placed.keys(), now))
+            found = self._search(wanted, unplaceable.keys(), inodes, now_is, recount)
+            placed.update(found)
+            for inode in found.keys() & unplaceable.keys():
+                del unplaceable[inode]
+            unplaceable.update(dict.fromkeys(wanted - found.keys(), now))
         self._placed, self._unplaceable = placed, unplaceable
         return placed
 
-    def _scan(self, wanted: set[int]) -> dict[int, int]:
-        """Walk /proc/*/fd until every wanted inode is found; the lowest pid wins a shared one."""
-        self.scans += 1
-        found: dict[int, int] = {}
+    def _search(
+        self,
+        wanted: set[int],
+        unplaceable: Collection[int],
+        live: set[int],
+        now_is: Callable[[int], ProcessId | None],
+        recount: Callable[[], set[int]] | None,
+    ) -> dict[int, ProcessId]:
+        """Walks that trust remembered fd tables less and less until `wanted` is placed.
+
+        After the first walk, the kernel is recounted (when `recount` is given): a miss
+        is usually a socket closed since the dump, or one whose fd was reused while the
+        dump ran, and both show only against a fresh count.
+        """
+        if not wanted.isdisjoint(self._unplaceable):
+            walks = [Recheck.EVERYTHING]
+        elif self.fd_tables:
+            # REUSED twice: before and after the recount, which shows the sockets that
+            # closed while the dump ran; only then are fd directories listed.
+            walks = [Recheck.REUSED, Recheck.REUSED, Recheck.SOCKETS_GONE, Recheck.GONE_AND_FILES]
+        else:
+            walks = [Recheck.SOCKETS_GONE]  # a first scan reads every fd anyway
+        found = self._walk(wanted, unplaceable, live, now_is, walks[0])
+        missed = wanted - found.keys()
+        if missed and len(walks) > 1 and recount is not None:
+            live = recount()
+            missed &= live
+        for recheck in walks[1:]:
+            if not missed:
+                break
+            found.update(self._walk(missed, (), live, now_is, recheck))
+            missed -= found.keys()
+        return found
+
+    def _walk(
+        self,
+        wanted: set[int],
+        unplaceable: Collection[int],
+        live: set[int],
+        now_is: Callable[[int], ProcessId | None],
+        recheck: Recheck,
+    ) -> dict[int, ProcessId]:
+        """Walk /proc/*/fd until every wanted inode is found, in pid order (so the lowest
+        pid wins a socket shared by processes walked the same way).
+
+        Unplaceable inodes that turn up on the way are placed too: it costs a set
+        intersection.
+        """
+        found: dict[int, ProcessId] = {}
+        search = wanted.union(unplaceable)
         try:
-            pids = sorted((p for p in os.listdir(self.proc_root) if p.isdigit()), key=int)
+            pids = sorted(int(p) for p in os.listdir(self.proc_root) if p.isdigit())
         except OSError:
             return found
+        self.fd_tables.keep_only(pids)
         for pid in pids:
-            for inode in socket_inodes_of(pid, self.proc_root):
-                if inode in wanted and inode not in found:
-                    found[inode] = int(pid)
-            if len(found) == len(wanted):
+            if recheck is Recheck.REUSED and pid not in self.fd_tables:
+                continue
+            ident = now_is(pid)
+            if ident is None:
+                continue
+            table = self.fd_tables.refresh(ident, recheck, live)
+            for inode in search.intersection(table.sockets) - found.keys():
+                found[inode] = ident
+            if wanted.issubset(found):
                 break
         return found

@@ -1,0 +1,252 @@
+"""Linux socket table from netlink sock_diag, through the standard library alone.
+
+One dump per (family, protocol) hands back binary records, so there is no text to
+split and no hex to decode: at 20,000 sockets this is the cheapest way to read the
+table. The rows are the same `RawSocket`s that `procnet` produces, so owners attach
+the same way. pyroute2 is not used: its decoder was measured at ~2 s for 25k sockets.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from socket import ntohs
+
+from portscope.collect.procnet import TCP_STATES, RawSocket, format_ip
+from portscope.model import Family, Proto
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+ALL_STATES = 0xFFFFFFFF
+TCP_LISTEN = 10
+UDP_CONNECTED = 1
+RECV_BUFFER = 1 << 16  # a dump batch is at most 32 KiB
+
+NLMSGHDR = struct.Struct("=IHHII")
+INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
+# inet_diag_msg: family, state, timer, retrans; sockid (sport, dport big-endian,
+# src[16], dst[16], if, cookie[8]); expires, rqueue, wqueue, uid, inode.
+INET_DIAG_MSG = struct.Struct("=xBxx2H16s16sI8x4xIIII")
+NLMSGERR_CODE = struct.Struct("=i")
+INODE_AT = 68
+INODE = struct.Struct(f"={INODE_AT}xI")
+FIRST_WORD = struct.Struct("=I")
+NLM_F_MULTI = 0x2
+ROW_KIND = FIRST_WORD.unpack(struct.pack("=HH", SOCK_DIAG_BY_FAMILY, NLM_F_MULTI))[0]
+"""nlmsg_type and nlmsg_flags of a dump row, read together as one native 32-bit word."""
+
+Dump = tuple[int, int, Proto, Family]
+"""What to ask for (address family, IP protocol) and how to label the rows."""
+
+DUMPS: tuple[Dump, ...] = (
+    (socket.AF_INET, socket.IPPROTO_TCP, "tcp", "ipv4"),
+    (socket.AF_INET6, socket.IPPROTO_TCP, "tcp", "ipv6"),
+    (socket.AF_INET, socket.IPPROTO_UDP, "udp", "ipv4"),
+    (socket.AF_INET6, socket.IPPROTO_UDP, "udp", "ipv6"),
+)
+STATE_NAMES = {int(code, 16): name for code, name in TCP_STATES.items()}
+
+
+class NetlinkUnavailable(OSError):
+    """The kernel (or a sandbox) refused sock_diag; callers fall back to /proc."""
+
+
+def dump_request(family: int, protocol: int, sequence: int) -> bytes:
+    """One SOCK_DIAG_BY_FAMILY dump request for every state of one family/protocol."""
+    body = INET_DIAG_REQ_V2.pack(family, protocol, 0, ALL_STATES)
+    header = NLMSGHDR.pack(
+        NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, 0
+    )
+    return header + body
+
+
+Batch = tuple[bytes, Sequence[int], int]
+"""A received buffer, the offsets of its inet_diag_msg payloads, and the length of every
+message in it when they are all alike (0 when not)."""
+
+
+def uniform_length(buffer: bytes, sequence: int) -> int:
+    """The common length of the messages in `buffer` if all are rows of this dump, else 0.
+
+    Checked a column at a time (lengths, type/flags, sequence numbers), by striding over
+    the buffer as 32-bit words: no per-message Python work for the usual batch.
+    """
+    size = len(buffer)
+    length = FIRST_WORD.unpack_from(buffer)[0] if size >= NLMSGHDR.size else 0
+    if length < NLMSGHDR.size + INET_DIAG_MSG.size or length % 4 or size % length:
+        return 0
+    count, step = size // length, length // 4
+    words = memoryview(buffer).cast("I")
+    alike = (
+        words[0::step].tolist().count(length) == count
+        and words[1::step].tolist().count(ROW_KIND) == count
+        and words[2::step].tolist().count(sequence) == count
+    )
+    return length if alike else 0
+
+
+def replies(conn: socket.socket, sequence: int) -> list[Batch]:
+    """One dump's replies as received batches (see `Batch`). The whole dump is drained
+    before anyone decodes a row, so the kernel's walk (which is not atomic) spans as
+    little time as possible. An NLMSG_ERROR raises NetlinkUnavailable."""
+    batches: list[Batch] = []
+    smallest = NLMSGHDR.size + INET_DIAG_MSG.size
+    header = NLMSGHDR.unpack_from
+    while True:
+        buffer = conn.recv(RECV_BUFFER)
+        size = len(buffer)
+        length = uniform_length(buffer, sequence)
+        if length:
+            batches.append((buffer, range(NLMSGHDR.size, size, length), length))
+            continue
+        offsets: list[int] = []
+        batches.append((buffer, offsets, 0))
+        offset = 0
+        while offset + NLMSGHDR.size <= size:
+            length, kind, _flags, seq, _pid = header(buffer, offset)
+            if length < NLMSGHDR.size or offset + length > size:
+                raise NetlinkUnavailable(errno.EPROTO, "malformed netlink reply")
+            if seq == sequence:
+                if kind == NLMSG_DONE:
+                    return batches
+                if kind == NLMSG_ERROR:
+                    code = -NLMSGERR_CODE.unpack_from(buffer, offset + NLMSGHDR.size)[0]
+                    if code:
+                        reason = errno.errorcode.get(code, str(code))
+                        raise NetlinkUnavailable(code, f"sock_diag: {reason}")
+                elif length >= smallest:
+                    offsets.append(offset + NLMSGHDR.size)
+            offset += (length + 3) & ~3
+
+
+@contextmanager
+def diag_socket() -> Iterator[socket.socket]:
+    """A NETLINK_SOCK_DIAG socket; any refusal while it is open becomes NetlinkUnavailable."""
+    try:
+        conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+    except (OSError, AttributeError) as exc:
+        raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
+    with conn:
+        try:
+            yield conn
+        except NetlinkUnavailable:
+            raise
+        except OSError as exc:
+            raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
+
+
+@lru_cache(maxsize=64)
+def interface_name(index: int) -> str:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return str(index)
+
+
+def local_address(family: Family, raw: bytes, interface: int) -> str:
+    """The local address as ss prints it: link-local IPv6 carries its scope (fe80::1%eth0)."""
+    if family == "ipv4":
+        return format_ip(raw[:4])
+    text = format_ip(raw)
+    if interface and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
+        return f"{text}%{interface_name(interface)}"
+    return text
+
+
+Fields = tuple[int, int, int, bytes, bytes, int, int, int, int, int]
+"""An inet_diag_msg as unpacked: state, ports, addresses, interface, queues, uid, inode."""
+
+
+def decode(fields: Fields, proto: Proto, family: Family) -> RawSocket:
+    """One inet_diag_msg as a RawSocket, with the same conventions as /proc/net."""
+    state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode = fields
+    if proto == "tcp":
+        name: str | None = STATE_NAMES.get(state, str(state))
+        connected = state != TCP_LISTEN
+    else:
+        name = None
+        connected = state == UDP_CONNECTED
+    return RawSocket(
+        proto,
+        family,
+        local_address(family, src, interface),
+        ntohs(sport),
+        format_ip(dst if family == "ipv6" else dst[:4]) if connected else None,
+        ntohs(dport) if connected else None,
+        name,
+        inode,
+        uid,
+        rqueue,
+        wqueue,
+    )
+
+
+class SockDiagReader:
+    """Dumps the socket table, reusing last dump's row for every socket whose bytes match.
+
+    In steady state most sockets are unchanged between polls, so a row costs a slice
+    and a dict lookup instead of a decode, and the same RawSocket object comes back
+    (which lets the collector reuse what it built from it). A ticking timer's expiry is
+    left out of the comparison, so it does not make a socket look changed.
+    """
+
+    def __init__(self, dumps: tuple[Dump, ...] = DUMPS) -> None:
+        self.dumps = dumps
+        self._rows: list[dict[bytes, RawSocket]] = [{} for _ in dumps]
+
+    def read(self) -> list[RawSocket]:
+        """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
+        rows: list[RawSocket] = []
+        with diag_socket() as conn:
+            for index, (family, protocol, proto, name) in enumerate(self.dumps):
+                conn.send(dump_request(family, protocol, index + 1))
+                self._rows[index] = self._dump(conn, index, proto, name, rows)
+        return rows
+
+    def _dump(
+        self, conn: socket.socket, index: int, proto: Proto, family: Family, rows: list[RawSocket]
+    ) -> dict[bytes, RawSocket]:
+        known = self._rows[index]
+        seen: dict[bytes, RawSocket] = {}
+        unpack = INET_DIAG_MSG.unpack_from
+        for buffer, offsets, _length in replies(conn, index + 1):
+            for offset in offsets:
+                # Every byte decode reads (state to sockid; queues, uid, inode) but the
+                # expiry countdown: two slices hash faster than an unpacked tuple.
+                key = buffer[offset + 1 : offset + 52] + buffer[offset + 56 : offset + 72]
+                row = known.get(key)
+                if row is None:
+                    row = decode(unpack(buffer, offset), proto, family)
+                seen[key] = row
+                rows.append(row)
+        return seen
+
+
+def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
+    """Just the inodes of every socket now: a recount for owner attribution, which
+    needs no decoding. Sockets without an inode (TIME_WAIT, orphans) are left out."""
+    inodes: set[int] = set()
+    with diag_socket() as conn:
+        for index, (family, protocol, _proto, _name) in enumerate(dumps):
+            conn.send(dump_request(family, protocol, index + 1))
+            for buffer, offsets, length in replies(conn, index + 1):
+                if length:
+                    column = (NLMSGHDR.size + INODE_AT) // 4
+                    inodes.update(memoryview(buffer).cast("I")[column :: length // 4].tolist())
+                else:
+                    inodes.update(INODE.unpack_from(buffer, offset)[0] for offset in offsets)
+    inodes.discard(0)
+    return inodes
+
+
+def read_sockets() -> list[RawSocket]:
+    """One dump with nothing remembered: every inet socket in this network namespace."""
+    return SockDiagReader().read()
