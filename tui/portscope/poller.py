@@ -12,42 +12,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from portscope.events import PollEvent, PollFailed, PollUpdate, describe_error
 from portscope.model import Delta, Snapshot
+
+__all__ = ["PollEvent", "PollFailed", "PollUpdate", "Poller", "describe_error"]
 
 MIN_INTERVAL = 0.25
 MAX_INTERVAL = 60.0
 MAX_BACKOFF = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class PollUpdate:
-    """A successful poll and what changed since the previous successful one."""
-
-    snapshot: Snapshot
-    delta: Delta
-    sequence: int
-
-
-@dataclass(frozen=True, slots=True)
-class PollFailed:
-    """A poll that raised; `retry_in` is how long the loop waits before trying again."""
-
-    error: str
-    at: float
-    consecutive: int
-    retry_in: float
-
-
-PollEvent = PollUpdate | PollFailed
 Subscriber = Callable[[PollEvent], None]
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line naming what went wrong, for the header and for stderr."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class Poller:

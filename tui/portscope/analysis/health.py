@@ -12,8 +12,8 @@ from portscope.analysis.closewait import CloseWaitHistory, CloseWaitTrend
 from portscope.analysis.levels import SEVERITY, Level, Thresholds, worst
 from portscope.analysis.pressure import DestinationPressure, rank_destinations
 from portscope.analysis.queues import AcceptQueue, accept_queues
+from portscope.events import PollEvent, PollUpdate
 from portscope.model import TIME_WAIT, Snapshot, SocketTotals
-from portscope.poller import PollEvent, PollUpdate
 
 Finding = DestinationPressure | AcceptQueue | CloseWaitTrend
 

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from portscope.analysis import HealthTracker
     from portscope.cli import UsageError
     from portscope.collect import Collector
-    from portscope.poller import describe_error
+    from portscope.events import describe_error
     from portscope.report.check import failure, outcome
 
     try:

@@ -31,7 +31,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from portscope.collect import take_snapshot
-    from portscope.poller import describe_error
+    from portscope.events import describe_error
     from portscope.report.snapshot import to_csv, to_json, to_table
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
