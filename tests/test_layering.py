@@ -78,3 +78,4 @@ def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) 
     }
     assert must_import in imported
     assert not {m for m in imported if m.split(".")[0] == "textual"}
+    assert "asyncio" not in imported, "one-shot commands need not pay for the poller's event loop"
