@@ -12,7 +12,7 @@ from portscope.config import Config, config_path, load_config, save_config
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "portscope" / "config.toml"
-    wanted = Config(theme='nord "quoted"', interval=0.5, numeric=False)
+    wanted = Config(theme='nord "quoted"', interval=0.5, numeric=False, warning=50, critical=80)
     save_config(wanted, path)
     assert load_config(path) == (wanted, [])
 
@@ -32,6 +32,9 @@ def test_missing_file_is_defaults_without_warning(tmp_path: Path) -> None:
         b"interval = 1e309",
         b"interval = -5",
         b"numeric = 1",
+        b"warning = 0",
+        b"critical = 101",
+        b"critical = true",
         b'theme = "' + b"x" * 500 + b'"',
         b'theme = "\\u001b[31m"',
         b"theme = 5",

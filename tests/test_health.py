@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, run_portscope, snapshot_json
+from conftest import run_portscope, snapshot_json
 from portscope.analysis import HealthTracker, Thresholds, destination_pressure, listener_queue
 from portscope.collect import Collector
 from portscope.collect.sockstat import read_socket_totals
@@ -177,19 +175,3 @@ def test_bad_check_options_are_one_line_and_exit_2(args: list[str]) -> None:
 def test_thresholds_refuse_an_inverted_order() -> None:
     with pytest.raises(ValueError, match="warning <= critical"):
         Thresholds(warning=80, critical=60)
-
-
-def test_the_analysis_never_imports_textual() -> None:
-    code = (
-        "import sys, portscope.analysis, portscope.cli.check, portscope.report.check;"
-        "print('textual' in sys.modules)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-        check=True,
-    )
-    assert done.stdout.strip() == "False"

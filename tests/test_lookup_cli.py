@@ -113,23 +113,6 @@ def test_an_unassigned_name_still_exits_0() -> None:
     assert "no service name, description or note matches" in done.stdout
 
 
-def test_lookup_never_imports_textual() -> None:
-    code = (
-        "import sys; from portscope.cli import main; "
-        "main(['lookup', 'ssh', '--offline']); "
-        "assert 'textual' not in sys.modules, 'textual imported'"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=cli_env(),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     return subprocess.run(

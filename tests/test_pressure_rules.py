@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portscope.analysis import Thresholds, destination_pressure
+from portscope.analysis import HealthTracker, Thresholds, destination_pressure
 from portscope.analysis.pressure import pinned_ports, tw_reusable
 from portscope.model import EphemeralRange, Snapshot, Socket, SocketTotals
 
@@ -108,3 +108,15 @@ def test_pressure_stays_within_its_budget(
         assert item.level == thresholds.level(item.percent)
     assert [p.percent for p in pressure] == sorted((p.percent for p in pressure), reverse=True)
     assert len({p.destination for p in pressure}) == len(pressure)
+
+
+@given(st.lists(connection, max_size=40), st.integers(0, 5))
+def test_a_limited_report_is_the_head_of_the_full_ranking(
+    connections: list[Socket], limit: int
+) -> None:
+    snapshot = table(connections)
+    everything = destination_pressure(snapshot)
+    assert destination_pressure(snapshot, limit=limit) == everything[:limit]
+    report = HealthTracker(pressure_limit=limit).update(snapshot)
+    assert report.pressure == tuple(everything[:limit])
+    assert report.destinations == len(everything)

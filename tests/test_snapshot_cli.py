@@ -230,3 +230,12 @@ def test_reader_gone_is_no_error(
     finally:
         os.close(writer)
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+@pytest.mark.parametrize("value", ["nan", "0", "-1", "61", "fast", "1e400"])
+def test_a_bad_dashboard_interval_is_one_line_and_exit_2(value: str) -> None:
+    done = run_portscope("--interval", value)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "seconds from 0.25 to 60" in done.stderr

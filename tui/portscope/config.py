@@ -30,6 +30,9 @@ class Config:
     theme: str = "textual-dark"
     interval: float = 2.0
     numeric: bool = True
+    warning: float = 70.0
+    """Percent of a destination's ports (or an accept queue) that warns; `critical` pages."""
+    critical: float = 90.0
 
 
 def config_path() -> Path:
@@ -49,6 +52,10 @@ def _checked(name: str, value: Any) -> Any:
             return float(value)
     elif name == "numeric" and isinstance(value, bool):
         return value
+    elif name in ("warning", "critical"):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and 0 < value <= 100:
+            return float(value)
     raise ValueError(name)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from portscope.analysis.closewait import CloseWaitHistory, CloseWaitTrend
 from portscope.analysis.levels import SEVERITY, Level, Thresholds, worst
-from portscope.analysis.pressure import DestinationPressure, destination_pressure
+from portscope.analysis.pressure import DestinationPressure, rank_destinations
 from portscope.analysis.queues import AcceptQueue, accept_queues
 from portscope.model import TIME_WAIT, Snapshot, SocketTotals
 from portscope.poller import PollEvent, PollUpdate
@@ -20,12 +20,17 @@ Finding = DestinationPressure | AcceptQueue | CloseWaitTrend
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:
-    """Every health figure for one poll; `polls` is how many polls the trends span."""
+    """Every health figure for one poll; `polls` is how many polls the trends span.
+
+    `pressure` holds the most pressed destinations (all of them unless the tracker was
+    given a limit); `destinations` counts every destination with ports in use.
+    """
 
     taken_at: float
     polls: int
     thresholds: Thresholds
     pressure: tuple[DestinationPressure, ...]
+    destinations: int
     accept_queues: tuple[AcceptQueue, ...]
     close_wait: tuple[CloseWaitTrend, ...]
     time_wait: int
@@ -51,21 +56,33 @@ class HealthReport:
 
 
 class HealthTracker:
-    """Turns a stream of snapshots into HealthReports, remembering `depth` polls of trend."""
+    """Turns a stream of snapshots into HealthReports, remembering `depth` polls of trend.
 
-    def __init__(self, thresholds: Thresholds | None = None, depth: int = 10) -> None:
+    `pressure_limit` keeps only that many of the most pressed destinations in each
+    report: a view that shows a screenful need not build 20,000 records a poll.
+    """
+
+    def __init__(
+        self,
+        thresholds: Thresholds | None = None,
+        depth: int = 10,
+        pressure_limit: int | None = None,
+    ) -> None:
         self.thresholds = thresholds or Thresholds()
+        self.pressure_limit = pressure_limit
         self._close_wait = CloseWaitHistory(depth)
         self.latest: HealthReport | None = None
 
     def update(self, snapshot: Snapshot) -> HealthReport:
         """Analyse one poll; call once per poll, in order."""
         trends = self._close_wait.update(snapshot, self.thresholds)
+        ranking = rank_destinations(snapshot)
         self.latest = HealthReport(
             taken_at=snapshot.taken_at,
             polls=len(self._close_wait),
             thresholds=self.thresholds,
-            pressure=tuple(destination_pressure(snapshot, self.thresholds)),
+            pressure=tuple(ranking.pressures(self.thresholds, self.pressure_limit)),
+            destinations=len(ranking),
             accept_queues=tuple(accept_queues(snapshot, self.thresholds)),
             close_wait=tuple(trends),
             time_wait=sum(1 for s in snapshot.connections if s.state == TIME_WAIT),

@@ -30,6 +30,21 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def interval_seconds(text: str) -> float:
+    """A poll interval the poller accepts, or a usage error saying which ones it does."""
+    from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL:g}"
+        )
+    return seconds
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="portscope",
@@ -38,7 +53,10 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"portscope {__version__}")
     parser.add_argument(
-        "--interval", type=float, default=2.0, help="dashboard poll interval in seconds"
+        "--interval",
+        type=interval_seconds,
+        default=None,
+        help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     for module in SUBCOMMANDS:

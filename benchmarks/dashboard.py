@@ -1,0 +1,129 @@
+"""Dashboard at server scale: 20,000 sockets with churn, headless, on synthetic snapshots.
+
+Measures what the scale issue sets targets for: applying a 1,000+1,000 delta, key press
+to screen change, start to first frame with data, CPU per second of wall time, RSS.
+Run: `python benchmarks/dashboard.py` (about 40 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from dataclasses import replace
+
+import psutil
+
+from portscope.config import Config
+from portscope.demo import ScriptedSource, demo_snapshot
+from portscope.model import Delta, Owner, Snapshot, Socket
+from portscope.ui.app import PortscopeApp
+
+SOCKETS = 20_000
+CHURN = 1_000
+OWNERS = [Owner(10_000 + i, f"worker-{i}", "app", None, 1.0) for i in range(50)]
+
+
+def connection(n: int) -> Socket:
+    """The n-th synthetic connection: a distinct 4-tuple on loopback."""
+    port = 32768 + n % 28000
+    peer = f"127.{(n // 28000) % 250 + 1}.{(n // 250) % 250}.{n % 250 + 1}"
+    return Socket("tcp", "ipv4", "127.0.0.1", port, peer, 443, "ESTABLISHED", OWNERS[n % 50])
+
+
+def scale_snapshot(start: int, taken_at: float) -> Snapshot:
+    base = demo_snapshot()
+    conns = tuple(connection(n) for n in range(start, start + SOCKETS))
+    return replace(base, connections=conns, taken_at=taken_at, host="bench")
+
+
+class ChurningSource:
+    """Once `churning`, each poll closes 1,000 of the 20k connections and opens 1,000."""
+
+    def __init__(self, step: int = 0) -> None:
+        self.step = step
+        self.churning = False
+        self.cpu = 0.0
+
+    def __call__(self) -> Snapshot:
+        started = time.thread_time()
+        self.step += self.churning
+        snapshot = scale_snapshot(self.step * CHURN, 1_790_000_000.0 + self.step)
+        self.cpu += time.thread_time() - started
+        return snapshot
+
+
+async def measure() -> dict[str, float]:
+    snapshots = [scale_snapshot(i * CHURN, 1_790_000_000.0 + i) for i in range(6)]
+    source = ChurningSource()
+    app = PortscopeApp(source, 60.0, config=Config(), config_file=None)
+    results: dict[str, float] = {}
+    started = time.perf_counter()
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.shown is None:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        results["first frame with 20k sockets (s)"] = time.perf_counter() - started
+
+        applies = []
+        for i in range(1, 6):
+            delta = Delta.between(snapshots[i - 1], snapshots[i])
+            begin = time.perf_counter()
+            app.show_snapshot(snapshots[i], delta, app._shown_sequence + 1)
+            applies.append(time.perf_counter() - begin)
+            await pilot.pause()
+        results["apply 1k+1k delta to 20k rows, median (ms)"] = 1000 * statistics.median(applies)
+
+        await pilot.press("tab")
+        del snapshots[:]
+        source.step = 5
+        source.churning = True
+        app.poller.interval = 1.0
+        presses = []
+        for key in ["down"] * 30 + ["S", "S"]:
+            begin = time.perf_counter()
+            await pilot.press(key)
+            presses.append(time.perf_counter() - begin)
+        results["key press to screen change under churn, median (ms)"] = 1000 * statistics.median(
+            presses
+        )
+
+        proc = psutil.Process(os.getpid())
+        cpu_before, source_before = sum(proc.cpu_times()[:2]), source.cpu
+        wall = time.perf_counter()
+        await asyncio.sleep(6.0)
+        wall = time.perf_counter() - wall
+        cpu = sum(proc.cpu_times()[:2]) - cpu_before
+        source_cpu = source.cpu - source_before
+        results["CPU at 20k, 1k churn/s, 1 s interval, incl. poller diff (% core)"] = (
+            100 * (cpu - source_cpu) / wall
+        )
+        results["  (building the synthetic snapshots, excluded above) (% core)"] = (
+            100 * source_cpu / wall
+        )
+        results["RSS at 20k sockets (MB)"] = proc.memory_info().rss / 1e6
+    return results
+
+
+async def idle_cpu() -> float:
+    """CPU of the dashboard on the ~20-socket demo server, polling every second."""
+    app = PortscopeApp(ScriptedSource([demo_snapshot()]), 1.0, config=Config(), config_file=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(1.0)
+        proc = psutil.Process(os.getpid())
+        before = sum(proc.cpu_times()[:2])
+        wall = time.perf_counter()
+        await asyncio.sleep(5.0)
+        return 100 * (sum(proc.cpu_times()[:2]) - before) / (time.perf_counter() - wall)
+
+
+def main() -> None:
+    results = asyncio.run(measure())
+    results["CPU at ~20 sockets, 1 s interval (% of a core)"] = asyncio.run(idle_cpu())
+    for name, value in results.items():
+        print(f"{name:<60} {value:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Render the README's screenshots from demo data: `make screenshots`.
+
+Runs the real dashboard headless on `portscope.demo` (fixed host, pids and clock),
+walks the same scenes the snapshot tests use, and saves SVGs here; PNGs too when
+`rsvg-convert` (Debian: librsvg2-bin) is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tui"))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from portscope.demo import demo_snapshot  # noqa: E402
+from portscope.demo_pressure import pressure_steps  # noqa: E402
+from portscope.model import Snapshot  # noqa: E402
+from portscope.ui.scenes import (  # noqa: E402
+    demo_app,
+    first_frame,
+    look_up,
+    open_pressure,
+    open_process,
+)
+
+Scene = Callable[[Pilot], Awaitable[object]]
+
+
+async def lookup_60630(pilot: Pilot) -> None:
+    await look_up(pilot, "60630")
+
+
+async def nginx_details(pilot: Pilot) -> None:
+    await open_process(pilot, 443)
+
+
+async def nothing(pilot: Pilot) -> None:
+    await pilot.pause()
+
+
+async def pressure_view(pilot: Pilot) -> None:
+    await open_pressure(pilot)
+
+
+CALM = [demo_snapshot()]
+PRESSED = pressure_steps()
+
+SHOTS: tuple[tuple[str, tuple[int, int], Scene, list[Snapshot]], ...] = (
+    ("main", (120, 36), nothing, CALM),
+    ("main-80x24", (80, 24), nothing, CALM),
+    ("lookup-60630", (120, 36), lookup_60630, CALM),
+    ("process-detail", (100, 30), nginx_details, CALM),
+    ("pressure-80x24", (80, 24), pressure_view, PRESSED),
+    ("pressure-120x36", (120, 36), pressure_view, PRESSED),
+)
+
+
+async def shoot(
+    name: str, size: tuple[int, int], scene: Scene, snapshots: list[Snapshot], config_dir: Path
+) -> Path:
+    app = demo_app(config_dir / "config.toml", snapshots)
+    async with app.run_test(size=size) as pilot:
+        await first_frame(pilot)
+        await scene(pilot)
+        await pilot.pause()
+        return Path(app.save_screenshot(filename=f"{name}.svg", path=str(HERE)))
+
+
+def to_png(svg: Path) -> Path | None:
+    converter = shutil.which("rsvg-convert")
+    if converter is None:
+        return None
+    png = svg.with_suffix(".png")
+    subprocess.run([converter, str(svg), "-o", str(png)], check=True, timeout=60)
+    return png
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as config_dir:
+        for name, size, scene, snapshots in SHOTS:
+            svg = asyncio.run(shoot(name, size, scene, snapshots, Path(config_dir)))
+            png = to_png(svg)
+            print(svg.name, png.name if png else "(no rsvg-convert: SVG only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

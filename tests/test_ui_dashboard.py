@@ -1,0 +1,385 @@
+"""Pilot tests of the dashboard's behaviour on scripted snapshots through the real Poller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portscope.config import Config, load_config
+from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
+from portscope.model import Delta, Snapshot, Socket
+from portscope.poller import PollFailed, PollUpdate
+from portscope.resolve import Resolver
+from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp
+from portscope.ui.scenes import open_process
+from ui_support import FakeClock, demo_app, first_frame, next_poll, until
+
+
+async def test_first_frame_fills_both_socket_panes(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        assert app.listening.table.model.total == len(demo_snapshot().listeners)
+        ports = {r.payload.local_port for r in app.ephemeral.table.model.rows.values()}
+        assert ports == {41822, 45010, 52344, 52346, 53012}
+        assert "web-01" in str(app.header.hosts.render())
+
+
+async def test_tab_moves_between_panes(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        assert app.focused is app.listening.table
+        await pilot.press("tab")
+        assert app.focused is app.ephemeral.table
+        await pilot.press("tab")
+        assert app.focused is app.lookup.query_box
+        await pilot.press("shift+tab")
+        assert app.focused is app.ephemeral.table
+
+
+async def test_filter_matches_any_column_and_escape_clears(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.press("slash", *"POSTGRES")
+        assert [r.payload.local_port for r in _rows(table)] == [5432]
+        await pilot.press("enter")
+        assert app.focused is table
+        assert len(table.model) == 1
+        await pilot.press("slash", "escape")
+        assert len(table.model) == len(demo_snapshot().listeners)
+        assert not app.listening.filter_box.display
+
+
+async def test_regex_filter_and_bad_regex_is_an_inline_error(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.press("slash")
+        app.listening.filter_box.value = "re:^tcp\t0\\.0\\.0\\.0\t(80|443)\t"
+        await pilot.pause()
+        assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
+        app.listening.filter_box.value = "re:(unclosed"
+        await pilot.pause()
+        assert app.listening.filter_box.has_class("-invalid")
+        assert "bad regular expression" in app.listening.filter_box.border_subtitle
+        assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
+
+
+async def test_huge_paste_with_control_characters_does_not_break_the_filter(
+    tmp_path: Path,
+) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("slash")
+        app.listening.filter_box.insert_text_at_cursor("\x1b[31m\x00" + "a" * 10_000)
+        await pilot.pause()
+        assert len(app.listening.table.model) == 0
+        await pilot.press("escape")
+        assert len(app.listening.table.model) == len(demo_snapshot().listeners)
+
+
+async def test_sort_key_cycles_columns_and_header_click_reverses(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        ports = [r.payload.local_port for r in _rows(table)]
+        assert ports == sorted(ports)
+        await pilot.press("S")
+        assert [r.payload.local_port for r in _rows(table)] == sorted(ports, reverse=True)
+        await pilot.press("s")
+        assert table.model.sort_column == 3
+        assert "iface" in app.listening.border_subtitle
+        await pilot.click(table, offset=(1, 0))
+        assert table.model.sort_column == 0
+        assert not table.model.reverse
+        await pilot.click(table, offset=(1, 0))
+        assert table.model.reverse
+
+
+async def test_space_pauses_and_resumes_polling(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("space")
+        assert app.poller.paused
+        assert "paused" in str(app.header.polling.render())
+        await pilot.press("space")
+        assert not app.poller.paused
+        assert "paused" not in str(app.header.polling.render())
+
+
+async def test_plus_and_minus_change_the_interval_within_bounds(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", interval=2.0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("minus")
+        assert app.poller.interval == 5.0
+        await pilot.press("plus", "plus")
+        assert app.poller.interval == 1.0
+        assert "1s" in str(app.header.polling.render())
+        for _ in INTERVALS:
+            await pilot.press("plus")
+        assert app.poller.interval == INTERVALS[0]
+
+
+async def test_cursor_stays_on_its_row_when_rows_arrive_above_it(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", [demo_snapshot(0), demo_snapshot(1)])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("tab")
+        table = app.ephemeral.table
+        table.sort_by(2, reverse=False)
+        await pilot.press("down", "down")
+        key = table.cursor_row.key
+        await next_poll(pilot)
+        assert table.cursor_row.key == key
+        assert table.cursor == 4
+        await pilot.press("S")
+        assert table.cursor_row.key == key
+
+
+async def test_new_rows_highlight_and_gone_rows_linger_dimmed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    app = demo_app(tmp_path / "config.toml", [demo_snapshot(0), demo_snapshot(1)], clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        rows = app.ephemeral.table.model.rows
+        assert not any(r.new for r in rows.values())
+        clock.advance(2)
+        await next_poll(pilot)
+        by_port = {r.payload.local_port: r for r in rows.values()}
+        assert by_port[46001].new and by_port[46002].new
+        assert by_port[41822].gone_at == clock.now
+        clock.advance(5)
+        app.ephemeral.expire()
+        ports = {r.payload.local_port for r in rows.values()}
+        assert 41822 not in ports and 53012 not in ports
+        assert not any(r.new for r in rows.values())
+
+
+async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        assert app.check_action("toggle_all", ()) is False
+        await pilot.press("a")
+        assert not app.ephemeral.show_all
+        await pilot.press("tab", "a")
+        assert app.ephemeral.show_all
+        assert str(app.ephemeral.border_title).startswith("Connections")
+        rows = list(app.ephemeral.table.model.rows.values())
+        assert any(r.payload.local_port == 443 for r in rows)
+        session = [r for r in rows if r.tag == "session"]
+        assert [r.payload.remote_port for r in session] == [50522]
+        assert "this session" in session[0].cells[7]
+
+
+async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        rows = {r.payload.local_port: r for r in app.listening.table.model.rows.values()}
+        assert rows[80].cells[4] == "all interfaces" and rows[80].tag == "exposed"
+        assert rows[3000].cells[4] == "one interface" and rows[3000].cells[3] == "eth0"
+        assert rows[5432].cells[4] == "loopback only" and rows[5432].cells[3] == "lo"
+        assert rows[443].cells[9] == "2"
+        assert "your ssh" in rows[22].cells[6]
+
+
+async def test_hostile_process_names_render_as_inert_text(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(160, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        row = next(r for r in table.model.rows.values() if r.payload.local_port == 9999)
+        assert row.cells[6] == "[bold red]evil\\x1b[31m\\u202e"
+        table.cursor = table.model.index_of(row.key)
+        await pilot.pause()
+        line = table.render_line(table.cursor - int(table.scroll_y) + 1)
+        assert "[bold red]evil\\x" in line.text
+        assert "\x1b" not in line.text and "\u202e" not in line.text
+        assert HOSTILE_NAME not in line.text
+
+
+async def test_resizing_down_to_40x10_shows_a_notice_and_back(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        assert app.has_class("-too-small")
+        assert "too small" in str(app.query_one("#too-small").render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.has_class("-too-small")
+        assert app.listening.table.model.total
+
+
+async def test_maximise_the_focused_pane_and_restore(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("tab", "z")
+        assert app.screen.maximized is app.ephemeral
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+async def test_theme_choice_is_remembered(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        app.theme = "nord"
+        await pilot.pause()
+    assert load_config(tmp_path / "config.toml")[0].theme == "nord"
+
+
+async def test_palette_offers_the_same_actions(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Pause", "Filter", "Sort", "Zoom", "Theme"} <= titles
+        assert "All conns" not in titles
+        await pilot.press("tab")
+        assert "All conns" in {c.title for c in app.get_system_commands(app.screen)}
+        pause = next(c for c in app.get_system_commands(app.screen) if c.title == "Pause")
+        pause.callback()
+        await until(pilot, lambda: app.poller.paused)
+
+
+async def test_help_lists_every_footer_key(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("Static").render())
+        for needle in ("Filter the focused table", "Pause or resume", "Terminate", "Kill"):
+            assert needle in text
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+
+
+def _rows(table):
+    return [table.model.row_at(i) for i in range(len(table.model))]
+
+
+async def test_n_resolves_peer_names_in_the_background(tmp_path: Path) -> None:
+    names = {"203.0.113.80": "cdn.example.net"}
+
+    def resolver(on_resolved):
+        return Resolver(on_resolved, lookup=lambda address: names.get(address, address))
+
+    app = PortscopeApp(
+        ScriptedSource([demo_snapshot()]),
+        60.0,
+        clock=FakeClock(),
+        config=Config(),
+        config_file=tmp_path / "config.toml",
+        resolver=resolver,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+
+        def remotes() -> set[str]:
+            return {r.cells[3] for r in app.ephemeral.table.model.rows.values()}
+
+        assert "203.0.113.80" in remotes()
+        await pilot.press("n")
+        await until(pilot, lambda: "cdn.example.net" in remotes())
+        assert "203.0.113.9" in remotes()
+        await pilot.press("n")
+        assert "203.0.113.80" in remotes()
+    assert load_config(tmp_path / "config.toml")[0].numeric
+
+
+async def test_a_coalesced_poll_is_applied_as_a_fresh_delta(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        later = demo_snapshot(1)
+        app.show_snapshot(later, Delta(), app.poller.sequence + 5)
+        ports = {r.payload.local_port for r in app.ephemeral.table.model.rows.values()}
+        assert {46001, 46002} <= ports
+
+
+def test_a_newer_poll_replaces_a_queued_one_but_a_failure_never_replaces_data() -> None:
+    update = PollArrived(PollUpdate(demo_snapshot(), Delta(), 1))
+    newer = PollArrived(PollUpdate(demo_snapshot(1), Delta(), 2))
+    failed = PollArrived(PollFailed("OSError: boom", 0.0, 1, 2.0))
+    assert newer.can_replace(update)
+    assert not failed.can_replace(update)
+    assert failed.can_replace(PollArrived(PollFailed("OSError: x", 0.0, 1, 2.0)))
+
+
+async def test_c_copies_the_selected_socket_row(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await open_process(pilot, 443)
+        await pilot.press("c")
+        assert "lport=443" in app.clipboard and "state=LISTEN" in app.clipboard
+
+
+async def test_cursor_keeps_its_screen_line_in_a_scrolled_table(tmp_path: Path) -> None:
+    many = [
+        Socket("tcp", "ipv4", "127.0.0.1", 40000 + n, "127.0.0.2", 443, "ESTABLISHED")
+        for n in range(0, 400, 2)
+    ]
+    more = [
+        Socket("tcp", "ipv4", "127.0.0.1", 40001 + n, "127.0.0.2", 443, "ESTABLISHED")
+        for n in range(0, 400, 2)
+    ]
+    first = with_sockets(demo_snapshot(), *many)
+    app = demo_app(tmp_path / "config.toml", [first, with_sockets(first, *more)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("tab")
+        table = app.ephemeral.table
+        table.sort_by(2, reverse=False)
+        await pilot.press("home", "pagedown", "pagedown", "pagedown", "down", "down")
+        await pilot.pause()
+        key, line = table.cursor_row.key, table.cursor - int(table.scroll_y)
+        assert int(table.scroll_y) > 0
+        await next_poll(pilot)
+        assert table.cursor_row.key == key
+        assert table.cursor - int(table.scroll_y) == line
+        await pilot.press("S")
+        assert table.cursor_row.key == key
+        assert table.cursor - int(table.scroll_y) == line
+
+
+async def test_a_failed_poll_is_reported_and_polling_goes_on(tmp_path: Path) -> None:
+    calls = []
+
+    def flaky() -> Snapshot:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("/proc/net/tcp vanished")
+        return demo_snapshot()
+
+    app = PortscopeApp(flaky, 60.0, config=Config(), config_file=tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        app.poller.poll_now()
+        await until(pilot, lambda: "poll failed" in str(app.header.notice.render()))
+        assert "vanished" in str(app.header.notice.render())
+        await next_poll(pilot)
+        assert "poll failed" not in str(app.header.notice.render())
+
+
+async def test_click_selects_a_row_and_double_click_opens_it(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.click(table, offset=(2, 3))
+        assert table.cursor == 2
+        assert app.screen is app.screen_stack[0]
+        await pilot.click(table, offset=(2, 3), times=2)
+        await until(pilot, lambda: app.screen is not app.screen_stack[0])

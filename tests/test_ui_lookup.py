@@ -1,0 +1,50 @@
+"""The lookup pane: results as you type, errors inline, and lookups from other panes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portscope.knowledge import QueryError, lookup
+from portscope.ui.scenes import select_listener
+from ui_support import demo_app, first_frame, until
+
+
+def card_text(app) -> str:
+    return str(app.lookup.card.render())
+
+
+async def test_typing_60630_shows_the_card_with_live_use(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("ctrl+l", *"60630")
+        await until(pilot, lambda: "Port 60630" in card_text(app))
+        text = card_text(app)
+        assert "Port 60630" in text
+        assert "vite (pid 3105, dev)" in text
+        assert "Check" in text
+
+
+async def test_bad_query_is_an_inline_error(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    bad = "70000-1"
+    try:
+        lookup(bad)
+    except QueryError as exc:
+        expected = str(exc)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("ctrl+l", *bad)
+        await until(pilot, lambda: expected in card_text(app))
+        assert app.lookup.query_box.has_class("-invalid")
+
+
+async def test_l_on_a_row_looks_up_its_port(tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        select_listener(pilot, 5432)
+        await pilot.press("l")
+        await until(pilot, lambda: "Port 5432" in card_text(app))
+        assert app.lookup.query_box.value == "5432"
+        assert app.focused is app.lookup.query_box

@@ -1,0 +1,120 @@
+"""The row model behind every socket table: incremental changes equal a fresh sort."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portscope.ui.widgets.socket_table import format_age, layout_columns
+from portscope.ui.widgets.table_model import Column, FilterError, Row, RowModel, make_matcher
+
+
+def row(key: int, value: int) -> Row:
+    return Row(key, (f"k{key}", f"v{value}"), (key, value))
+
+
+def shown(model: RowModel) -> list[int]:
+    return [model.row_at(i).key for i in range(len(model))]
+
+
+def expected(rows: dict[int, int], column: int, reverse: bool, needle: str = "") -> list[int]:
+    """Sorted by the column; ties in the order keys were first added (dicts keep it)."""
+    kept = [(k, v) for k, v in rows.items() if needle in f"k{k}\tv{v}"]
+    arrival = {k: i for i, k in enumerate(rows)}
+    ordered = sorted(kept, key=lambda kv: (kv[column], arrival[kv[0]]))
+    keys = [k for k, _v in ordered]
+    return keys[::-1] if reverse else keys
+
+
+changes = st.lists(
+    st.tuples(st.booleans(), st.integers(0, 40), st.integers(0, 5)), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(changes, st.integers(0, 1), st.booleans(), st.sampled_from(["", "1", "v3"]))
+def test_incremental_changes_match_a_full_sort(ops, column, reverse, needle) -> None:
+    model = RowModel(sort_column=column, reverse=reverse)
+    model.set_filter(needle)
+    truth: dict[int, int] = {}
+    for batch_start in range(0, len(ops), 7):
+        pending: dict[int, int] = {}
+        removals: set[int] = set()
+        for add, key, value in ops[batch_start : batch_start + 7]:
+            if add:
+                pending[key] = value
+                removals.discard(key)
+            else:
+                pending.pop(key, None)
+                if key in truth:
+                    removals.add(key)
+        model.apply([row(k, v) for k, v in pending.items()], removals)
+        for key in removals:
+            del truth[key]
+        truth.update(pending)
+        want = expected(truth, column, reverse, needle)
+        assert shown(model) == want
+        assert all(model.index_of(k) == i for i, k in enumerate(want))
+    assert model.total == len(truth)
+
+
+def test_same_values_keep_their_first_seen_order_in_both_directions() -> None:
+    model = RowModel(sort_column=1)
+    model.apply([row(5, 1), row(3, 1), row(9, 1)])
+    assert shown(model) == [5, 3, 9]
+    model.set_sort(1, reverse=True)
+    assert shown(model) == [9, 3, 5]
+
+
+def test_bad_regex_raises_and_keeps_the_previous_filter() -> None:
+    model = RowModel()
+    model.apply([row(1, 1), row(2, 2)])
+    model.set_filter("re:k1")
+    assert shown(model) == [1]
+    with pytest.raises(FilterError, match="bad regular expression"):
+        model.set_filter("re:(")
+    assert shown(model) == [1]
+
+
+def test_plain_filter_is_a_case_insensitive_substring_not_a_pattern() -> None:
+    matcher = make_matcher("A.B")
+    assert matcher is not None
+    assert matcher("xa.by") and not matcher("xaxby")
+    assert make_matcher("") is None and make_matcher("re:") is None
+
+
+def test_narrow_tables_drop_low_priority_columns_first() -> None:
+    columns = (
+        Column("a", "a", 10, priority=3),
+        Column("b", "b", 10, priority=1),
+        Column("c", "c", 10, priority=2, grow=True),
+    )
+    assert layout_columns(columns, 40) == [(0, 10), (1, 10), (2, 18)]
+    assert layout_columns(columns, 25) == [(0, 10), (2, 14)]
+    assert layout_columns(columns, 5) == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(-3, "0s"), (42, "42s"), (185, "3m05s"), (7620, "2h07m"), (273_600, "3d04h")],
+)
+def test_ages_are_compact(seconds: float, text: str) -> None:
+    assert format_age(seconds) == text
+
+
+@pytest.mark.timeout(20)
+def test_a_catastrophic_regex_cannot_freeze_the_filter() -> None:
+    """`(a+)+$` backtracks exponentially in Python's re; the filter's RE2 stays linear."""
+    model = RowModel()
+    model.apply(Row(key=i, cells=("a" * 5_000 + "b",), sort_values=(i,)) for i in range(2_000))
+    model.set_filter("re:(a+)+$")
+    assert len(model) == 0
+    model.set_filter("re:(a+)+b$")
+    assert len(model) == 2_000
+
+
+def test_regex_features_re2_lacks_are_inline_errors() -> None:
+    for pattern in (r"re:(\w)\1", "re:(?=x)", "re:(?<!y)z"):
+        with pytest.raises(FilterError, match="bad regular expression"):
+            make_matcher(pattern)

@@ -1,0 +1,81 @@
+"""The real `portscope` in a pseudo-terminal: SIGTERM and SIGHUP end it cleanly."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import cli_env
+
+
+def start_in_pty() -> tuple[subprocess.Popen[bytes], int]:
+    """The dashboard on its own terminal, once it has drawn its first screen."""
+    main, child = pty.openpty()
+    env = cli_env(TERM="xterm-256color", COLUMNS="80", LINES="24")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portscope", "--interval", "1"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Listening" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(main, 65536)
+            except OSError:
+                break
+    assert b"Listening" in seen, seen[-500:]
+    return proc, main
+
+
+def drain_until_exit(proc: subprocess.Popen[bytes], main: int) -> int:
+    """Keep reading the terminal (so the app never blocks writing) until it exits."""
+    deadline = time.monotonic() + 20
+    while proc.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                os.read(main, 65536)
+            except OSError:
+                time.sleep(0.1)
+    os.close(main)
+    if proc.poll() is None:
+        proc.kill()
+    return proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_ends_the_dashboard_with_status_0(sig: signal.Signals) -> None:
+    proc, main = start_in_pty()
+    proc.send_signal(sig)
+    assert drain_until_exit(proc, main) == 0
+
+
+def test_q_quits_and_restores_the_terminal() -> None:
+    proc, main = start_in_pty()
+    os.write(main, b"q")
+    tail = b""
+    deadline = time.monotonic() + 20
+    while proc.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                tail = (tail + os.read(main, 65536))[-4096:]
+            except OSError:
+                break
+    os.close(main)
+    assert proc.wait(timeout=10) == 0
+    assert b"\x1b[?1049l" in tail

@@ -1,0 +1,455 @@
+"""The dashboard: one Poller feeds the header and every pane; keys drive everything.
+
+The app owns the single `Poller`; a `HealthFeed` subscribed to it analyses every poll
+off the event loop and hands back `HealthReport`s for the header, the listener rows'
+queues, the pressure view and the process details. Poll results arrive as messages that replace one
+another while queued, so a slow frame never builds a backlog; each pane is brought up
+to date from the delta between what it last showed and the newest snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from portscope.analysis import HealthReport, Thresholds
+from portscope.config import Config, load_config, save_config
+from portscope.model import Delta, Snapshot, Socket
+from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
+from portscope.resolve import Resolver
+from portscope.session import SshSession, current_session
+from portscope.ui.actions import ACTIONS, bindings
+from portscope.ui.health_feed import HealthFeed
+from portscope.ui.rows import RowContext, count_connections
+from portscope.ui.screens.detail import ProcessScreen
+from portscope.ui.screens.help import HelpScreen
+from portscope.ui.screens.pressure import PressureScreen
+from portscope.ui.widgets.ephemeral import EphemeralPane
+from portscope.ui.widgets.header import HeaderStrip
+from portscope.ui.widgets.listening import ListeningPane
+from portscope.ui.widgets.lookup_pane import LookupPane
+from portscope.ui.widgets.socket_pane import SocketPane
+from portscope.ui.widgets.socket_table import Clock, SocketTable
+
+INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+MIN_SIZE = (60, 16)
+TICK = 1.0
+NAMES_BATCH = 0.5
+PANE_ACTIONS = frozenset(
+    {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
+)
+
+Collect = Callable[[], Snapshot]
+
+
+class PollArrived(Message):
+    """A poller event handed to the app; a newer update replaces one still queued."""
+
+    def __init__(self, event: PollEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        if not isinstance(message, PollArrived):
+            return False
+        return isinstance(self.event, PollUpdate) or isinstance(message.event, PollFailed)
+
+
+class HealthArrived(Message):
+    """A health analysis, posted from the feed's thread; a newer one replaces one queued."""
+
+    def __init__(self, report: HealthReport) -> None:
+        super().__init__()
+        self.report = report
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HealthArrived)
+
+
+def default_collect() -> Collect:
+    from portscope.collect import Collector
+
+    return Collector().collect
+
+
+class PortscopeApp(App[int]):
+    """`collect` is injectable: tests feed deterministic snapshots through the real Poller."""
+
+    TITLE = "portscope"
+    CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings()
+
+    def __init__(
+        self,
+        collect: Collect | None = None,
+        interval: float | None = None,
+        *,
+        clock: Clock = time.time,
+        session: SshSession | None = None,
+        config: Config | None = None,
+        config_file: Path | None = None,
+        resolver: Callable[[Callable[[str, str | None], None]], Resolver] = Resolver,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        super().__init__()
+        self.config_file = config_file
+        self.config, self.config_warnings = (
+            (config, []) if config is not None else load_config(config_file)
+        )
+        self.poller = Poller(
+            collect or default_collect(), self.config.interval if interval is None else interval
+        )
+        self.thresholds = thresholds or self._configured_thresholds()
+        self.health_feed = HealthFeed(
+            lambda report: self.post_message(HealthArrived(report)), self.thresholds
+        )
+        self.health: HealthReport | None = None
+        self.clock = clock
+        self.session = session
+        self.numeric = self.config.numeric
+        self._make_resolver = resolver
+        self._resolver: Resolver | None = None
+        self._resolved: set[str] = set()
+        self._names_timer: Timer | None = None
+        self.shown: Snapshot | None = None
+        self._shown_sequence = 0
+        self._last_error = ""
+        self.header = HeaderStrip(id="header")
+        self.listening = ListeningPane(clock, id="listening")
+        self.ephemeral = EphemeralPane(clock, id="ephemeral")
+        self.lookup = LookupPane(id="lookup")
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._settled = False
+
+    def _configured_thresholds(self) -> Thresholds:
+        """The config file's warning/critical percentages; defaults if they contradict."""
+        try:
+            return Thresholds(self.config.warning, self.config.critical)
+        except ValueError as exc:
+            self.config_warnings.append(f"{exc}; using the defaults")
+            return Thresholds()
+
+    @property
+    def socket_panes(self) -> tuple[SocketPane, ...]:
+        """Every pane fed by the poller: the pressure view joins this tuple."""
+        return (self.listening, self.ephemeral)
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        with Horizontal(id="main"):
+            with Vertical(id="socket-panes"):
+                yield self.listening
+                yield self.ephemeral
+            yield self.lookup
+        yield Static("", id="too-small")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.theme = self.config.theme if self.config.theme in self.available_themes else self.theme
+        self.header.show_polling(self.poller.interval, paused=False)
+        for warning in self.config_warnings:
+            self.notify(warning, severity="warning", timeout=8)
+        self._unsubscribe = [
+            self.poller.subscribe(self.health_feed.on_poll),
+            self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
+        ]
+        self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
+        self.set_interval(TICK, self._tick)
+        self._install_signal_handlers()
+        self.listening.table.focus()
+        self._settled = True
+
+    def _install_signal_handlers(self) -> None:
+        """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) still exits cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit, 0)
+
+    async def on_unmount(self) -> None:
+        self.poller.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self.health_feed.close()
+        if self._resolver is not None:
+            self._resolver.close()
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        self.query_one("#too-small", Static).update(
+            f"Terminal too small: {width}x{height}. portscope needs at least "
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}; enlarge the window or press q to quit."
+        )
+
+    # --- data flow -------------------------------------------------------------------
+
+    @on(PollArrived)
+    def _poll_arrived(self, message: PollArrived) -> None:
+        event = message.event
+        if isinstance(event, PollFailed):
+            self._last_error = event.error
+            if self.shown is not None:
+                self.header.show_notice(self.shown, event.error)
+            else:
+                self.notify(f"poll failed: {event.error}", severity="error")
+            return
+        self._last_error = ""
+        self.show_snapshot(event.snapshot, event.delta, event.sequence)
+
+    def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
+        """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
+        full = self.shown is None
+        if not full and sequence != self._shown_sequence + 1:
+            delta = Delta.between(self.shown, snapshot)
+        self.shown, self._shown_sequence = snapshot, sequence
+        ctx = self._row_context(snapshot)
+        for pane in self.socket_panes:
+            pane.show(ctx, delta, full)
+        self.header.show_snapshot(snapshot)
+        self.lookup.show_snapshot(snapshot)
+
+    @on(HealthArrived)
+    def _health_arrived(self, message: HealthArrived) -> None:
+        """The header gauge, and every open screen that shows health, get the new report."""
+        self.health = message.report
+        self.header.show_health(message.report)
+        for screen in self.screen_stack:
+            if isinstance(screen, PressureScreen | ProcessScreen):
+                screen.show_health(message.report)
+
+    def _row_context(self, snapshot: Snapshot) -> RowContext:
+        name_of = None if self.numeric or self._resolver is None else self._resolver.name
+        return RowContext(
+            snapshot, count_connections(snapshot), self.session, name_of, self.thresholds
+        )
+
+    def _tick(self) -> None:
+        self.ephemeral.expire()
+
+    def _name_resolved(self, address: str, name: str | None) -> None:
+        if name is None:
+            return
+        self._resolved.add(address)
+        if self._names_timer is None:
+            self._names_timer = self.set_timer(NAMES_BATCH, self._apply_names)
+
+    def _apply_names(self) -> None:
+        """Rebuild only the rows whose peer got a name since the last batch."""
+        self._names_timer = None
+        addresses, self._resolved = self._resolved, set()
+        pane = self.ephemeral
+        if self.numeric or pane.context is None:
+            return
+        ctx = self._row_context(pane.context.snapshot)
+        pane.context = ctx
+        rows = [
+            pane.build_row(r.payload, ctx)
+            for r in pane.table.model.rows.values()
+            if isinstance(r.payload, Socket) and r.payload.remote_address in addresses
+        ]
+        pane.table.update_rows(rows)
+
+    def _refresh_contexts(self) -> None:
+        if self.shown is None:
+            return
+        ctx = self._row_context(self.shown)
+        for pane in self.socket_panes:
+            pane.context = ctx
+            pane.rebuild()
+
+    # --- focus helpers ---------------------------------------------------------------
+
+    def focused_pane(self) -> Widget | None:
+        node = self.focused
+        while node is not None and not node.has_class("pane"):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return node
+
+    def focused_socket_pane(self) -> SocketPane | None:
+        pane = self.focused_pane()
+        return pane if isinstance(pane, SocketPane) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide keys that make no sense where the focus is; dim those that do nothing now."""
+        if action not in PANE_ACTIONS:
+            return True
+        if self.screen is not self.screen_stack[0]:
+            return False
+        pane = self.focused_socket_pane()
+        if action == "toggle_all":
+            return pane is self.ephemeral
+        if action == "toggle_maximize":
+            return self.focused_pane() is not None or self.screen.maximized is not None
+        if action == "focus_lookup":
+            return True
+        if pane is None:
+            return False
+        return None if action == "lookup_row" and pane.table.cursor_row is None else True
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pressure(self) -> None:
+        if isinstance(self.screen, PressureScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(PressureScreen(self.health))
+
+    def action_filter(self) -> None:
+        pane = self.focused_socket_pane()
+        if pane is not None:
+            pane.open_filter()
+
+    def action_sort(self) -> None:
+        pane = self.focused_socket_pane()
+        if pane is not None:
+            table = pane.table
+            table.sort_by((table.model.sort_column + 1) % len(table.columns), reverse=False)
+
+    def action_reverse(self) -> None:
+        pane = self.focused_socket_pane()
+        if pane is not None:
+            table = pane.table
+            table.sort_by(table.model.sort_column, reverse=not table.model.reverse)
+
+    def action_toggle_all(self) -> None:
+        self.ephemeral.set_show_all(not self.ephemeral.show_all)
+        self.refresh_bindings()
+
+    def action_toggle_pause(self) -> None:
+        if self.poller.paused:
+            self.poller.resume()
+        else:
+            self.poller.pause()
+        self.header.show_polling(self.poller.interval, self.poller.paused)
+
+    def action_interval(self, step: int) -> None:
+        current = self.poller.interval
+        if step > 0:
+            slower = [i for i in INTERVALS if i > current]
+            target = slower[0] if slower else INTERVALS[-1]
+        else:
+            faster = [i for i in INTERVALS if i < current]
+            target = faster[-1] if faster else INTERVALS[0]
+        self.poller.interval = target
+        self.header.show_polling(self.poller.interval, self.poller.paused)
+        self._save(interval=self.poller.interval)
+
+    def action_toggle_numeric(self) -> None:
+        self.numeric = not self.numeric
+        if not self.numeric and self._resolver is None:
+            self._resolver = self._make_resolver(
+                lambda address, name: self.call_from_thread(self._name_resolved, address, name)
+            )
+        self.notify("numeric addresses" if self.numeric else "resolving host names", timeout=2)
+        self._refresh_contexts()
+        self._save(numeric=self.numeric)
+
+    def action_toggle_maximize(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        pane = self.focused_pane()
+        if pane is not None:
+            screen.maximize(pane, container=False)
+
+    def action_focus_lookup(self) -> None:
+        self.lookup.query_box.focus()
+
+    def action_lookup_row(self) -> None:
+        pane = self.focused_socket_pane()
+        row = pane.table.cursor_row if pane is not None else None
+        if row is not None and isinstance(row.payload, Socket):
+            self.look_up_port(row.payload.local_port)
+
+    def look_up_port(self, port: int) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        self.lookup.look_up(str(port))
+        self.lookup.query_box.focus()
+
+    @on(SocketTable.Selected)
+    def _row_selected(self, event: SocketTable.Selected) -> None:
+        sock = event.row.payload
+        if not isinstance(sock, Socket) or event.table.screen is not self.screen_stack[0]:
+            return
+        self.lookup.look_up(str(sock.local_port))
+        if sock.owner is None:
+            self.notify(hidden_owner_reason(sock, self.shown), severity="warning")
+            self.look_up_port(sock.local_port)
+            return
+        owner = sock.owner
+        shown = self.shown.sockets if self.shown is not None else (sock,)
+        sockets = [s for s in shown if s.owner is not None and s.owner.pid == owner.pid]
+
+        def done(port: int | None) -> None:
+            if port is not None:
+                self.look_up_port(port)
+
+        self.push_screen(ProcessScreen(owner, sockets, sock, self.clock(), self.health), done)
+
+    # --- palette and settings --------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for item in ACTIONS:
+            if item.id in ("quit", "help") or self.check_action(item.action, ()) is False:
+                continue
+            yield SystemCommand(item.label, item.help, self._runner(item.action))
+
+    def _runner(self, action: str) -> Callable[[], None]:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return lambda: self.call_later(run)
+
+    def watch_theme(self, theme: str) -> None:
+        if self._settled and theme != self.config.theme:
+            self._save(theme=theme)
+
+    def _save(self, **changes: object) -> None:
+        self.config = replace(self.config, **changes)
+        try:
+            save_config(self.config, self.config_file)
+        except OSError as exc:
+            self.notify(f"settings not saved: {exc.strerror or exc}", severity="warning")
+
+
+def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
+    """Why Enter on this row shows the port's lookup instead of a process."""
+    if sock.state == "TIME_WAIT":
+        why = "No process holds a TIME_WAIT socket: the kernel keeps it until it expires."
+    elif snapshot is not None and not snapshot.privileged:
+        why = "Its owner belongs to another user: run portscope with sudo to see it."
+    else:
+        why = "No process is visible for it (it may belong to another namespace)."
+    return f"{why} Its port is in the lookup pane."
+
+
+def run_dashboard(interval: float | None = None) -> int:
+    """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
+    app = PortscopeApp(interval=interval, session=current_session())
+    app.run()
+    return app.return_code or 0

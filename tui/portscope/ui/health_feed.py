@@ -1,0 +1,46 @@
+"""Feeds the shared Poller's snapshots to a HealthTracker off the event loop.
+
+`HealthTracker.update` takes ~150 ms at 20k connections (one destination each), far
+too long for the event loop, so it runs on one dedicated thread: a single worker keeps
+the polls in order, which the CLOSE_WAIT trends need. Reports come back through
+`deliver`, called on that thread (the app posts them as messages). No textual here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from portscope.analysis import HealthReport, HealthTracker, Thresholds
+from portscope.model import Snapshot
+from portscope.poller import PollEvent, PollUpdate
+
+Deliver = Callable[[HealthReport], None]
+
+
+PRESSURE_ROWS = 1_000
+"""The pressure view lists this many of the most pressed destinations."""
+
+
+class HealthFeed:
+    """A Poller subscriber: every successful poll is analysed, in order, on one thread."""
+
+    def __init__(self, deliver: Deliver, thresholds: Thresholds | None = None) -> None:
+        self.tracker = HealthTracker(thresholds, pressure_limit=PRESSURE_ROWS)
+        self._deliver = deliver
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portscope-health")
+
+    @property
+    def latest(self) -> HealthReport | None:
+        return self.tracker.latest
+
+    def on_poll(self, event: PollEvent) -> None:
+        if isinstance(event, PollUpdate):
+            self._thread.submit(self._analyse, event.snapshot)
+
+    def _analyse(self, snapshot: Snapshot) -> None:
+        self._deliver(self.tracker.update(snapshot))
+
+    def close(self) -> None:
+        """Drop analyses not yet started; the running one finishes on its own."""
+        self._thread.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,104 @@
+"""What the pressure view shows: one row per destination, and the health findings as lines.
+
+Every figure comes from a `HealthReport`; nothing is recomputed here, only worded.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+
+from portscope.analysis import AcceptQueue, CloseWaitTrend, DestinationPressure, HealthReport, Level
+from portscope.analysis.levels import SEVERITY
+from portscope.report.health import describe, percent_label
+from portscope.report.safe import printable
+from portscope.report.snapshot import endpoint
+from portscope.ui.rows import address_sort
+from portscope.ui.widgets.table_model import Column, Row, SortValue
+
+LEVEL_STYLE: dict[Level, str] = {
+    "ok": "",
+    "warning": "$text-warning",
+    "critical": "bold $text-error",
+}
+TW_REUSE = {None: "unknown", 0: "off", 1: "on", 2: "loopback only"}
+
+PRESSURE_COLUMNS = (
+    Column("proto", "proto", 5, priority=6),
+    Column("local", "local address", 13, priority=3, grow=True),
+    Column("remote", "destination", 21, priority=10, grow=True),
+    Column("in_use", "in use", 11, priority=9, align="right"),
+    Column("percent", "used", 6, priority=10, align="right"),
+    Column("time_wait", "TIME_WAIT", 10, priority=8, align="right"),
+    Column("reuse", "tw_reuse", 8, priority=2),
+    Column("level", "level", 8, priority=7),
+)
+PERCENT_COLUMN = 4
+
+
+def pressure_row(item: DestinationPressure) -> Row:
+    """A destination's row, tagged with its level so warning and critical rows stand out."""
+    dest = item.destination
+    remote = endpoint(printable(dest.remote_address, 45), dest.remote_port)
+    reuse = ("recycles" if item.time_wait_reusable else "no") if dest.proto == "tcp" else ""
+    cells = (
+        dest.proto + ("6" if dest.family == "ipv6" else ""),
+        printable(dest.local_address, 45),
+        remote,
+        f"{item.in_use:,}/{item.budget:,}",
+        percent_label(item.percent),
+        f"{item.time_wait:,} ({item.time_wait_share:.0f}%)" if item.time_wait else "0",
+        reuse,
+        item.level,
+    )
+    sort_values: tuple[SortValue, ...] = (
+        cells[0],
+        address_sort(dest.local_address),
+        address_sort(dest.remote_address) + dest.remote_port.to_bytes(2, "big"),
+        item.in_use,
+        round(item.percent * 100),
+        item.time_wait,
+        reuse,
+        SEVERITY[item.level],
+    )
+    tag = "" if item.level == "ok" else item.level
+    return Row(dest, cells, sort_values, tag=tag, payload=item)
+
+
+def finding_line(finding: CloseWaitTrend | AcceptQueue) -> Content:
+    """One finding, worded as `portscope check` words it, in its level's colour."""
+    mark = {"ok": "  ", "warning": "▲ ", "critical": "✖ "}[finding.level]
+    return Content.styled(mark + describe(finding), LEVEL_STYLE[finding.level])
+
+
+def findings_text(report: HealthReport) -> Content:
+    """CLOSE_WAIT per process (growing first) and listeners whose accept queue is filling."""
+    lines = [finding_line(t) for t in report.close_wait]
+    lines += [finding_line(q) for q in report.accept_queues if q.level != "ok"]
+    if not lines:
+        return Content.styled(
+            "no process holds CLOSE_WAIT sockets; no accept queue is filling up", "dim"
+        )
+    return Content("\n").join(lines)
+
+
+def summary_text(report: HealthReport) -> Content:
+    """The plain verdict first, then the figures that frame it."""
+    pressed = [p for p in report.pressure if p.level != "ok"]
+    top = report.top_pressure
+    if pressed:
+        critical = sum(p.level == "critical" for p in pressed)
+        verdict = Content.styled(
+            f"{len(pressed)} destination{'s' if len(pressed) != 1 else ''} under pressure"
+            f" ({critical} critical)",
+            LEVEL_STYLE[pressed[0].level],
+        )
+    else:
+        highest = f" (highest {percent_label(top.percent)})" if top is not None else ""
+        verdict = Content.styled(f"no destination is under pressure{highest}", "$text-success")
+    thresholds = report.thresholds
+    facts = (
+        f"  ·  TIME_WAIT {report.time_wait:,}  ·  tcp_tw_reuse "
+        f"{TW_REUSE.get(report.totals.tcp_tw_reuse, str(report.totals.tcp_tw_reuse))}"
+        f"  ·  warn {thresholds.warning:g}% crit {thresholds.critical:g}%"
+    )
+    return Content.assemble(verdict, (facts, "dim"))

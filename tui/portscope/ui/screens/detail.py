@@ -1,0 +1,233 @@
+"""Process details: who holds these sockets, and the safe way to stop it.
+
+Details are read in a thread worker; terminate asks once, kill asks twice, and both
+name the process and pid. Refusals (PID 1, portscope, its shell) and permission
+errors are shown as plain sentences, never as tracebacks.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from portscope.analysis import CloseWaitTrend, HealthReport
+from portscope.model import Owner, Socket
+from portscope.processes import (
+    ActionRefused,
+    ProcessDetails,
+    describe_process,
+    refuse_reason,
+    send_signal,
+)
+from portscope.report.safe import printable
+from portscope.ui.pressure_rows import finding_line
+from portscope.ui.rows import PROCESS_COLUMNS, process_row, row_text
+from portscope.ui.screens.confirm import ConfirmScreen
+from portscope.ui.widgets.socket_table import SocketTable, format_age
+
+LABEL = "dim"
+
+
+def owner_label(owner: Owner) -> str:
+    return f"{printable(owner.name, 40) or 'process'} (pid {owner.pid})"
+
+
+def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float) -> Content:
+    """The facts block; `None` details means still loading."""
+
+    def line(label: str, value: str) -> Content:
+        return Content.assemble((f"{label:<9}", LABEL), value)
+
+    if details is None:
+        return Content.styled("reading process details…", LABEL)
+    cmdline = " ".join(details.cmdline) if details.cmdline else "hidden (run with sudo to see it)"
+    started = "unknown"
+    if details.started is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(details.started))
+        started = f"{stamp} ({format_age(clock_now - details.started)} ago)"
+    lines = [
+        line("cmdline", printable(cmdline, 400)),
+        line("user", printable(details.user) or "hidden"),
+        line("started", started),
+        line("cwd", printable(details.cwd) or "not visible"),
+        line("exe", printable(details.exe) or "not visible"),
+        line("parent", str(details.parent_pid) if details.parent_pid is not None else "unknown"),
+        line("status", printable(details.status) or "unknown"),
+    ]
+    return Content("\n").join(lines)
+
+
+def close_wait_of(owner: Owner, report: HealthReport | None) -> CloseWaitTrend | None:
+    """This process's CLOSE_WAIT trend (same pid and start time), if it holds any."""
+    if report is None:
+        return None
+    return next(
+        (
+            t
+            for t in report.close_wait
+            if t.owner is not None
+            and (t.owner.pid, t.owner.create_time) == (owner.pid, owner.create_time)
+        ),
+        None,
+    )
+
+
+def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
+    if report is None:
+        return Content.styled("CLOSE_WAIT: waiting for the first analysis…", LABEL)
+    trend = close_wait_of(owner, report)
+    if trend is None:
+        return Content.styled("CLOSE_WAIT: none held by this process", LABEL)
+    return finding_line(trend)
+
+
+class ProcessScreen(Screen[int | None]):
+    """Dismissed with a port to look up, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape", "dismiss(None)", "Back", id="detail.back", tooltip="Back to the dashboard"
+        ),
+        Binding(
+            "c", "copy_row", "Copy row", id="detail.copy", tooltip="Copy the selected socket row"
+        ),
+        Binding(
+            "l", "lookup", "Look up port", id="detail.lookup", tooltip="Look up this row's port"
+        ),
+        Binding(
+            "t",
+            "terminate",
+            "Terminate",
+            id="detail.terminate",
+            tooltip="Send SIGTERM, after a confirmation",
+        ),
+        Binding(
+            "k", "kill", "Kill", id="detail.kill", tooltip="Send SIGKILL, after two confirmations"
+        ),
+    ]
+
+    def __init__(
+        self,
+        owner: Owner,
+        sockets: Sequence[Socket],
+        selected: Socket,
+        now: float,
+        health: HealthReport | None = None,
+    ) -> None:
+        super().__init__()
+        self.health = health
+        self.owner = owner
+        self.sockets = tuple(sockets)
+        self.selected = selected
+        self.now = now
+        self.details: ProcessDetails | None = None
+        self.refusal = refuse_reason(owner)
+        self.table = SocketTable(
+            PROCESS_COLUMNS, sort_column=2, selectable=False, id="process-sockets"
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="process"):
+            yield Static(
+                Content.styled(owner_label(self.owner), "bold $text-accent"), id="process-title"
+            )
+            yield Static(details_text(None, self.owner, self.now), id="process-facts")
+            yield Static(close_wait_text(self.owner, self.health), id="process-health")
+            yield Static(self._refusal_text(), id="process-refusal")
+            yield self.table
+        yield Footer()
+
+    def show_health(self, report: HealthReport) -> None:
+        """Each new analysis: this process's CLOSE_WAIT count and whether it keeps growing."""
+        self.health = report
+        self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
+
+    def _refusal_text(self) -> Content:
+        if self.refusal is None:
+            return Content.styled(
+                "t terminates (SIGTERM), k kills (SIGKILL); both ask first.", LABEL
+            )
+        return Content.styled(f"Terminate and kill are refused: {self.refusal}.", "$text-warning")
+
+    def on_mount(self) -> None:
+        self.table.border_title = f"sockets of this process · {len(self.sockets)}"
+        self.table.replace_rows(process_row(s) for s in self.sockets)
+        index = self.table.model.index_of(self.selected.key)
+        if index is not None:
+            self.table.cursor = index
+        self.table.focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def _load(self) -> None:
+        details = describe_process(self.owner)
+        self.app.call_from_thread(self._loaded, details)
+
+    def _loaded(self, details: ProcessDetails) -> None:
+        self.details = details
+        self.query_one("#process-facts", Static).update(details_text(details, self.owner, self.now))
+
+    def _selected_socket(self) -> Socket:
+        row = self.table.cursor_row
+        return row.payload if row is not None and isinstance(row.payload, Socket) else self.selected
+
+    def action_copy_row(self) -> None:
+        row = self.table.cursor_row
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row_text(row, PROCESS_COLUMNS))
+        self.notify("Copied the row to the clipboard.", timeout=3)
+
+    def action_lookup(self) -> None:
+        self.dismiss(self._selected_socket().local_port)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Terminate and kill are dimmed, with the reason on screen, for refused processes."""
+        if action in ("terminate", "kill") and self.refusal is not None:
+            return None
+        return True
+
+    def action_terminate(self) -> None:
+        label = owner_label(self.owner)
+        question = f"Send SIGTERM to {label}? It is asked to exit and may clean up first."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._signal(signal.SIGTERM)
+
+        self.app.push_screen(ConfirmScreen(f"Terminate {label}?", question), answered)
+
+    def action_kill(self) -> None:
+        label = owner_label(self.owner)
+        first = f"Send SIGKILL to {label}? It is stopped at once and cannot clean up."
+        second = f"Second confirmation: really kill {label} with SIGKILL?"
+
+        def confirmed_twice(yes: bool | None) -> None:
+            if yes:
+                self._signal(signal.SIGKILL)
+
+        def confirmed_once(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(
+                    ConfirmScreen(f"Really kill {label}?", second), confirmed_twice
+                )
+
+        self.app.push_screen(ConfirmScreen(f"Kill {label}?", first), confirmed_once)
+
+    @work(thread=True, exclusive=True, group="signal", exit_on_error=False)
+    def _signal(self, sig: int) -> None:
+        try:
+            message, severity = send_signal(self.owner, sig), "information"
+        except ActionRefused as exc:
+            message, severity = str(exc), "error"
+        self.app.call_from_thread(self.notify, message, severity=severity, timeout=8)

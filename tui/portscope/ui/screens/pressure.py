@@ -1,0 +1,74 @@
+"""The pressure view (`p`): which destinations are running out of source ports, and leaks.
+
+A full screen reads best at 80x24: the destination table gets every line it can, the
+findings (CLOSE_WAIT trends, accept queues) sit below it. The app hands it each new
+`HealthReport`; the screen never analyses anything itself.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from portscope.analysis import HealthReport
+from portscope.ui.pressure_rows import (
+    PERCENT_COLUMN,
+    PRESSURE_COLUMNS,
+    findings_text,
+    pressure_row,
+    summary_text,
+)
+from portscope.ui.widgets.socket_table import SocketTable
+
+
+class PressureScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape,p", "dismiss(None)", "Back", id="pressure.back", tooltip="Back to the dashboard"
+        ),
+    ]
+
+    def __init__(self, report: HealthReport | None) -> None:
+        super().__init__()
+        self.report = report
+        self.summary = Static("waiting for the first analysis…", id="pressure-summary")
+        self.table = SocketTable(
+            PRESSURE_COLUMNS,
+            sort_column=PERCENT_COLUMN,
+            reverse=True,
+            selectable=False,
+            empty_text="no connection draws on the ephemeral range",
+            id="pressure-table",
+        )
+        self.findings = Static("", id="pressure-findings")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pressure"):
+            yield self.summary
+            yield self.table
+            with VerticalScroll(id="pressure-health"):
+                yield self.findings
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pressure-health").border_title = "CLOSE_WAIT and accept queues"
+        if self.report is not None:
+            self.show_health(self.report)
+        else:
+            self.table.border_title = "ephemeral ports per destination"
+        self.table.focus()
+
+    def show_health(self, report: HealthReport) -> None:
+        self.report = report
+        self.summary.update(summary_text(report))
+        self.table.replace_rows(pressure_row(p) for p in report.pressure)
+        count = f"{len(report.pressure):,}"
+        if report.destinations > len(report.pressure):
+            count += f" most pressed of {report.destinations:,}"
+        self.table.border_title = f"ephemeral ports per destination · {count}"
+        self.findings.update(findings_text(report))

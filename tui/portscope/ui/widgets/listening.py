@@ -1,0 +1,42 @@
+"""The Listening pane: every listener, how exposed it is, and how many peers it has."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from portscope.model import Delta, Snapshot, Socket
+from portscope.ui.rows import LISTENING_COLUMNS, RowContext, listening_row
+from portscope.ui.widgets.socket_pane import SocketPane
+from portscope.ui.widgets.table_model import Row
+
+
+class ListeningPane(SocketPane):
+    TITLE = "Listening"
+    COLUMNS = LISTENING_COLUMNS
+    SORT_COLUMN = 2
+    EMPTY = "no listening sockets"
+
+    def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
+        return sock.is_listener
+
+    def build_row(self, sock: Socket, ctx: RowContext) -> Row:
+        return listening_row(sock, ctx)
+
+    def show(self, ctx: RowContext, delta: Delta, full: bool) -> None:
+        """Also refresh listeners whose peer count moved, though the socket itself did not."""
+        previous = self.context.connections_to if self.context is not None else {}
+        super().show(ctx, delta, full)
+        if full:
+            return
+        moved = _moved(previous, ctx.connections_to)
+        if moved:
+            touched = {s.key for s in delta.added} | {s.key for s in delta.changed}
+            self.table.update_rows(
+                listening_row(s, ctx)
+                for s in ctx.snapshot.listeners
+                if (s.proto, s.local_port) in moved and s.key not in touched
+            )
+
+
+def _moved(old: Mapping[tuple[str, int], int], new: Mapping[tuple[str, int], int]) -> set:
+    return {k for k in old.keys() | new.keys() if old.get(k, 0) != new.get(k, 0)}

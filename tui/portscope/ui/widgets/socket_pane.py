@@ -1,0 +1,147 @@
+"""A bordered pane around one SocketTable, with the `/` filter box every pane shares.
+
+Subclasses say which sockets they hold and how a socket becomes a row; this class
+turns each poll's delta into row changes, so no pane ever polls or rebuilds on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from portscope.model import Delta, Snapshot, Socket
+from portscope.ui.rows import RowContext
+from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.ui.widgets.table_model import Column, FilterError, Row
+
+MAX_FILTER = 100_000
+
+
+class FilterBox(Input):
+    """The `/` filter: Enter keeps it and returns to the table, Esc clears it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear", "Clear filter", id="filter.clear", tooltip="Clear and close"),
+    ]
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.display = False
+        pane = self.parent
+        if isinstance(pane, SocketPane):
+            pane.table.focus()
+
+
+class SocketPane(Vertical):
+    """Common pane behaviour: title with counts, filter, delta application."""
+
+    ALLOW_MAXIMIZE = True
+
+    TITLE = "sockets"
+    COLUMNS: tuple[Column, ...] = ()
+    SORT_COLUMN = 0
+    REVERSE = False
+    EMPTY = "nothing here"
+
+    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="pane")
+        self.clock = clock
+        self.table = SocketTable(
+            self.COLUMNS,
+            sort_column=self.SORT_COLUMN,
+            reverse=self.REVERSE,
+            clock=clock,
+            empty_text=self.EMPTY,
+        )
+        self.filter_box = FilterBox(
+            placeholder="filter: text, or re:PATTERN — Esc clears", max_length=MAX_FILTER
+        )
+        self.context: RowContext | None = None
+        self.heading = self.TITLE
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+        yield self.filter_box
+
+    def on_mount(self) -> None:
+        self.filter_box.display = False
+        self.update_title()
+
+    def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
+        raise NotImplementedError
+
+    def build_row(self, sock: Socket, ctx: RowContext) -> Row:
+        raise NotImplementedError
+
+    def show(self, ctx: RowContext, delta: Delta, full: bool) -> None:
+        """Bring the table up to `ctx.snapshot`, from `delta` unless `full`."""
+        self.context = ctx
+        if full:
+            self.rebuild()
+            return
+        snapshot = ctx.snapshot
+        upserts = [
+            self.build_row(s, ctx)
+            for s in (*delta.added, *delta.changed)
+            if self.wants(s, snapshot)
+        ]
+        dropped = [s.key for s in delta.changed if not self.wants(s, snapshot)]
+        self.apply_changes(upserts, [*dropped, *(s.key for s in delta.removed)])
+        self.update_title()
+
+    def apply_changes(self, upserts: list[Row], removals: Iterable[Hashable]) -> None:
+        self.table.update_rows(upserts, removals)
+
+    def rebuild(self) -> None:
+        """Every row again from the current snapshot (mode or name changes)."""
+        ctx = self.context
+        if ctx is None:
+            return
+        snapshot = ctx.snapshot
+        self.table.replace_rows(
+            self.build_row(s, ctx) for s in snapshot.sockets if self.wants(s, snapshot)
+        )
+        self.update_title()
+
+    def update_title(self) -> None:
+        model = self.table.model
+        shown = f"{len(model):,}"
+        if model.filtered:
+            shown += f" of {model.total:,} (filtered)"
+        self.border_title = f"{self.heading} · {shown}"
+        column = self.COLUMNS[model.sort_column]
+        self.border_subtitle = f"sort: {column.title} {'▼' if model.reverse else '▲'}"
+
+    def open_filter(self) -> None:
+        self.filter_box.display = True
+        self.filter_box.focus()
+
+    @on(Input.Changed)
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        try:
+            self.table.set_filter(event.value)
+        except FilterError as exc:
+            self.filter_box.add_class("-invalid")
+            self.filter_box.border_subtitle = str(exc).splitlines()[0][:80]
+            return
+        self.filter_box.remove_class("-invalid")
+        self.filter_box.border_subtitle = ""
+        self.update_title()
+
+    @on(Input.Submitted)
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value:
+            self.filter_box.display = False
+        self.table.focus()
+
+    @on(SocketTable.SortChanged)
+    def _sorted(self) -> None:
+        self.update_title()

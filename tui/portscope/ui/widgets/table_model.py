@@ -1,0 +1,213 @@
+"""The sorted, filtered row model behind every socket table.
+
+Rows are keyed (by `Socket.key` for socket panes) and kept in one sorted list of
+`(sort value, serial, key)` entries, so a poll's delta is applied with a bisect per row
+instead of a rebuild: 1,000 additions and 1,000 removals on 20,000 rows stay in the
+low milliseconds. Reversed order is an index mapping, not a second list. Nothing here
+imports textual, so the model can be tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import re2
+
+SortValue = int | str | bytes
+Matcher = Callable[[str], bool]
+Align = Literal["left", "right"]
+
+REGEX_PREFIX = "re:"
+REBUILD_FRACTION = 4
+"""A change touching more than 1/REBUILD_FRACTION of the rows is applied by one sort."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its header, the width it needs, and how it gives way when narrow.
+
+    `priority` decides which columns stay when the table is narrow (higher stays);
+    `grow` columns share whatever width is left over.
+    """
+
+    id: str
+    title: str
+    width: int
+    priority: int = 0
+    grow: bool = False
+    align: Align = "left"
+
+
+@dataclass(slots=True)
+class Row:
+    """One table row: display cells, sort values, and the row's lifecycle marks.
+
+    `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
+    column and the new-row highlight; `gone_at` is set while a vanished row lingers.
+    """
+
+    key: Hashable
+    cells: tuple[str, ...]
+    sort_values: tuple[SortValue, ...]
+    tag: str = ""
+    first_seen: float = 0.0
+    new: bool = False
+    gone_at: float | None = None
+    payload: object = None
+    search: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.search = "\t".join(self.cells).casefold()
+
+
+class FilterError(ValueError):
+    """A filter the user typed that cannot be used (a bad regular expression)."""
+
+
+def compile_regex(pattern: str) -> re2._Regexp:
+    """A case-insensitive RE2 pattern: linear-time matching, so no pattern a user
+    types (`(a+)+$` and friends) can freeze the table. RE2 has no backreferences or
+    lookaround; those are reported as errors like any other bad pattern."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would write to fd 2, straight onto the screen
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "invalid"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise FilterError(f"bad regular expression: {reason}") from None
+
+
+def make_matcher(text: str) -> Matcher | None:
+    """Case-insensitive substring match; `re:PATTERN` for a regular expression.
+
+    Returns None for an empty filter. Raises FilterError with a one-line reason.
+    """
+    if text.startswith(REGEX_PREFIX):
+        pattern = text[len(REGEX_PREFIX) :]
+        if not pattern:
+            return None
+        compiled = compile_regex(pattern)
+        return lambda haystack: compiled.search(haystack) is not None
+    if not text:
+        return None
+    needle = text.casefold()
+    return lambda haystack: needle in haystack
+
+
+Entry = tuple[SortValue, int, Hashable]
+
+
+class RowModel:
+    """Rows by key, plus the sorted list of the ones the filter lets through."""
+
+    def __init__(self, sort_column: int = 0, reverse: bool = False) -> None:
+        self.rows: dict[Hashable, Row] = {}
+        self.sort_column = sort_column
+        self.reverse = reverse
+        self._matcher: Matcher | None = None
+        self._order: list[Entry] = []
+        self._entries: dict[Hashable, Entry] = {}
+        self._serials: dict[Hashable, int] = {}
+        self._next_serial = 0
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @property
+    def total(self) -> int:
+        """Rows held, whether or not the filter shows them."""
+        return len(self.rows)
+
+    @property
+    def filtered(self) -> bool:
+        return self._matcher is not None
+
+    def row_at(self, index: int) -> Row:
+        if self.reverse:
+            index = len(self._order) - 1 - index
+        return self.rows[self._order[index][2]]
+
+    def index_of(self, key: Hashable) -> int | None:
+        """Where the row with `key` is shown, or None when absent or filtered out."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        index = bisect.bisect_left(self._order, entry)
+        return len(self._order) - 1 - index if self.reverse else index
+
+    def apply(self, upserts: Iterable[Row] = (), removals: Iterable[Hashable] = ()) -> None:
+        """Add or replace rows and drop keys; incremental unless the change is large."""
+        upserts = list(upserts)
+        removals = [k for k in removals if k in self.rows]
+        if (len(upserts) + len(removals)) * REBUILD_FRACTION > max(len(self.rows), 64):
+            for key in removals:
+                self._forget(key)
+            for row in upserts:
+                self._remember(row)
+            self._rebuild()
+            return
+        for key in removals:
+            self._unplace(key)
+            self._forget(key)
+        for row in upserts:
+            if row.key in self.rows:
+                self._unplace(row.key)
+            self._remember(row)
+            self._place(row)
+
+    def replace_all(self, rows: Iterable[Row]) -> None:
+        self.rows.clear()
+        self._serials.clear()
+        for row in rows:
+            self._remember(row)
+        self._rebuild()
+
+    def set_sort(self, column: int, reverse: bool) -> None:
+        changed_column = column != self.sort_column
+        self.sort_column = column
+        self.reverse = reverse
+        if changed_column:
+            self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        """Apply a filter typed by the user; raises FilterError and keeps the old one."""
+        self._matcher = make_matcher(text)
+        self._rebuild()
+
+    def _remember(self, row: Row) -> None:
+        if row.key not in self._serials:
+            self._serials[row.key] = self._next_serial
+            self._next_serial += 1
+        self.rows[row.key] = row
+
+    def _forget(self, key: Hashable) -> None:
+        del self.rows[key]
+        del self._serials[key]
+
+    def _entry(self, row: Row) -> Entry:
+        return (row.sort_values[self.sort_column], self._serials[row.key], row.key)
+
+    def _place(self, row: Row) -> None:
+        if self._matcher is not None and not self._matcher(row.search):
+            return
+        entry = self._entry(row)
+        self._entries[row.key] = entry
+        bisect.insort(self._order, entry)
+
+    def _unplace(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            del self._order[bisect.bisect_left(self._order, entry)]
+
+    def _rebuild(self) -> None:
+        matcher = self._matcher
+        rows = self.rows.values()
+        shown = rows if matcher is None else (r for r in rows if matcher(r.search))
+        self._entries = {row.key: self._entry(row) for row in shown}
+        self._order = sorted(self._entries.values())
