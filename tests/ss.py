@@ -80,6 +80,11 @@ def parse_line(line: str) -> SsSocket:
 def ss_sockets() -> set[SsSocket]:
     """Every TCP and UDP socket `ss` sees in this network namespace."""
     done = subprocess.run(
-        list(SS_ARGV), capture_output=True, text=True, timeout=SS_TIMEOUT, check=True
+        list(SS_ARGV),
+        capture_output=True,
+        text=True,
+        errors="replace",  # another test's process may have a name that is not UTF-8
+        timeout=SS_TIMEOUT,
+        check=True,
     )
     return {parse_line(line) for line in done.stdout.splitlines() if line.strip()}
