@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -15,10 +16,10 @@ import pytest
 from conftest import cli_env
 
 
-def start_in_pty() -> tuple[subprocess.Popen[bytes], int]:
+def start_in_pty(**env_overrides: str) -> tuple[subprocess.Popen[bytes], int]:
     """The dashboard on its own terminal, once it has drawn its first screen."""
     main, child = pty.openpty()
-    env = cli_env(TERM="xterm-256color", COLUMNS="80", LINES="24")
+    env = cli_env(**{"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **env_overrides})
     proc = subprocess.Popen(
         [sys.executable, "-m", "portscope", "--interval", "1"],
         stdin=child,
@@ -79,3 +80,30 @@ def test_q_quits_and_restores_the_terminal() -> None:
     os.close(main)
     assert proc.wait(timeout=10) == 0
     assert b"\x1b[?1049l" in tail
+
+
+def first_screen(**env: str) -> bytes:
+    """What the dashboard wrote up to its first full screen, then quit with q."""
+    proc, main = start_in_pty(**env)
+    seen = b""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            seen += os.read(main, 65536)
+    os.write(main, b"q")
+    assert drain_until_exit(proc, main) == 0
+    return seen
+
+
+COLOUR_SGR = re.compile(rb"\x1b\[[0-9;]*(?:38|48);[25];[0-9;]*m")
+
+
+def test_no_color_on_a_dumb_terminal_draws_without_colour() -> None:
+    seen = first_screen(TERM="dumb", NO_COLOR="1")
+    assert b"Listening" in seen
+    assert not COLOUR_SGR.search(seen)
+
+
+def test_the_linux_console_works() -> None:
+    assert b"Listening" in first_screen(TERM="linux")

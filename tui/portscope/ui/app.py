@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -108,7 +109,9 @@ class PortscopeApp(App[int]):
         resolver: Callable[[Callable[[str, str | None], None]], Resolver] = Resolver,
         thresholds: Thresholds | None = None,
     ) -> None:
-        super().__init__()
+        # Native ANSI mode is what makes Textual honour NO_COLOR by dropping colour
+        # altogether; otherwise it only turns the theme grey.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.config_file = config_file
         self.config, self.config_warnings = (
             (config, []) if config is not None else load_config(config_file)
@@ -450,6 +453,8 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
 
 def run_dashboard(interval: float | None = None) -> int:
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
+    if os.environ.get("TERM") == "dumb":
+        os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
     app = PortscopeApp(interval=interval, session=current_session())
     app.run()
     return app.return_code or 0

@@ -91,6 +91,8 @@ class SocketTable(ScrollView, can_focus=True):
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
+    SocketTable:nocolor > .socket-table--cursor { text-style: reverse; }
+    SocketTable:nocolor:focus > .socket-table--cursor { text-style: reverse bold; }
     SocketTable > .socket-table--new { background: $success 25%; }
     SocketTable > .socket-table--gone { color: $text-disabled; text-style: dim strike; }
     SocketTable > .socket-table--exposed { color: $text-warning; text-style: bold; }
