@@ -1,4 +1,4 @@
-"""A bounded soak: the real poller and collector under connection churn stay flat.
+"""A bounded soak: the real poller, collector and dashboard under churn stay flat.
 
 Caches (owners, inode placements, decoded addresses) must be bounded by what exists
 now, not by everything ever seen; threads and fds must not creep up.
@@ -12,11 +12,15 @@ import socket
 import struct
 import threading
 import time
+from pathlib import Path
 
 import psutil
 
 from portscope.collect import Collector
+from portscope.config import Config
 from portscope.poller import Poller, PollUpdate
+from portscope.ui.app import PortscopeApp
+from portscope.ui.scenes import first_frame
 
 SOAK_SECONDS = 30
 WARM_UP_SECONDS = 8
@@ -42,42 +46,82 @@ def churn(listener: socket.socket, stop: threading.Event, counter: list[int]) ->
         time.sleep(0.002)
 
 
+class Churn:
+    """A loopback listener and a thread that churns connections to it until stopped."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self.stop = threading.Event()
+        self.opened = [0]
+        self.worker = threading.Thread(
+            target=churn, args=(self.listener, self.stop, self.opened), daemon=True
+        )
+
+    def __enter__(self) -> Churn:
+        self.worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.worker.join(5)
+        self.listener.close()
+
+
+def usage(me: psutil.Process) -> tuple[int, int, int]:
+    return me.memory_info().rss, me.num_threads(), me.num_fds()
+
+
+async def test_the_dashboard_under_churn_keeps_memory_threads_and_fds_flat(
+    tmp_path: Path,
+) -> None:
+    """The real app on the real poller: tables, first-seen ages, the sparkline and the
+    health history must all be bounded by what exists now."""
+    me = psutil.Process()
+    app = PortscopeApp(interval=0.25, config=Config(), config_file=tmp_path / "config.toml")
+    with Churn() as load:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await first_frame(pilot)
+            await asyncio.sleep(WARM_UP_SECONDS)
+            baseline, seen = usage(me), app.poller.sequence
+            await asyncio.sleep(SOAK_SECONDS - WARM_UP_SECONDS)
+            final = usage(me)
+            assert app.poller.sequence - seen > 20, "the poller stalled"
+            assert str(load.listener.getsockname()[1]) in {
+                r.cells[2] for r in app.listening.table.model.rows.values()
+            }
+    assert load.opened[0] > 1000, "the churn did not run"
+    assert final[0] - baseline[0] < MAX_RSS_GROWTH, (baseline, final)
+    assert final[1] <= baseline[1], (baseline, final)
+    assert final[2] <= baseline[2] + 2, (baseline, final)
+
+
 async def test_soak_under_churn_keeps_memory_threads_and_fds_flat() -> None:
     me = psutil.Process()
-    listener = socket.create_server(("127.0.0.1", 0), backlog=512)
-    stop = threading.Event()
-    opened = [0]
-    worker = threading.Thread(target=churn, args=(listener, stop, opened), daemon=True)
     collector = Collector()
     poller = Poller(collector.collect, interval=0.25)
-    updates: list[PollUpdate] = []
+    latest: list[PollUpdate] = []
+    polls = [0]
 
     def keep_latest(event: object) -> None:
         if isinstance(event, PollUpdate):
-            updates[:] = [event]
+            latest[:] = [event]
             polls[0] += 1
 
-    polls = [0]
     poller.subscribe(keep_latest)
-    worker.start()
-    task = asyncio.create_task(poller.run())
-    try:
-        await asyncio.sleep(WARM_UP_SECONDS)
-        baseline = (me.memory_info().rss, me.num_threads(), me.num_fds())
-        polls_at_baseline = polls[0]
-        await asyncio.sleep(SOAK_SECONDS - WARM_UP_SECONDS)
-        final = (me.memory_info().rss, me.num_threads(), me.num_fds())
-    finally:
-        poller.stop()
-        await task
-        stop.set()
-        worker.join(5)
-        listener.close()
-    assert opened[0] > 1000, "the churn did not run"
+    with Churn() as load:
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.sleep(WARM_UP_SECONDS)
+            baseline, polls_at_baseline = usage(me), polls[0]
+            await asyncio.sleep(SOAK_SECONDS - WARM_UP_SECONDS)
+            final = usage(me)
+        finally:
+            poller.stop()
+            await task
+    assert load.opened[0] > 1000, "the churn did not run"
     assert polls[0] - polls_at_baseline > 20, "the poller stalled"
     assert final[0] - baseline[0] < MAX_RSS_GROWTH, (baseline, final)
     assert final[1] <= baseline[1], (baseline, final)
     assert final[2] <= baseline[2] + 2, (baseline, final)  # the churn's own socket in flight
     assert len(collector.owner_cache) < 50
-    assert len(collector.inode_owners._placed) < 5000
-    assert os.getpid() in {s.pid for s in updates[-1].snapshot.sockets}
+    assert os.getpid() in {s.pid for s in latest[-1].snapshot.sockets}

@@ -48,3 +48,30 @@ async def test_l_on_a_row_looks_up_its_port(tmp_path: Path) -> None:
         await until(pilot, lambda: "Port 5432" in card_text(app))
         assert app.lookup.query_box.value == "5432"
         assert app.focused is app.lookup.query_box
+
+
+async def test_any_pasted_text_is_answered_inline_and_the_app_keeps_running(
+    tmp_path: Path,
+) -> None:
+    """Pastes go through the same debounced path as typing; each gets its own answer."""
+    app = demo_app(tmp_path / "config.toml")
+    pastes = ["9" * 10_000, "\x1b[31m\x00\x07ssh", "[bold red]x[/]", "(.*)+$^[\\", "٦٠٦٣٠"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("ctrl+l")
+        for text in pastes:
+            app.lookup.query_box.value = ""
+            app.lookup.query_box.insert_text_at_cursor(text)
+            typed = app.lookup.query_box.value.strip()
+            try:
+                lookup(typed)
+            except QueryError as exc:
+                expected = str(exc)
+            else:
+                expected = "match"
+            await until(
+                pilot, lambda e=expected: e in card_text(app) + str(app.lookup.border_subtitle)
+            )
+            assert app.is_running
+        app.lookup.query_box.value = "60630"
+        await until(pilot, lambda: "Port 60630" in card_text(app))
