@@ -239,3 +239,25 @@ def test_a_bad_dashboard_interval_is_one_line_and_exit_2(value: str) -> None:
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert "seconds from 0.25 to 60" in done.stderr
+
+
+def test_output_file_is_written_whole_and_a_planted_symlink_is_not_followed(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    target = tmp_path / "export.json"
+    target.symlink_to(victim)
+    done = run_portscope("snapshot", "--json", "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert victim.read_text() == "precious"
+    assert not target.is_symlink()
+    assert json.loads(target.read_text())["schema"] == "portscope.snapshot/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "victim"]
+
+
+def test_an_unwritable_output_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    done = run_portscope("snapshot", "--csv", "-o", str(tmp_path / "missing" / "out.csv"))
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "cannot write" in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
@@ -25,6 +26,14 @@ def add_parser(commands: Any) -> None:
         "--proc-root",
         metavar="DIR",
         help="read the socket tables and fd links from this procfs mount instead of /proc",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write to FILE (atomically: a reader never sees half of it, and a symlink "
+        "planted at FILE is replaced, not followed) instead of standard output",
     )
     parser.set_defaults(format="table", run=run)
 
@@ -48,5 +57,15 @@ def run(args: argparse.Namespace) -> int:
     for error in snap.errors:
         print(f"portscope: warning: {error}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
-    sys.stdout.write(render(snap) + ("" if args.format == "csv" else "\n"))
+    text = render(snap) + ("" if args.format == "csv" else "\n")
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    from portscope.files import write_atomic
+
+    try:
+        write_atomic(args.output, text)
+    except OSError as exc:
+        print(f"portscope: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return COLLECTION_FAILED
     return 0
