@@ -118,7 +118,7 @@ class PortscopeApp(App[int]):
         )
         self.thresholds = thresholds or self._configured_thresholds()
         self.health_feed = HealthFeed(
-            lambda report: self.post_message(HealthArrived(report)), self.thresholds
+            lambda report: self.post_message(HealthArrived(report)), self.thresholds, held=True
         )
         self.health: HealthReport | None = None
         self.clock = clock
@@ -226,6 +226,8 @@ class PortscopeApp(App[int]):
             pane.show(ctx, delta, full)
         self.header.show_snapshot(snapshot)
         self.lookup.show_snapshot(snapshot)
+        if full:
+            self.call_after_refresh(self.health_feed.release)
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
