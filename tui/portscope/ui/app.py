@@ -222,12 +222,26 @@ class PortscopeApp(App[int]):
             delta = Delta.between(self.shown, snapshot)
         self.shown, self._shown_sequence = snapshot, sequence
         ctx = self._row_context(snapshot)
-        for pane in self.socket_panes:
-            pane.show(ctx, delta, full)
+        first, *rest = self.socket_panes
+        first.show(ctx, delta, full)
+        if full:
+            self.call_after_refresh(self._fill_first_poll, ctx, delta)
+        else:
+            for pane in rest:
+                pane.show(ctx, delta, pane.context is None)
         self.header.show_snapshot(snapshot)
         self.lookup.show_snapshot(snapshot)
-        if full:
-            self.call_after_refresh(self.health_feed.release)
+
+    def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
+        """The first poll's other panes, once its listeners and header are on screen.
+
+        At 20,000 connections their rows take ~150 ms to build; the first frame does not
+        wait for them. A newer poll arriving first has filled them already.
+        """
+        for pane in self.socket_panes[1:]:
+            if pane.context is None:
+                pane.show(ctx, delta, True)
+        self.call_after_refresh(self.health_feed.release)
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
