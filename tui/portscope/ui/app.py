@@ -464,8 +464,8 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(interval: float | None = None) -> int:
+def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
-    app = PortscopeApp(interval=interval, session=current_session())
+    app = PortscopeApp(collect, interval=interval, session=current_session())
     app.run()
     return app.return_code or 0
