@@ -137,6 +137,7 @@ class PortscopeApp(App[int]):
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
         self._settled = False
+        self._tick_timer: Timer | None = None
 
     def _configured_thresholds(self) -> Thresholds:
         """The config file's warning/critical percentages; defaults if they contradict."""
@@ -171,7 +172,7 @@ class PortscopeApp(App[int]):
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
-        self.set_interval(TICK, self._tick)
+        self._tick_timer = self.set_interval(TICK, self._tick)
         self._install_signal_handlers()
         self.listening.table.focus()
         self._settled = True
@@ -231,6 +232,9 @@ class PortscopeApp(App[int]):
                 pane.show(ctx, delta, pane.context is None)
         self.header.show_snapshot(snapshot)
         self.lookup.show_snapshot(snapshot)
+        self._tick()
+        if self._tick_timer is not None:
+            self._tick_timer.reset()
 
     def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
         """The first poll's other panes, once its listeners and header are on screen.
@@ -259,6 +263,8 @@ class PortscopeApp(App[int]):
         )
 
     def _tick(self) -> None:
+        """Ages, highlights and lingering rows follow the clock. Each poll ticks too and
+        restarts the timer, so polling every second repaints once a second, not twice."""
         self.ephemeral.expire()
 
     def _name_resolved(self, address: str, name: str | None) -> None:
