@@ -59,6 +59,32 @@ def test_incremental_changes_match_a_full_sort(ops, column, reverse, needle) -> 
     assert model.total == len(truth)
 
 
+big_changes = st.lists(
+    st.tuples(st.booleans(), st.integers(0, 600), st.integers(0, 5)), min_size=40, max_size=90
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(big_changes, st.integers(0, 1), st.booleans(), st.sampled_from(["", "1"]))
+def test_batched_changes_to_many_rows_match_a_full_sort(ops, column, reverse, needle) -> None:
+    """Changes too many to bisect one by one, too few for a rebuild, are merged in."""
+    truth = {key: key % 7 for key in range(0, 600, 2)}
+    model = RowModel(sort_column=column, reverse=reverse)
+    model.set_filter(needle)
+    model.replace_all(row(k, v) for k, v in truth.items())
+    upserts = [row(key, value) for add, key, value in ops if add]
+    removals = {key for add, key, _value in ops if not add and key in truth}
+    removals -= {r.key for r in upserts}
+    model.apply(upserts, removals)
+    for key in removals:
+        del truth[key]
+    for r in upserts:
+        truth[r.key] = r.sort_values[1]
+    want = expected(truth, column, reverse, needle)
+    assert shown(model) == want
+    assert all(model.index_of(k) == i for i, k in enumerate(want))
+
+
 def test_same_values_keep_their_first_seen_order_in_both_directions() -> None:
     model = RowModel(sort_column=1)
     model.apply([row(5, 1), row(3, 1), row(9, 1)])

@@ -68,9 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
+            from portscope.ui.prefetch import start_collect
+
+            collect = start_collect()  # under way while the UI is imported
             from portscope.ui.app import run_dashboard
 
-            return run_dashboard(interval=args.interval)
+            return run_dashboard(collect, interval=args.interval)
         status = int(args.run(args))
         sys.stdout.flush()  # a reader that left shows up here, not in the exit-time flush
         return status

@@ -121,7 +121,7 @@ class PortscopeApp(App[int]):
         )
         self.thresholds = thresholds or self._configured_thresholds()
         self.health_feed = HealthFeed(
-            lambda report: self.post_message(HealthArrived(report)), self.thresholds
+            lambda report: self.post_message(HealthArrived(report)), self.thresholds, held=True
         )
         self.health: HealthReport | None = None
         self.clock = clock
@@ -140,6 +140,7 @@ class PortscopeApp(App[int]):
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
         self._settled = False
+        self._tick_timer: Timer | None = None
 
     def _configured_thresholds(self) -> Thresholds:
         """The config file's warning/critical percentages; defaults if they contradict."""
@@ -174,7 +175,7 @@ class PortscopeApp(App[int]):
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
-        self.set_interval(TICK, self._tick)
+        self._tick_timer = self.set_interval(TICK, self._tick)
         self._install_signal_handlers()
         self.listening.table.focus()
         self._settled = True
@@ -225,10 +226,29 @@ class PortscopeApp(App[int]):
             delta = Delta.between(self.shown, snapshot)
         self.shown, self._shown_sequence = snapshot, sequence
         ctx = self._row_context(snapshot)
-        for pane in self.socket_panes:
-            pane.show(ctx, delta, full)
+        first, *rest = self.socket_panes
+        first.show(ctx, delta, full)
+        if full:
+            self.call_after_refresh(self._fill_first_poll, ctx, delta)
+        else:
+            for pane in rest:
+                pane.show(ctx, delta, pane.context is None)
         self.header.show_snapshot(snapshot)
         self.lookup.show_snapshot(snapshot)
+        self._tick()
+        if self._tick_timer is not None:
+            self._tick_timer.reset()
+
+    def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
+        """The first poll's other panes, once its listeners and header are on screen.
+
+        At 20,000 connections their rows take ~150 ms to build; the first frame does not
+        wait for them. A newer poll arriving first has filled them already.
+        """
+        for pane in self.socket_panes[1:]:
+            if pane.context is None:
+                pane.show(ctx, delta, True)
+        self.call_after_refresh(self.health_feed.release)
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
@@ -246,6 +266,8 @@ class PortscopeApp(App[int]):
         )
 
     def _tick(self) -> None:
+        """Ages, highlights and lingering rows follow the clock. Each poll ticks too and
+        restarts the timer, so polling every second repaints once a second, not twice."""
         self.ephemeral.expire()
 
     def _name_resolved(self, address: str, name: str | None) -> None:
@@ -451,10 +473,10 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(interval: float | None = None) -> int:
+def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
-    app = PortscopeApp(interval=interval, session=current_session())
+    app = PortscopeApp(collect, interval=interval, session=current_session())
     app.run()
     return app.return_code or 0

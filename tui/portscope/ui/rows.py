@@ -68,7 +68,19 @@ def _owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:
     owner = sock.owner
     if owner is None:
         return (UNKNOWN if privileged else HIDDEN), "", ""
-    return printable(owner.name, 40) or UNKNOWN, str(owner.pid), printable(owner.user, 24)
+    return _known_owner_cells(owner.pid, owner.name, owner.user)
+
+
+@lru_cache(maxsize=8_192)
+def _known_owner_cells(pid: int, name: str | None, user: str | None) -> tuple[str, str, str]:
+    """Cached: thousands of sockets share a few owners, and a full rebuild formats 20k."""
+    return printable(name, 40) or UNKNOWN, str(pid), printable(user, 24)
+
+
+@lru_cache(maxsize=65_536)
+def address_cell(address: str | None, limit: int | None = None) -> str:
+    """An address (or peer name) made printable; cached, as few distinct ones repeat."""
+    return printable(address, limit)
 
 
 @lru_cache(maxsize=8_192)
@@ -123,7 +135,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     )
     cells = (
         sock.proto + ("6" if sock.family == "ipv6" else ""),
-        printable(sock.local_address),
+        address_cell(sock.local_address),
         str(sock.local_port),
         iface,
         LABELS[exposure],
@@ -178,9 +190,9 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
     name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
     cells = (
         sock.proto + ("6" if sock.family == "ipv6" else ""),
-        printable(sock.local_address),
+        address_cell(sock.local_address),
         str(sock.local_port),
-        printable(name or remote, 64),
+        address_cell(name or remote, 64),
         "" if sock.remote_port is None else str(sock.remote_port),
         _service(sock.remote_port, sock.proto),
         sock.state or "",
@@ -226,9 +238,9 @@ def process_row(sock: Socket) -> Row:
     remote = sock.remote_address or ""
     cells = (
         sock.proto + ("6" if sock.family == "ipv6" else ""),
-        printable(sock.local_address),
+        address_cell(sock.local_address),
         str(sock.local_port),
-        printable(remote),
+        address_cell(remote),
         "" if sock.remote_port is None else str(sock.remote_port),
         sock.state or ("bound" if sock.proto == "udp" else ""),
     )

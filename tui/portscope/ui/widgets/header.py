@@ -8,6 +8,8 @@ The gauge takes the colour of the most pressed destination, and the strip carrie
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
+from operator import attrgetter
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,18 +25,19 @@ from portscope.report.snapshot import endpoint
 HISTORY = 150
 GAUGE_CELLS = 10
 LABEL = "dim"
+LOCAL_PORT = attrgetter("local_port")
 
 
 def ephemeral_in_use(snapshot: Snapshot) -> int:
     """Distinct local ports of the range currently lent out (as `Snapshot.is_ephemeral`).
 
-    Plain ints first (this runs every poll over every connection); only the few ports
-    that a listener also uses are checked per protocol.
+    This runs on the event loop every poll over every connection, so the ports are
+    gathered in C (`map`) and cut to the range by a set intersection; only the few
+    ports that a listener also uses are checked per protocol.
     """
     rng = snapshot.ephemeral_range
-    low, high = rng.low, rng.high
     connections = snapshot.connections
-    ports = {p for p in (s.local_port for s in connections) if low <= p <= high}
+    ports = set(map(LOCAL_PORT, connections)) & range_ports(rng.low, rng.high)
     listening = snapshot.listening_ports
     shared = ports & {port for _proto, port in listening}
     if shared:
@@ -45,6 +48,12 @@ def ephemeral_in_use(snapshot: Snapshot) -> int:
         }
         ports = (ports - shared) | lent
     return len(ports - rng.reserved)
+
+
+@lru_cache(maxsize=4)
+def range_ports(low: int, high: int) -> frozenset[int]:
+    """Every port of an ephemeral range, kept: the range rarely changes while running."""
+    return frozenset(range(low, high + 1))
 
 
 def gauge(used: int, usable: int) -> str:

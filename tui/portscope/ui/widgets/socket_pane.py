@@ -64,6 +64,7 @@ class SocketPane(Vertical):
         )
         self.context: RowContext | None = None
         self.heading = self.TITLE
+        self._titles: tuple[str, str] = ("", "")
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -110,13 +111,20 @@ class SocketPane(Vertical):
         self.update_title()
 
     def update_title(self) -> None:
+        """Counts and sort in the border; set only when they change, as every
+        assignment repaints the whole pane (twice a poll, for nothing, when idle)."""
         model = self.table.model
         shown = f"{len(model):,}"
         if model.filtered:
             shown += f" of {model.total:,} (filtered)"
-        self.border_title = f"{self.heading} · {shown}"
         column = self.COLUMNS[model.sort_column]
-        self.border_subtitle = f"sort: {column.title} {'▼' if model.reverse else '▲'}"
+        titles = (
+            f"{self.heading} · {shown}",
+            f"sort: {column.title} {'▼' if model.reverse else '▲'}",
+        )
+        if titles != self._titles:
+            self._titles = titles
+            self.border_title, self.border_subtitle = titles
 
     def open_filter(self) -> None:
         self.filter_box.display = True

@@ -23,6 +23,8 @@ Align = Literal["left", "right"]
 REGEX_PREFIX = "re:"
 REBUILD_FRACTION = 4
 """A change touching more than 1/REBUILD_FRACTION of the rows is applied by one sort."""
+BATCH = 32
+"""More entries than this are merged into the order in one pass, not bisected one by one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class Row:
 
     `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
     column and the new-row highlight; `gone_at` is set while a vanished row lingers.
+    `search` (the text a filter matches) is built on first use: most rows are never
+    filtered, and at 20,000 rows building it eagerly cost a tenth of a full rebuild.
     """
 
     key: Hashable
@@ -57,10 +61,13 @@ class Row:
     new: bool = False
     gone_at: float | None = None
     payload: object = None
-    search: str = field(init=False)
+    _search: str | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.search = "\t".join(self.cells).casefold()
+    @property
+    def search(self) -> str:
+        if self._search is None:
+            self._search = "\t".join(self.cells).casefold()
+        return self._search
 
 
 class FilterError(ValueError):
@@ -143,7 +150,7 @@ class RowModel:
 
     def apply(self, upserts: Iterable[Row] = (), removals: Iterable[Hashable] = ()) -> None:
         """Add or replace rows and drop keys; incremental unless the change is large."""
-        upserts = list(upserts)
+        upserts = list({row.key: row for row in upserts}.values())
         removals = [k for k in removals if k in self.rows]
         if (len(upserts) + len(removals)) * REBUILD_FRACTION > max(len(self.rows), 64):
             for key in removals:
@@ -152,14 +159,12 @@ class RowModel:
                 self._remember(row)
             self._rebuild()
             return
+        self._unplace([*removals, *(row.key for row in upserts if row.key in self.rows)])
         for key in removals:
-            self._unplace(key)
             self._forget(key)
         for row in upserts:
-            if row.key in self.rows:
-                self._unplace(row.key)
             self._remember(row)
-            self._place(row)
+        self._place(upserts)
 
     def replace_all(self, rows: Iterable[Row]) -> None:
         self.rows.clear()
@@ -193,17 +198,36 @@ class RowModel:
     def _entry(self, row: Row) -> Entry:
         return (row.sort_values[self.sort_column], self._serials[row.key], row.key)
 
-    def _place(self, row: Row) -> None:
-        if self._matcher is not None and not self._matcher(row.search):
-            return
-        entry = self._entry(row)
-        self._entries[row.key] = entry
-        bisect.insort(self._order, entry)
+    def _place(self, rows: list[Row]) -> None:
+        """Insert rows into the order: one bisect each when few, else one merge.
 
-    def _unplace(self, key: Hashable) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            del self._order[bisect.bisect_left(self._order, entry)]
+        Each insort moves the list's tail (1,000 of them into 20,000 rows: ~7 ms); a
+        sort of the sorted list with the new entries appended merges them in ~1 ms.
+        """
+        matcher = self._matcher
+        entries = []
+        for row in rows:
+            if matcher is not None and not matcher(row.search):
+                continue
+            entry = self._entry(row)
+            self._entries[row.key] = entry
+            entries.append(entry)
+        if len(entries) <= BATCH:
+            for entry in entries:
+                bisect.insort(self._order, entry)
+            return
+        self._order += entries
+        self._order.sort()
+
+    def _unplace(self, keys: list[Hashable]) -> None:
+        """Take keys out of the order: one bisect each when few, else one pass."""
+        entries = [e for e in (self._entries.pop(k, None) for k in set(keys)) if e is not None]
+        if len(entries) <= BATCH:
+            for entry in entries:
+                del self._order[bisect.bisect_left(self._order, entry)]
+            return
+        dead = {entry[2] for entry in entries}
+        self._order = [entry for entry in self._order if entry[2] not in dead]
 
     def _rebuild(self) -> None:
         matcher = self._matcher

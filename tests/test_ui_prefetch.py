@@ -1,0 +1,26 @@
+"""The dashboard's first collect starts at once, before the UI is imported."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from portscope.demo import ScriptedSource, demo_snapshot
+from portscope.model import Snapshot
+from portscope.ui.prefetch import Prefetched
+
+
+def test_the_first_snapshot_is_taken_on_another_thread_then_collects_go_on_in_order() -> None:
+    steps = [replace(demo_snapshot(), taken_at=float(i)) for i in range(3)]
+    source = ScriptedSource(steps)
+    threads: list[str] = []
+
+    def collect() -> Snapshot:
+        threads.append(threading.current_thread().name)
+        return source()
+
+    prefetched = Prefetched(collect)
+    first = prefetched()
+    assert threads[0].startswith("portscope-prefetch")
+    assert [s.taken_at for s in (first, prefetched(), prefetched())] == [0.0, 1.0, 2.0]
+    assert threads[1:] == [threading.current_thread().name] * 2
