@@ -34,28 +34,3 @@ async def test_every_poll_is_analysed_in_order_off_the_calling_thread() -> None:
     last = arrived[-1][0]
     assert last.close_wait[0].counts == (2, 5, 9) and last.close_wait[0].growing
     assert feed.latest is last
-
-
-async def test_a_held_feed_keeps_its_polls_until_released_then_analyses_them_in_order() -> None:
-    steps = pressure_steps()
-    arrived: list[HealthReport] = []
-    done = threading.Event()
-
-    def deliver(report: HealthReport) -> None:
-        arrived.append(report)
-        if len(arrived) == len(steps):
-            done.set()
-
-    feed = HealthFeed(deliver, held=True)
-    poller = Poller(ScriptedSource(steps))
-    poller.subscribe(feed.on_poll)
-    for _ in steps[:2]:
-        await poller.poll_once()
-    assert feed.latest is None and not arrived
-    feed.release()
-    for _ in steps[2:]:
-        await poller.poll_once()
-    assert await asyncio.to_thread(done.wait, 10)
-    feed.close()
-    assert [r.taken_at for r in arrived] == [s.taken_at for s in steps]
-    assert arrived[-1].close_wait[0].counts == (2, 5, 9)

@@ -121,7 +121,7 @@ class PortscopeApp(App[int]):
         )
         self.thresholds = thresholds or self._configured_thresholds()
         self.health_feed = HealthFeed(
-            lambda report: self.post_message(HealthArrived(report)), self.thresholds, held=True
+            lambda report: self.post_message(HealthArrived(report)), self.thresholds
         )
         self.health: HealthReport | None = None
         self.clock = clock
@@ -248,7 +248,6 @@ class PortscopeApp(App[int]):
         for pane in self.socket_panes[1:]:
             if pane.context is None:
                 pane.show(ctx, delta, True)
-        self.call_after_refresh(self.health_feed.release)
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:

@@ -23,38 +23,20 @@ PRESSURE_ROWS = 1_000
 
 
 class HealthFeed:
-    """A Poller subscriber: every successful poll is analysed, in order, on one thread.
+    """A Poller subscriber: every successful poll is analysed, in order, on one thread."""
 
-    A `held` feed queues polls until `release()`: the dashboard holds it until its
-    first frame is on screen, as the analysis of a first 20k-socket poll would
-    otherwise share the interpreter lock with building that frame and slow it down.
-    """
-
-    def __init__(
-        self, deliver: Deliver, thresholds: Thresholds | None = None, *, held: bool = False
-    ) -> None:
+    def __init__(self, deliver: Deliver, thresholds: Thresholds | None = None) -> None:
         self.tracker = HealthTracker(thresholds, pressure_limit=PRESSURE_ROWS)
         self._deliver = deliver
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portscope-health")
-        self._held: list[Snapshot] | None = [] if held else None
 
     @property
     def latest(self) -> HealthReport | None:
         return self.tracker.latest
 
     def on_poll(self, event: PollEvent) -> None:
-        if not isinstance(event, PollUpdate):
-            return
-        if self._held is not None:
-            self._held.append(event.snapshot)
-        else:
+        if isinstance(event, PollUpdate):
             self._thread.submit(self._analyse, event.snapshot)
-
-    def release(self) -> None:
-        """Analyse the polls held so far, in order, and every later one as it comes."""
-        held, self._held = self._held or [], None
-        for snapshot in held:
-            self._thread.submit(self._analyse, snapshot)
 
     def _analyse(self, snapshot: Snapshot) -> None:
         self._deliver(self.tracker.update(snapshot))
