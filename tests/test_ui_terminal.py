@@ -16,12 +16,12 @@ import pytest
 from conftest import cli_env
 
 
-def start_in_pty(**env_overrides: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_in_pty(interval: str = "1", **env_overrides: str) -> tuple[subprocess.Popen[bytes], int]:
     """The dashboard on its own terminal, once it has drawn its first screen."""
     main, child = pty.openpty()
     env = cli_env(**{"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **env_overrides})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "portscope", "--interval", "1"],
+        [sys.executable, "-m", "portscope", "--interval", interval],
         stdin=child,
         stdout=child,
         stderr=child,
@@ -107,3 +107,21 @@ def test_no_color_on_a_dumb_terminal_draws_without_colour() -> None:
 
 def test_the_linux_console_works() -> None:
     assert b"Listening" in first_screen(TERM="linux")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_a_vanished_terminal_still_lets_the_dashboard_exit(sig: signal.Signals) -> None:
+    """An SSH drop closes the terminal first, then signals; writes to it fail from then on,
+    and Textual's output queue (30 writes) fills up behind its dead writer thread."""
+    proc, main = start_in_pty(interval="0.25")
+    os.close(main)
+    time.sleep(3)
+    proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
+    try:
+        status = proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("the dashboard hung after its terminal went away") from None
+    assert status in (0, -sig)

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -51,6 +52,7 @@ from portscope.ui.widgets.socket_table import Clock, SocketTable
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)
 TICK = 1.0
+EXIT_GRACE = 3.0
 NAMES_BATCH = 0.5
 PANE_ACTIONS = frozenset(
     {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
@@ -126,6 +128,7 @@ class PortscopeApp(App[int]):
         self.health: HealthReport | None = None
         self.clock = clock
         self.session = session
+        self._previous_handlers: dict[int, Any] = {}
         self.numeric = self.config.numeric
         self._make_resolver = resolver
         self._resolver: Resolver | None = None
@@ -181,13 +184,29 @@ class PortscopeApp(App[int]):
         self._settled = True
 
     def _install_signal_handlers(self) -> None:
-        """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) still exits cleanly."""
+        """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) exits, whatever state
+        the event loop is in.
+
+        The handler is a plain signal handler, not the loop's: seen here, a dashboard
+        whose terminal vanished blocked its main thread on Textual's output queue (the
+        writer thread had died on the dead terminal), so a loop-scheduled exit never
+        ran and the process stayed, spinning its input thread. A clean exit is asked
+        of the loop first; if it has not happened within EXIT_GRACE seconds, a
+        watchdog thread ends the process.
+        """
         loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int, frame: object) -> None:
+            loop.call_soon_threadsafe(self.exit, 0)
+            threading.Thread(target=exit_after, args=(EXIT_GRACE,), daemon=True).start()
+
         for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit, 0)
+            with contextlib.suppress(ValueError, OSError):
+                self._previous_handlers[sig] = signal.signal(sig, on_signal)
 
     async def on_unmount(self) -> None:
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler)
         self.poller.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -470,6 +489,12 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     else:
         why = "No process is visible for it (it may belong to another namespace)."
     return f"{why} Its port is in the lookup pane."
+
+
+def exit_after(seconds: float) -> None:
+    """Last resort for a dashboard that cannot finish exiting: end the process."""
+    time.sleep(seconds)
+    os._exit(0)
 
 
 def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
