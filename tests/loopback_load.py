@@ -71,8 +71,8 @@ def serve(address: str, pairs: int, churn: float) -> None:
     while not watch.select(timeout=TICK):
         due = int((time.monotonic() - started) * churn) - replaced
         for _ in range(min(due, len(held))):
+            held.append(open_pair(listener))  # before the reset: never fewer than promised
             reset_pair(held.popleft())
-            held.append(open_pair(listener))
         replaced += max(due, 0)
     while held:
         reset_pair(held.popleft())
