@@ -131,10 +131,6 @@ class ScriptedSource:
         self.calls += 1
         return self.snapshots[index]
 
-    def push(self, snapshot: Snapshot) -> None:
-        """Make `snapshot` the next (and then repeated) answer."""
-        self.snapshots = [*self.snapshots[: self.calls], snapshot]
-
 
 def with_sockets(snapshot: Snapshot, *extra: Socket) -> Snapshot:
     """`snapshot` plus more connections or listeners."""

@@ -79,10 +79,6 @@ class Registry:
         """The first name registered for this port and protocol, IANA before local."""
         return next((e.name for e in self.services(port) if proto in e.protocols), None)
 
-    def is_known(self, port: int) -> bool:
-        """Anything to say beyond the range class: an assignment or a note of its own."""
-        return str(port) in self._iana or port in self._system or port in self._notes
-
     @cached_property
     def known_ports(self) -> list[int]:
         ports = {int(p) for p in self._iana} | self._system.keys() | self._notes.keys()
