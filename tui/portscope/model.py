@@ -22,6 +22,18 @@ SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
 
 
+def proto_label(proto: str, family: str) -> str:
+    """`tcp`, `tcp6`, `udp6`: the protocol column as ss and netstat print it."""
+    return proto + ("6" if family == "ipv6" else "")
+
+
+def endpoint(address: str | None, port: int | None) -> str:
+    """ip:port, with IPv6 in brackets as ss prints it; '*' for no peer."""
+    if address is None:
+        return "*"
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Owner:
     """The process that holds a socket; any field may be unknown (None) when not visible."""
@@ -58,6 +70,11 @@ class Socket:
     @property
     def pid(self) -> int | None:
         return self.owner.pid if self.owner else None
+
+    @property
+    def state_label(self) -> str:
+        """The state as ss shows it; UDP has none, so UNCONN or ESTAB."""
+        return self.state or ("UNCONN" if self.is_listener else "ESTAB")
 
     @property
     def is_listener(self) -> bool:

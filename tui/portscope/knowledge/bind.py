@@ -12,21 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from portscope.knowledge.records import BindVerdict
-from portscope.model import TIME_WAIT, EphemeralRange, Socket
+from portscope.model import TIME_WAIT, EphemeralRange, Socket, endpoint
 
 SHOWN_HOLDERS = 5
 
 
 def holder(sock: Socket) -> str:
     """`tcp 0.0.0.0:8080 (nginx, pid 42)` — what a person needs to find the process."""
-    address = f"[{sock.local_address}]" if ":" in sock.local_address else sock.local_address
     owner = sock.owner
     who = (
         f"{owner.name or 'unnamed process'}, pid {owner.pid}"
         if owner
         else "process hidden from this user"
     )
-    return f"{sock.proto} {address}:{sock.local_port} ({who})"
+    return f"{sock.proto} {endpoint(sock.local_address, sock.local_port)} ({who})"
 
 
 def _lingers(sock: Socket) -> bool:

@@ -12,9 +12,8 @@ from portscope.analysis import (
     Finding,
     HealthReport,
 )
-from portscope.model import Owner, SocketTotals
+from portscope.model import Owner, SocketTotals, endpoint
 from portscope.report.safe import printable
-from portscope.report.snapshot import endpoint
 
 
 def rounded(percent: float | None) -> float | None:

@@ -11,9 +11,9 @@ from portscope.knowledge.lookup import LookupResult, PortReport
 from portscope.knowledge.query import NameQuery, RangeQuery
 from portscope.knowledge.records import IANA, ServiceEntry
 from portscope.knowledge.registry import default_registry
-from portscope.model import InterfaceTable, Snapshot, Socket
+from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
 from portscope.report.safe import printable
-from portscope.report.snapshot import connection_record, endpoint, listener_record
+from portscope.report.snapshot import connection_record, listener_record
 
 SCHEMA = "portscope.lookup/1"
 WIDTH = 100
@@ -108,13 +108,12 @@ def _service_line(entry: ServiceEntry) -> str:
 
 
 def socket_line(sock: Socket) -> str:
-    state = sock.state or ("UNCONN" if sock.is_listener else "ESTAB")
     where = endpoint(sock.local_address, sock.local_port)
     if sock.remote_address is not None:
         where += " -> " + endpoint(sock.remote_address, sock.remote_port)
     owner = sock.owner
     who = f"{owner.name or '?'} (pid {owner.pid}, {owner.user or '?'})" if owner else "hidden"
-    return f"{sock.proto}{'6' if sock.family == 'ipv6' else ''} {state} {where}  {who}"
+    return f"{proto_label(sock.proto, sock.family)} {sock.state_label} {where}  {who}"
 
 
 def _in_use_lines(report: PortReport, snapshot: Snapshot | None) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
-from portscope.model import InterfaceTable, Snapshot, Socket
+from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
 from portscope.report.safe import csv_cell
 from portscope.report.table import format_table
 
@@ -65,7 +65,7 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
 
 def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed."""
-    from portscope.report.health import health_record, pressure_record  # it imports endpoint()
+    from portscope.report.health import health_record, pressure_record  # only this needs it
 
     health = HealthTracker().update(snapshot)
     rng = snapshot.ephemeral_range
@@ -118,19 +118,12 @@ def to_csv(snapshot: Snapshot) -> str:
     return out.getvalue()
 
 
-def endpoint(address: str | None, port: int | None) -> str:
-    """ip:port, with IPv6 in brackets as ss prints it; '*' for no peer."""
-    if address is None:
-        return "*"
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def to_table(snapshot: Snapshot) -> str:
     headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH")
     rows = [
         (
-            f"{s.proto}{'6' if s.family == 'ipv6' else ''}",
-            s.state or ("UNCONN" if s.is_listener else "ESTAB"),
+            proto_label(s.proto, s.family),
+            s.state_label,
             endpoint(s.local_address, s.local_port),
             endpoint(s.remote_address, s.remote_port),
             s.pid,

@@ -9,9 +9,9 @@ from textual.content import Content
 
 from portscope.analysis import AcceptQueue, CloseWaitTrend, DestinationPressure, HealthReport, Level
 from portscope.analysis.levels import SEVERITY
+from portscope.model import endpoint, proto_label
 from portscope.report.health import describe, percent_label
 from portscope.report.safe import printable
-from portscope.report.snapshot import endpoint
 from portscope.ui.rows import address_sort
 from portscope.ui.widgets.table_model import Column, Row, SortValue
 
@@ -41,7 +41,7 @@ def pressure_row(item: DestinationPressure) -> Row:
     remote = endpoint(printable(dest.remote_address, 45), dest.remote_port)
     reuse = ("recycles" if item.time_wait_reusable else "no") if dest.proto == "tcp" else ""
     cells = (
-        dest.proto + ("6" if dest.family == "ipv6" else ""),
+        proto_label(dest.proto, dest.family),
         printable(dest.local_address, 45),
         remote,
         f"{item.in_use:,}/{item.budget:,}",

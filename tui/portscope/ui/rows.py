@@ -15,7 +15,7 @@ from functools import lru_cache
 from portscope.analysis import AcceptQueue, Thresholds, listener_queue
 from portscope.exposure import LABELS, bind_label, exposure_of
 from portscope.knowledge import service_name
-from portscope.model import Snapshot, Socket
+from portscope.model import Snapshot, Socket, proto_label
 from portscope.report.safe import printable
 from portscope.session import SshSession
 from portscope.ui.widgets.table_model import Column, Row, SortValue
@@ -134,7 +134,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
     cells = (
-        sock.proto + ("6" if sock.family == "ipv6" else ""),
+        proto_label(sock.proto, sock.family),
         address_cell(sock.local_address),
         str(sock.local_port),
         iface,
@@ -189,7 +189,7 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
     remote = sock.remote_address or ""
     name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
     cells = (
-        sock.proto + ("6" if sock.family == "ipv6" else ""),
+        proto_label(sock.proto, sock.family),
         address_cell(sock.local_address),
         str(sock.local_port),
         address_cell(name or remote, 64),
@@ -237,7 +237,7 @@ def process_row(sock: Socket) -> Row:
     """A socket of the process on the detail screen."""
     remote = sock.remote_address or ""
     cells = (
-        sock.proto + ("6" if sock.family == "ipv6" else ""),
+        proto_label(sock.proto, sock.family),
         address_cell(sock.local_address),
         str(sock.local_port),
         address_cell(remote),

@@ -17,10 +17,9 @@ from textual.content import Content
 from textual.widgets import Sparkline, Static
 
 from portscope.analysis import DestinationPressure, HealthReport, Level, worst
-from portscope.model import EphemeralRange, Snapshot
+from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.report.health import percent_label
 from portscope.report.safe import printable
-from portscope.report.snapshot import endpoint
 
 HISTORY = 150
 GAUGE_CELLS = 10
