@@ -11,6 +11,7 @@ from typing import Any
 from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
+from portscope.report.json_rows import connection_rows
 from portscope.report.safe import csv_cell
 from portscope.report.table import format_table
 
@@ -65,11 +66,18 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
 
 def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed."""
+    before, after = around_connections(snapshot)
+    connections = [connection_record(s, snapshot) for s in snapshot.connections]
+    return {**before, "connections": connections, **after}
+
+
+def around_connections(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The document's members before and after "connections", in order."""
     from portscope.report.health import health_record, pressure_record  # only this needs it
 
     health = HealthTracker().update(snapshot)
     rng = snapshot.ephemeral_range
-    return {
+    before = {
         "schema": SCHEMA,
         "taken_at": iso_utc(snapshot.taken_at),
         "host": snapshot.host,
@@ -89,7 +97,8 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
             for g in snapshot.interfaces.gateways
         ],
         "listening": [listener_record(s, snapshot.interfaces) for s in snapshot.listeners],
-        "connections": [connection_record(s, snapshot) for s in snapshot.connections],
+    }
+    after = {
         "pressure": [pressure_record(p) for p in health.pressure],
         "health": health_record(health),
         "unattributed": snapshot.unattributed,
@@ -97,14 +106,18 @@ def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
         "source": snapshot.source,
         "duration_ms": round(snapshot.duration * 1000, 1),
     }
+    return before, after
 
 
 def to_json(snapshot: Snapshot) -> str:
     """ASCII-only JSON: control and bidi characters in process names arrive escaped.
 
     One line, not indented: json's C encoder only runs without `indent`, and the Python
-    one took 3.5x as long at 20k sockets (pipe through `jq` to read it)."""
-    return json.dumps(snapshot_record(snapshot))
+    one took 3.5x as long at 20k sockets (pipe through `jq` to read it). The connection
+    rows are written by `json_rows`, byte for byte as json.dumps would write them."""
+    before, after = around_connections(snapshot)
+    rows = ", ".join(connection_rows(snapshot, owner_fields))
+    return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {json.dumps(after)[1:]}'
 
 
 def to_csv(snapshot: Snapshot) -> str:

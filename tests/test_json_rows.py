@@ -1,0 +1,105 @@
+"""The snapshot JSON writes its connection rows itself; they must be exactly what
+json.dumps would have written for the same records, on real sockets and on any text."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import needs_ipv6
+from portscope.collect import take_snapshot
+from portscope.model import EphemeralRange, Owner, Snapshot, Socket
+from portscope.report.json_rows import connection_rows
+from portscope.report.snapshot import connection_record, owner_fields, snapshot_record, to_json
+from sockets import SocketFarm
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))
+OWNERS = st.one_of(
+    st.none(),
+    st.builds(
+        Owner,
+        pid=st.integers(1, 2**22),
+        name=st.one_of(st.none(), ANY_TEXT),
+        user=st.one_of(st.none(), ANY_TEXT),
+    ),
+)
+PORTS = st.integers(0, 65535)
+SOCKETS = st.builds(
+    Socket,
+    proto=st.sampled_from(["tcp", "udp"]),
+    family=st.sampled_from(["ipv4", "ipv6"]),
+    local_address=ANY_TEXT,
+    local_port=st.sampled_from([22, 32768, 40000, 60999, 61000]) | PORTS,
+    remote_address=st.one_of(st.none(), ANY_TEXT),
+    remote_port=st.one_of(st.none(), PORTS),
+    state=st.one_of(st.none(), st.sampled_from(["LISTEN", "ESTABLISHED", "TIME_WAIT"]), ANY_TEXT),
+    owner=OWNERS,
+)
+
+
+def records_text(snapshot: Snapshot) -> list[str]:
+    return [json.dumps(connection_record(s, snapshot)) for s in snapshot.connections]
+
+
+def test_real_snapshot_is_what_json_dumps_writes(farm: SocketFarm) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    farm.connect(listener, 3)
+    udp = farm.udp_socket("127.0.0.1")
+    udp.connect(farm.udp_socket("127.0.0.1").getsockname())
+    farm.release(farm.connect(listener)[0][0])  # the server side is left in CLOSE_WAIT
+    snapshot = take_snapshot()
+    assert len(snapshot.connections) >= 8
+    assert to_json(snapshot) == json.dumps(snapshot_record(snapshot))
+
+
+@needs_ipv6
+def test_ipv6_rows_are_what_json_dumps_writes(farm: SocketFarm) -> None:
+    listener = farm.tcp_listener("::", v6only=False)
+    farm.connect(listener, 2, host="::1")
+    farm.connect(listener, 2, host="127.0.0.1")
+    snapshot = take_snapshot()
+    families = {s.family for s in snapshot.connections if s.local_port == listener.getsockname()[1]}
+    assert families == {"ipv6"}
+    assert connection_rows(snapshot, owner_fields) == records_text(snapshot)
+
+
+@given(
+    st.lists(SOCKETS, max_size=30),
+    st.lists(SOCKETS, max_size=5),
+    st.frozensets(st.sampled_from([40000, 40001, 50000])),
+)
+def test_any_rows_are_what_json_dumps_writes(
+    connections: list[Socket], listeners: list[Socket], reserved: frozenset[int]
+) -> None:
+    """Whatever the text (controls, bidi, lone surrogates) and whichever sockets sit in
+    `connections`, listeners or not, the rows and their ephemeral flags match."""
+    snapshot = Snapshot(
+        taken_at=0.0,
+        host="h",
+        privileged=True,
+        ephemeral_range=EphemeralRange(32768, 60999, reserved),
+        listeners=tuple(listeners),
+        connections=tuple(connections),
+    )
+    rows = connection_rows(snapshot, owner_fields)
+    assert rows == records_text(snapshot)
+    assert all(row.isascii() for row in rows)
+
+
+def test_one_owner_shared_by_many_rows_is_written_for_each(farm: SocketFarm) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    farm.connect(listener, 5)
+    snapshot = take_snapshot()
+    port = listener.getsockname()[1]
+    mine = [
+        json.loads(row)
+        for row, sock in zip(
+            connection_rows(snapshot, owner_fields), snapshot.connections, strict=True
+        )
+        if port in (sock.local_port, sock.remote_port)
+    ]
+    assert len(mine) == 10
+    assert {row["pid"] for row in mine} == {os.getpid()}
