@@ -34,4 +34,4 @@ def start_collect() -> Prefetched:
     """The real collector, its first snapshot already under way."""
     from portscope.collect import Collector
 
-    return Prefetched(Collector().collect)
+    return Prefetched(Collector(fork_first_scan=True).collect)
