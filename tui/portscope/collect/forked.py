@@ -11,7 +11,6 @@ the child is always reaped.
 from __future__ import annotations
 
 import os
-import pickle
 import select
 import signal
 import time
@@ -32,6 +31,8 @@ def can_fork() -> bool:
 def call_forked(work: Callable[[], T], timeout: float) -> T | None:
     """`work()` as computed in a child process, or None if the child did not deliver
     within `timeout` seconds. Blocks meanwhile, without holding the interpreter lock."""
+    import pickle  # here, not at the top: a snapshot that never forks need not load it
+
     reader, writer = os.pipe()
     try:
         pid = os.fork()
@@ -59,6 +60,8 @@ def call_forked(work: Callable[[], T], timeout: float) -> T | None:
 
 def _child(work: Callable[[], object], reader: int, writer: int) -> None:
     """Compute, write, and leave without running any of the parent's cleanup."""
+    import pickle  # imported by the parent before forking: no import lock taken here
+
     status = CHILD_FAILED
     try:
         os.close(reader)
