@@ -261,3 +261,21 @@ def test_an_unwritable_output_is_one_line_and_a_failure(tmp_path: Path) -> None:
     done = run_portscope("snapshot", "--csv", "-o", str(tmp_path / "missing" / "out.csv"))
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot write" in done.stderr
+
+
+def test_a_snapshot_taken_in_process_leaves_garbage_collection_on(
+    farm: SocketFarm, tmp_path: Path
+) -> None:
+    """The command pauses the cyclic collector while it works; a caller that runs it
+    in its own process gets the collector back, and the same document as the CLI."""
+    import gc
+
+    from portscope.cli import main
+
+    listener = farm.tcp_listener("127.0.0.1")
+    out = tmp_path / "snap.json"
+    assert gc.isenabled()
+    assert main(["snapshot", "--json", "-o", str(out)]) == 0
+    assert gc.isenabled()
+    document = json.loads(out.read_text())
+    assert listener.getsockname()[1] in {r["port"] for r in document["listening"]}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,25 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(format="table", run=run)
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for one poll's worth of records: at 20k sockets its
+    passes over the new, all still live, objects were ~20 ms of a cold snapshot."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run(args: argparse.Namespace) -> int:
+    with cyclic_gc_paused():
+        return take_and_write(args)
+
+
+def take_and_write(args: argparse.Namespace) -> int:
     from portscope.collect import take_snapshot
     from portscope.events import describe_error
     from portscope.report.snapshot import to_csv, to_json, to_table
