@@ -69,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             from portscope.ui.prefetch import start_collect
+            from portscope.ui.startup_gc import STARTUP
 
+            STARTUP.hold()  # released once the first poll is on screen
             collect = start_collect()  # under way while the UI is imported
             from portscope.ui.app import run_dashboard
 

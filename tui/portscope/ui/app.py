@@ -42,6 +42,7 @@ from portscope.ui.rows import RowContext, count_connections
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
+from portscope.ui.startup_gc import STARTUP
 from portscope.ui.widgets.ephemeral import EphemeralPane
 from portscope.ui.widgets.header import HeaderStrip
 from portscope.ui.widgets.listening import ListeningPane
@@ -237,6 +238,12 @@ class PortscopeApp(App[int]):
             return
         self._last_error = ""
         self.show_snapshot(event.snapshot, event.delta, event.sequence)
+
+    @on(PollArrived)
+    def _started(self, message: PollArrived) -> None:
+        """The first poll is in (or failed): garbage collection, held since start-up,
+        resumes once it and the rows it fills are on screen (after `_poll_arrived`)."""
+        self.call_after_refresh(STARTUP.release)
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
         """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
