@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 NOT_A_SOCKET = 0
 SOCKET_PREFIX = "socket:["
-VACANCIES_KEPT = 64
+VACANCIES_KEPT = 32
 """Closed fds remembered per process, lowest first: where its next sockets will land."""
 
 
