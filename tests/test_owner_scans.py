@@ -15,6 +15,7 @@ from portscope.collect.fdscan import FdTables, Recheck
 from portscope.collect.netlink import live_inodes, read_sockets
 from portscope.collect.owners import InodeOwners, ProcessId, identify
 from sockets import SocketFarm
+from workload import mixed
 
 ME = os.getpid()
 
@@ -242,3 +243,11 @@ def test_sockets_of_another_network_namespace_are_not_reread_every_poll() -> Non
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_the_recount_sees_every_socket_a_process_can_hold(farm: SocketFarm) -> None:
+    """The recount asks the kernel only for states a held socket can be in; every held
+    socket of a mixed workload (listeners, UDP, ESTABLISHED, CLOSE_WAIT, SYN_SENT, v4
+    and v6) is still in it."""
+    mixed(farm, established=20)
+    assert {inode_of(s) for s in farm.sockets} <= live_inodes()
