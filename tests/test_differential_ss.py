@@ -53,10 +53,12 @@ def test_agrees_with_ss_at_scale(source: SourceName, churn: float) -> None:
 
 
 def test_the_load_holds_what_it_promised() -> None:
+    """At least one of a few reads shows every promised socket: a single dump is not
+    atomic, so a pair replaced while it runs can be missed on both sides of the walk."""
     with LoopbackLoad(SOCKETS, churn=CHURN, workers=2) as load:
         time.sleep(0.3)
         addresses = {address for address, _port in load.ports}
-        states = Counter((s[5], s[1] in addresses) for s in ss_sockets())
-    assert states[("ESTABLISHED", True)] >= SOCKETS
-    assert states[("LISTEN", True)] == 2
-    assert states[("TIME_WAIT", True)] == 0
+        reads = [Counter((s[5], s[1] in addresses) for s in ss_sockets()) for _ in range(3)]
+    assert max(states[("ESTABLISHED", True)] for states in reads) >= SOCKETS
+    assert all(states[("LISTEN", True)] == 2 for states in reads)
+    assert all(states[("TIME_WAIT", True)] == 0 for states in reads)

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from netns import needs_netns
 from portscope.collect.fdscan import FdTables, Recheck
 from portscope.collect.netlink import live_inodes, read_sockets
 from portscope.collect.owners import InodeOwners, ProcessId, identify
 from sockets import SocketFarm
+from workload import mixed
 
 ME = os.getpid()
 
@@ -143,3 +145,109 @@ def test_a_new_process_identity_starts_its_fd_table_over(farm: SocketFarm) -> No
     assert second <= 1  # at most the fd that listing the directory itself opened
     tables.refresh((ME, ident[1] + 1.0), Recheck.SOCKETS_GONE, live=set(table.sockets))
     assert tables.readlinks - first - second >= len(table.fds)
+
+
+CHILD = """
+import os, socket, sys
+def bound():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+old = bound()
+print(old.fileno(), flush=True)
+sys.stdin.readline()
+fd = old.detach()
+os.close(fd)
+print("closed", flush=True)
+sys.stdin.readline()
+refilled = bound()
+assert refilled.fileno() == fd
+unseen = bound()
+print(unseen.fileno(), flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[str]]:
+    """A process that closes a socket's fd, then puts a new socket on that number and
+    another on a number it never used, one step per line on its stdin."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def step(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
+def test_a_socket_on_a_closed_fd_is_found_without_listing(child: subprocess.Popen[str]) -> None:
+    """A REUSED walk never lists the fd directory, yet finds a socket on an fd it saw
+    close; the socket on a number it never saw (the control) is left to wider walks."""
+    assert child.stdout is not None
+    fd = child.stdout.readline().strip()
+    ident = identify(child.pid)
+    assert ident is not None
+    tables = FdTables()
+    assert fd in tables.refresh(ident, Recheck.SOCKETS_GONE, live_inodes()).fds
+    assert step(child) == "closed"
+    assert fd in tables.refresh(ident, Recheck.REUSED, live_inodes()).vacant
+    unseen = step(child)
+    table = tables.refresh(ident, Recheck.REUSED, live_inodes())
+    assert fd in table.sockets.values() and fd not in table.vacant
+    assert unseen not in table.fds
+    assert unseen in tables.refresh(ident, Recheck.SOCKETS_GONE, live_inodes()).sockets.values()
+
+
+CONTAINED = """
+import socket, sys
+held = []
+for _ in range(50):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    held.append(sock)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+@needs_netns
+def test_sockets_of_another_network_namespace_are_not_reread_every_poll() -> None:
+    """A container's sockets never show in our dump; they are foreign, not gone, so a
+    REUSED walk leaves its fds alone (before, each walk re-read every one of them)."""
+    inner = f"ip link set lo up && exec {sys.executable} -c '{CONTAINED}'"
+    proc = subprocess.Popen(
+        ["unshare", "--net", "sh", "-c", inner],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        ident = identify(proc.pid)
+        assert ident is not None
+        tables = FdTables()
+        table = tables.refresh(ident, Recheck.SOCKETS_GONE, live_inodes())
+        assert len(table.foreign) == 50 and table.elsewhere
+        before = tables.readlinks
+        tables.refresh(ident, Recheck.REUSED, live_inodes())
+        assert tables.readlinks == before
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_the_recount_sees_every_socket_a_process_can_hold(farm: SocketFarm) -> None:
+    """The recount asks the kernel only for states a held socket can be in; every held
+    socket of a mixed workload (listeners, UDP, ESTABLISHED, CLOSE_WAIT, SYN_SENT, v4
+    and v6) is still in it."""
+    mixed(farm, established=20)
+    assert {inode_of(s) for s in farm.sockets} <= live_inodes()

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 NOT_A_SOCKET = 0
 SOCKET_PREFIX = "socket:["
+VACANCIES_KEPT = 32
+"""Closed fds remembered per process, lowest first: where its next sockets will land."""
 
 
 class Recheck(Enum):
     """How much of a remembered fd table to distrust."""
 
-    REUSED = "no relisting: fds whose socket left the table, where new ones usually land"
+    REUSED = "no relisting: fds whose socket left the table, and closed fds: where new ones land"
     SOCKETS_GONE = "new fds, and fds whose socket left the kernel's table (number reused?)"
     GONE_AND_FILES = "no relisting: fds whose socket is gone by a recount, and non-socket fds"
     EVERYTHING = "every fd (a socket fd can be reused while another process keeps the socket)"
@@ -47,15 +49,26 @@ def fd_inode(name: str, directory: int) -> int | None:
 
 
 class FdTable:
-    """One process's open fds: what each names, and the reverse for its sockets."""
+    """One process's open fds: what each names, and the reverse for its sockets.
 
-    __slots__ = ("fds", "files", "ident", "sockets")
+    `vacant` holds fds seen closed. The kernel hands out the lowest free fd, so a new
+    socket lands in one of them (or in a number freed by a socket that left the table):
+    reading those finds it without listing the directory.
 
-    def __init__(self, ident: ProcessId) -> None:
+    A process in another network namespace (a container) holds sockets our dump never
+    shows; they are `foreign`, not gone, so they are not re-read every poll.
+    """
+
+    __slots__ = ("elsewhere", "fds", "files", "foreign", "ident", "sockets", "vacant")
+
+    def __init__(self, ident: ProcessId, elsewhere: bool = False) -> None:
         self.ident = ident
+        self.elsewhere = elsewhere
         self.fds: dict[str, int] = {}
         self.sockets: dict[int, str] = {}
         self.files: set[str] = set()
+        self.vacant: set[str] = set()
+        self.foreign: set[int] = set()
 
     def forget(self, names: Iterable[str]) -> None:
         for name in names:
@@ -64,20 +77,34 @@ class FdTable:
                 self.files.discard(name)
             elif self.sockets.get(inode) == name:
                 del self.sockets[inode]
+                self.foreign.discard(inode)
 
-    def read(self, directory: int, names: Collection[str]) -> int:
+    def vacate(self, names: Iterable[str]) -> None:
+        """Remember `names` as closed, keeping only the lowest few: a process that shrank
+        by thousands of fds should not cost thousands of reads every poll."""
+        self.vacant.update(names)
+        if len(self.vacant) > VACANCIES_KEPT * 2:
+            self.vacant = set(sorted(self.vacant, key=int)[:VACANCIES_KEPT])
+
+    def read(self, directory: int, names: Collection[str], live: Collection[int]) -> int:
         """readlink each named fd (relative to the open fd `directory`) and record what it
         is now; returns how many were read."""
         self.forget(names)
+        closed = []
         for name in names:
             inode = fd_inode(name, directory)
             if inode is None:
+                closed.append(name)
                 continue
+            self.vacant.discard(name)
             self.fds[name] = inode
             if inode == NOT_A_SOCKET:
                 self.files.add(name)
             else:
                 self.sockets[inode] = name
+                if self.elsewhere and inode not in live:
+                    self.foreign.add(inode)
+        self.vacate(closed)
         return len(names)
 
 
@@ -88,6 +115,18 @@ class FdTables:
         self.proc_root = proc_root
         self._tables: dict[int, FdTable] = {}
         self.readlinks = 0
+        self._netns = self._netns_of("self")
+
+    def _netns_of(self, pid: int | str) -> str | None:
+        try:
+            return os.readlink(f"{self.proc_root}/{pid}/ns/net")
+        except OSError:
+            return None
+
+    def _elsewhere(self, pid: int) -> bool:
+        """Whether `pid` lives in another network namespace than ours (unknown: no)."""
+        theirs = self._netns_of(pid)
+        return None not in (theirs, self._netns) and theirs != self._netns
 
     def __len__(self) -> int:
         return len(self._tables)
@@ -106,14 +145,20 @@ class FdTables:
         pid = ident[0]
         table = self._tables.get(pid)
         if table is None or table.ident != ident:
-            table = self._tables[pid] = FdTable(ident)
+            table = self._tables[pid] = FdTable(ident, self._elsewhere(pid))
         try:
             directory = os.open(f"{self.proc_root}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             del self._tables[pid]
             return FdTable(ident)
         try:
-            self.readlinks += table.read(directory, self._stale(table, directory, recheck, live))
+            names = self._stale(table, directory, recheck, live)
+            if pid == os.getpid():
+                # Our own listing shows the directory fd open for it; it closes next,
+                # and the next socket we open will likely take its number.
+                names.discard(str(directory))
+                table.vacate([str(directory)])
+            self.readlinks += table.read(directory, names, live)
         except OSError:
             del self._tables[pid]
             return FdTable(ident)
@@ -123,15 +168,19 @@ class FdTables:
 
     @staticmethod
     def _stale(table: FdTable, directory: int, recheck: Recheck, live: Collection[int]) -> set[str]:
-        """The fds to read again; relisting the directory first unless `recheck` says not."""
-        gone = {table.sockets[i] for i in table.sockets.keys() - live}
+        """The fds to read again; relisting the directory first unless `recheck` says not.
+        Foreign sockets are re-read only by EVERYTHING, the unplaceable's slow retry."""
+        ours = table.sockets.keys() - table.foreign if table.foreign else table.sockets.keys()
+        gone = {table.sockets[i] for i in ours - live}
         if recheck is Recheck.REUSED:
-            return gone
+            return gone | table.vacant
         if recheck is Recheck.GONE_AND_FILES:
-            return gone | table.files
+            return gone | table.files | table.vacant
         listed = set(os.listdir(directory))
         known = table.fds.keys()
-        table.forget(known - listed)
+        closed = known - listed
+        table.forget(closed)
+        table.vacate(closed)
         if recheck is Recheck.EVERYTHING:
             return listed
         return (listed - known) | (gone & listed)
