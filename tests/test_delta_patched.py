@@ -94,8 +94,10 @@ def test_patched_delta_says_what_the_whole_comparison_says(
 
 
 def test_patched_index_follows_real_polls(farm: SocketFarm) -> None:
-    """Three real polls of changing loopback sockets: each Delta matches the reference and
-    each patched index matches one built from scratch."""
+    """Three real polls of changing loopback sockets: each Delta matches the reference,
+    each patched index matches one built from scratch, and the collector's account of
+    what it built and dropped is exactly what comparing objects finds. A Delta that
+    skips a poll cannot use that account and still comes out right."""
     collector = Collector()
     listener = farm.tcp_listener("127.0.0.1")
     pairs = farm.connect(listener, 4)
@@ -106,7 +108,18 @@ def test_patched_index_follows_real_polls(farm: SocketFarm) -> None:
     farm.release(listener)
     farm.udp_socket("127.0.0.1")
     polls.append(collector.collect())
+    assert polls[0].moved is None
+    for old, new in itertools.pairwise(polls):
+        assert new.moved is not None and new.moved.since() is old
+        assert {id(s) for s in new.moved.fresh} == {id(s) for s in new.sockets} - {
+            id(s) for s in old.sockets
+        }
+        assert {id(s) for s in new.moved.gone} == {id(s) for s in old.sockets} - {
+            id(s) for s in new.sockets
+        }
     polls[0].by_key  # noqa: B018
     for old, new in itertools.pairwise(polls):
         assert ids(Delta.between(old, new)) == reference(old, new)
         assert new.by_key == index_sockets(new.sockets)
+    skipped = collector.collect()
+    assert ids(Delta.between(polls[0], skipped)) == reference(polls[0], skipped)

@@ -72,9 +72,9 @@ def test_udp_rows_have_a_remote_only_when_connected(farm: SocketFarm) -> None:
 def test_reader_reuses_rows_of_unchanged_sockets_and_sees_changes(farm: SocketFarm) -> None:
     listener, lone, _connected = open_mix(farm, "127.0.0.1")
     reader = SockDiagReader()
-    before = rows_of(reader.read(), farm)
+    before = rows_of(reader.read().rows, farm)
     farm.connect(listener)
-    after = rows_of(reader.read(), farm)
+    after = rows_of(reader.read().rows, farm)
     assert after[inode_of(lone)] is before[inode_of(lone)]
     assert after[inode_of(listener)].rx_queue == before[inode_of(listener)].rx_queue
     assert len(after) == len(before) + 2

@@ -6,9 +6,10 @@ dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from weakref import ReferenceType
 
 Proto = Literal["tcp", "udp"]
 Family = Literal["ipv4", "ipv6"]
@@ -188,6 +189,17 @@ class SocketTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """What a collector knows changed since the snapshot it took before this one
+    (`since`, held weakly so snapshots do not chain): the Sockets it built anew, and
+    last snapshot's Sockets it did not carry over. Lets a Delta skip finding them."""
+
+    since: ReferenceType[Snapshot]
+    fresh: tuple[Socket, ...]
+    gone: tuple[Socket, ...]
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
 
@@ -203,6 +215,7 @@ class Snapshot:
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
+    moved: Moved | None = field(default=None, repr=False, compare=False)
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[SocketKey, Socket] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -281,15 +294,12 @@ class Delta:
         Collectors hand back the very same (frozen) Socket for a socket that did not
         change, so only sockets that are not the same object in both snapshots (a few
         hundred a poll at 200 connections/s, against 20,000 that stayed) need a key or
-        a comparison; the rest is C-level set arithmetic on object ids. The new
+        a comparison; which those are, the collector says (`moved_between`). The new
         snapshot's index is last one's, patched, and kept for the next Delta.
         """
         if old is None:
             return cls(added=tuple(new.by_key.values()))
-        old_all, new_all = old.sockets, new.sockets
-        old_ids, new_ids = set(map(id, old_all)), set(map(id, new_all))
-        fresh = [s for s in new_all if id(s) not in old_ids]
-        gone = [s for s in old_all if id(s) not in new_ids]
+        fresh, gone = moved_between(old, new)
         old_by_key = old.by_key
         if not new.patch_index(old, gone, fresh):
             return cls.compared(old_by_key, new.by_key)
@@ -316,6 +326,25 @@ class Delta:
             s for k, s in new_by_key.items() if (was := old_by_key.get(k, s)) is not s and was != s
         )
         return cls(added=added, removed=removed, changed=changed)
+
+
+def moved_between(old: Snapshot, new: Snapshot) -> tuple[Sequence[Socket], Sequence[Socket]]:
+    """(Sockets of `new` that are not in `old`, Sockets of `old` not in `new`), by object.
+
+    The collector's own account (`new.moved`) when it is about `old` and its counts add
+    up; otherwise found by object id in both (a few ms at 20,000 sockets).
+    """
+    moved = new.moved
+    if (
+        moved is not None
+        and moved.since() is old
+        and len(old.sockets) - len(moved.gone) + len(moved.fresh) == len(new.sockets)
+    ):
+        return moved.fresh, moved.gone
+    old_ids, new_ids = set(map(id, old.sockets)), set(map(id, new.sockets))
+    fresh = [s for s in new.sockets if id(s) not in old_ids]
+    gone = [s for s in old.sockets if id(s) not in new_ids]
+    return fresh, gone
 
 
 def index_sockets(sockets: Iterable[Socket]) -> Mapping[SocketKey, Socket]:

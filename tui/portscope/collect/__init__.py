@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Literal
 
@@ -22,11 +23,11 @@ import psutil
 from portscope.collect.ephemeral import read_ephemeral_range
 from portscope.collect.forked import call_forked, can_fork
 from portscope.collect.interfaces import read_interfaces
-from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, live_inodes
+from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, Table, live_inodes
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
-from portscope.model import Family, Owner, Proto, Snapshot, Socket
+from portscope.model import Family, Moved, Owner, Proto, Snapshot, Socket
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
 ConcreteSource = Literal["netlink", "procfs", "psutil"]
@@ -47,6 +48,9 @@ socket in one of these is taken as orphaned, not as hidden."""
 FORKED_SCAN_DEADLINE = 5.0
 """Seconds the first poll waits for its forked owner search (~0.2 s at 20k sockets)
 before searching itself."""
+
+Split = tuple[tuple[Socket, ...], tuple[Socket, ...]]
+"""(listeners, connections)."""
 
 
 def is_privileged() -> bool:
@@ -84,16 +88,21 @@ class Collector:
         self.sock_diag = SockDiagReader()
         # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
         self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
+        self._last: weakref.ReferenceType[Snapshot] | None = None
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
+        since, self._last = self._last, None  # a poll that fails midway vouches for nothing
+        moved = None
         if self.source in ("netlink", "procfs"):
-            (listeners, connections), unattributed, errors = self._from_linux()
+            (listeners, connections), unattributed, errors, fresh, gone = self._from_linux()
+            if since is not None:
+                moved = Moved(since, fresh, gone)
         else:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
-        return Snapshot(
+        snapshot = Snapshot(
             taken_at=taken_at,
             host=socket.gethostname(),
             privileged=is_privileged(),
@@ -106,7 +115,10 @@ class Collector:
             duration=time.perf_counter() - started,
             interfaces=read_interfaces(),
             totals=read_socket_totals(self.proc_root),
+            moved=moved,
         )
+        self._last = weakref.ref(snapshot)
+        return snapshot
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
         """Owners for this poll's processes; the cache forgets everyone else."""
@@ -115,13 +127,13 @@ class Collector:
         self.owner_cache.keep_only(live)
         return owners
 
-    def _read_linux_table(self) -> tuple[list[RawSocket], list[str]]:
+    def _read_linux_table(self) -> tuple[Table, list[str]]:
         """The socket table; with `fork_first_scan`, the first poll's owners are then
         placed (a readlink of every fd on the machine) in a child process."""
-        raw, errors = self._dump_linux_table()
+        table, errors = self._dump_linux_table()
         if self.fork_first_scan and not self.inode_owners.fd_tables and can_fork():
-            self._place_in_child({r.inode for r in raw} - {0})
-        return raw, errors
+            self._place_in_child(table.inodes)
+        return table, errors
 
     def _place_in_child(self, inodes: set[int]) -> None:
         """Owners placed by a child, which hands back its `InodeOwners` whole; the poll
@@ -142,16 +154,17 @@ class Collector:
         if placed is not None:
             self.inode_owners = placed
 
-    def _dump_linux_table(self) -> tuple[list[RawSocket], list[str]]:
+    def _dump_linux_table(self) -> tuple[Table, list[str]]:
         """netlink if it works; under `auto` a refusal switches this collector to procfs."""
         if self.source == "netlink":
             try:
                 return self.sock_diag.read(), []
             except NetlinkUnavailable as exc:
                 if not self.falls_back:
-                    return [], [f"netlink: {exc.strerror or exc}"]
+                    return Table([], set()), [f"netlink: {exc.strerror or exc}"]
                 self.source = "procfs"
-        return read_tables(f"{self.proc_root}/net")
+        rows, errors = read_tables(f"{self.proc_root}/net")
+        return Table(rows, {r.inode for r in rows if r.inode}), errors
 
     def _recount(self) -> set[int]:
         """The kernel's socket inodes now, by the cheapest read of the current source."""
@@ -162,29 +175,41 @@ class Collector:
                 pass
         return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
 
-    def _from_linux(self) -> tuple[tuple[tuple[Socket, ...], tuple[Socket, ...]], int, list[str]]:
-        """(listeners, connections) with owners attached; a row the reader handed back
+    def _from_linux(
+        self,
+    ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...]]:
+        """(listeners, connections) with owners attached, unattributed, errors, and the
+        Sockets built anew and dropped since last poll. A row the reader handed back
         unchanged, still held by the same owner, keeps last poll's Socket (and which of
         the two it is) instead of building a new one."""
-        raw, errors = self._read_linux_table()
-        inodes = {r.inode for r in raw}
-        inodes.discard(0)  # no holder to look for: TIME_WAIT, orphans
+        (raw, inodes), errors = self._read_linux_table()
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
         owner_of = {inode: owners[ident] for inode, ident in holders.items()}
         split: tuple[list[Socket], list[Socket]] = ([], [])
         previous, built = self._built, {}
+        fresh, replaced = [], []
         for row in raw:
             owner = owner_of.get(row.inode)
-            entry = previous.get(id(row))
+            entry = previous.pop(id(row), None)
             if entry is None or entry[0] is not row or entry[1] is not owner:
+                if entry is not None:
+                    replaced.append(entry[2])
                 sock = _from_raw(row, owner)
+                fresh.append(sock)
                 entry = (row, owner, sock, not sock.is_listener)
             built[id(row)] = entry
             split[entry[3]].append(entry[2])
+        gone = (*replaced, *(entry[2] for entry in previous.values()))
         self._built = built
         listeners, connections = split
-        return (tuple(listeners), tuple(connections)), len(inodes) - len(holders), errors
+        return (
+            (tuple(listeners), tuple(connections)),
+            len(inodes) - len(holders),
+            errors,
+            tuple(fresh),
+            gone,
+        )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
         try:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from socket import ntohs
+from typing import NamedTuple
 
 from portscope.collect.procnet import TCP_STATES, RawSocket, format_ip
 from portscope.model import Family, Proto
@@ -72,6 +73,13 @@ def dump_request(family: int, protocol: int, sequence: int, states: int = ALL_ST
         NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, 0
     )
     return header + body
+
+
+class Table(NamedTuple):
+    """A dump's rows, and the inodes among them (0, for no holder, left out)."""
+
+    rows: list[RawSocket]
+    inodes: set[int]
 
 
 Batch = tuple[bytes, Sequence[int], int]
@@ -208,22 +216,25 @@ class SockDiagReader:
         self.dumps = dumps
         self._rows: list[dict[bytes, RawSocket]] = [{} for _ in dumps]
 
-    def read(self) -> list[RawSocket]:
+    def read(self) -> Table:
         """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
-        rows: list[RawSocket] = []
+        table = Table([], set())
         with diag_socket() as conn:
             for index, (family, protocol, proto, name) in enumerate(self.dumps):
                 conn.send(dump_request(family, protocol, index + 1))
-                self._rows[index] = self._dump(conn, index, proto, name, rows)
-        return rows
+                self._rows[index] = self._dump(conn, index, proto, name, table)
+        table.inodes.discard(0)
+        return table
 
     def _dump(
-        self, conn: socket.socket, index: int, proto: Proto, family: Family, rows: list[RawSocket]
+        self, conn: socket.socket, index: int, proto: Proto, family: Family, table: Table
     ) -> dict[bytes, RawSocket]:
         known = self._rows[index]
         seen: dict[bytes, RawSocket] = {}
         unpack = INET_DIAG_MSG.unpack_from
-        for buffer, offsets, _length in replies(conn, index + 1):
+        rows = table.rows
+        for buffer, offsets, length in replies(conn, index + 1):
+            table.inodes.update(batch_inodes(buffer, offsets, length))
             for offset in offsets:
                 # Every byte decode reads (state to sockid; queues, uid, inode) but the
                 # expiry countdown: two slices hash faster than an unpacked tuple.
@@ -236,6 +247,14 @@ class SockDiagReader:
         return seen
 
 
+def batch_inodes(buffer: bytes, offsets: Sequence[int], length: int) -> list[int]:
+    """The inode column of one batch: one strided C-level read when its rows are alike."""
+    if length:
+        column = (NLMSGHDR.size + INODE_AT) // 4
+        return memoryview(buffer).cast("I")[column :: length // 4].tolist()
+    return [INODE.unpack_from(buffer, offset)[0] for offset in offsets]
+
+
 def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
     """Just the inodes of every socket now: a recount for owner attribution, which
     needs no decoding. Sockets without an inode (TIME_WAIT, orphans) are left out."""
@@ -243,16 +262,12 @@ def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
     with diag_socket() as conn:
         for index, (family, protocol, _proto, _name) in enumerate(dumps):
             conn.send(dump_request(family, protocol, index + 1, HOLDABLE_STATES))
-            for buffer, offsets, length in replies(conn, index + 1):
-                if length:
-                    column = (NLMSGHDR.size + INODE_AT) // 4
-                    inodes.update(memoryview(buffer).cast("I")[column :: length // 4].tolist())
-                else:
-                    inodes.update(INODE.unpack_from(buffer, offset)[0] for offset in offsets)
+            for batch in replies(conn, index + 1):
+                inodes.update(batch_inodes(*batch))
     inodes.discard(0)
     return inodes
 
 
 def read_sockets() -> list[RawSocket]:
     """One dump with nothing remembered: every inet socket in this network namespace."""
-    return SockDiagReader().read()
+    return SockDiagReader().read().rows
