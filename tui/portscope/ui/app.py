@@ -38,7 +38,8 @@ from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
 from portscope.ui.health_feed import HealthFeed
-from portscope.ui.rows import RowContext, count_connections
+from portscope.ui.port_use import PortUse
+from portscope.ui.rows import RowContext
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
@@ -134,7 +135,7 @@ class PortscopeApp(App[int]):
         self._resolver: Resolver | None = None
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
-        self.shown: Snapshot | None = None
+        self.port_use: PortUse | None = None
         self._shown_sequence = 0
         self._last_error = ""
         self.header = HeaderStrip(id="header")
@@ -152,6 +153,11 @@ class PortscopeApp(App[int]):
         except ValueError as exc:
             self.config_warnings.append(f"{exc}; using the defaults")
             return Thresholds()
+
+    @property
+    def shown(self) -> Snapshot | None:
+        """The snapshot on screen: the one the port counts follow."""
+        return self.port_use.snapshot if self.port_use is not None else None
 
     @property
     def socket_panes(self) -> tuple[SocketPane, ...]:
@@ -240,11 +246,15 @@ class PortscopeApp(App[int]):
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
         """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        full = self.shown is None
-        if not full and sequence != self._shown_sequence + 1:
-            delta = Delta.between(self.shown, snapshot)
-        self.shown, self._shown_sequence = snapshot, sequence
-        ctx = self._row_context(snapshot)
+        full = self.port_use is None
+        if self.port_use is None:
+            self.port_use = PortUse(snapshot)
+        else:
+            if sequence != self._shown_sequence + 1:
+                delta = Delta.between(self.port_use.snapshot, snapshot)
+            self.port_use.follow(snapshot, delta)
+        self._shown_sequence = sequence
+        ctx = self._row_context(self.port_use)
         first, *rest = self.socket_panes
         first.show(ctx, delta, full)
         if full:
@@ -252,7 +262,7 @@ class PortscopeApp(App[int]):
         else:
             for pane in rest:
                 pane.show(ctx, delta, pane.context is None)
-        self.header.show_snapshot(snapshot)
+        self.header.show_snapshot(snapshot, self.port_use.lent)
         self.lookup.show_snapshot(snapshot)
         self._tick()
         if self._tick_timer is not None:
@@ -277,10 +287,11 @@ class PortscopeApp(App[int]):
             if isinstance(screen, PressureScreen | ProcessScreen):
                 screen.show_health(message.report)
 
-    def _row_context(self, snapshot: Snapshot) -> RowContext:
+    def _row_context(self, port_use: PortUse) -> RowContext:
+        """What rows need of the shown snapshot (the one `port_use` has counted)."""
         name_of = None if self.numeric or self._resolver is None else self._resolver.name
         return RowContext(
-            snapshot, count_connections(snapshot), self.session, name_of, self.thresholds
+            port_use.snapshot, port_use.peers(), self.session, name_of, self.thresholds
         )
 
     def _tick(self) -> None:
@@ -300,9 +311,9 @@ class PortscopeApp(App[int]):
         self._names_timer = None
         addresses, self._resolved = self._resolved, set()
         pane = self.ephemeral
-        if self.numeric or pane.context is None:
+        if self.numeric or pane.context is None or self.port_use is None:
             return
-        ctx = self._row_context(pane.context.snapshot)
+        ctx = self._row_context(self.port_use)
         pane.context = ctx
         rows = [
             pane.build_row(r.payload, ctx)
@@ -312,9 +323,9 @@ class PortscopeApp(App[int]):
         pane.table.update_rows(rows)
 
     def _refresh_contexts(self) -> None:
-        if self.shown is None:
+        if self.port_use is None:
             return
-        ctx = self._row_context(self.shown)
+        ctx = self._row_context(self.port_use)
         for pane in self.socket_panes:
             pane.context = ctx
             pane.rebuild()
