@@ -64,15 +64,20 @@ def pressure_detail(report: HealthReport) -> Content:
     return Content.assemble(*parts)
 
 
-def set_if_changed(widget: Static, content: Content) -> None:
+def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:
     """Static.update re-lays out; skip it when the text and styles are the same.
 
     `Content.__eq__` compares text only, so the spans are compared too: a gauge that
-    only changes colour must still repaint.
+    only changes colour must still repaint. A line that keeps its width (and cannot
+    wrap) is repainted without a layout: re-laying out the screen every poll for a
+    changed count took a frame of its own, and a second one for the scrollbars it
+    touched.
     """
     old = widget.content
-    if not (isinstance(old, Content) and old == content and old.spans == content.spans):
+    if not isinstance(old, Content):
         widget.update(content)
+    elif not (old == content and old.spans == content.spans):
+        widget.update(content, layout=wraps or old.cell_length != content.cell_length)
 
 
 def interfaces_line(snapshot: Snapshot) -> Content:
@@ -170,7 +175,7 @@ class HeaderStrip(Vertical):
                 f"{snapshot.unattributed:,} sockets with hidden owners — run with sudo to see them"
             )
         notes.extend(printable(e, 120) for e in snapshot.errors[:1])
-        set_if_changed(self.notice, Content(" · ".join(notes)))
+        set_if_changed(self.notice, Content(" · ".join(notes)), wraps=True)
         self.notice.display = bool(notes)
 
     def show_polling(self, interval: float, paused: bool) -> None:
