@@ -9,16 +9,13 @@ figures are checked against a fresh count of the same snapshot.
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_env
-from netns import needs_netns
+from netns import needs_netns, run_in_netns
 from portscope.analysis import HealthTracker
 from portscope.model import Delta, Snapshot
 from portscope.ui.port_use import PortUse
@@ -33,15 +30,7 @@ SCENARIO = Path(__file__).with_name("tally_scenario.py")
 def polls(tmp_path_factory: pytest.TempPathFactory) -> list[Snapshot]:
     """One snapshot after each step of `tally_scenario.py`, in its own namespace."""
     out = tmp_path_factory.mktemp("tallies") / "polls.pickle"
-    done = subprocess.run(
-        ["unshare", "--net", sys.executable, str(SCENARIO), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    run_in_netns(SCENARIO, str(out))
     snapshots: list[Snapshot] = pickle.loads(out.read_bytes())
     for first, second in SAME_LISTENERS:
         old, new = snapshots[first - 1], snapshots[second - 1]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from portscope.analysis.levels import Level, Thresholds, percent_of
-from portscope.analysis.tally import Tally, bump
+from portscope.analysis.tally import Tally, bump, bump_within
 from portscope.model import LISTEN, TIME_WAIT, Family, Proto, Snapshot, Socket
 
 TW_REUSE_ALWAYS = 1
@@ -165,21 +165,9 @@ class PressureTally(Tally):
             if sock.remote_port is None or sock.state == LISTEN or (proto, port) in listening:
                 continue
             key = (proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
-            held = ports.get(key)
-            if held is None:
-                ports[key] = {port: sign}
-            else:
-                bump(held, port, sign)
-                if not held:
-                    del ports[key]
+            bump_within(ports, key, port, sign)
             if sock.state == TIME_WAIT:
-                waiting = time_wait.get(key)
-                if waiting is None:
-                    time_wait[key] = {port: sign}
-                else:
-                    bump(waiting, port, sign)
-                    if not waiting:
-                        del time_wait[key]
+                bump_within(time_wait, key, port, sign)
 
     def ranking(self, limit: int | None = None) -> Ranking:
         """Destinations most pressed first: the top `limit`, or all of them."""

@@ -14,6 +14,7 @@ from typing import TypeVar
 from portscope.model import Delta, Snapshot, Socket
 
 K = TypeVar("K")
+G = TypeVar("G")
 
 
 def bump(counts: MutableMapping[K, int], key: K, by: int) -> None:
@@ -24,6 +25,17 @@ def bump(counts: MutableMapping[K, int], key: K, by: int) -> None:
         counts[key] = held
     else:
         del counts[key]
+
+
+def bump_within(groups: dict[G, dict[K, int]], group: G, key: K, by: int) -> None:
+    """`bump` inside one group of reference counts, dropping the group once empty."""
+    counts = groups.get(group)
+    if counts is None:
+        groups[group] = {key: by}
+        return
+    bump(counts, key, by)
+    if not counts:
+        del groups[group]
 
 
 class Tally:
