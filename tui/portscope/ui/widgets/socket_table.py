@@ -173,7 +173,7 @@ class SocketTable(ScrollView, can_focus=True):
         self._cursor_key: Hashable | None = None
         self._layout: list[tuple[int, int]] = []
         self._layout_width = -1
-        self._clock_painted: tuple[object, ...] = ()
+        self._painted: dict[int, object] = {}
         self._pass: _Pass | None = None
 
     @property
@@ -192,7 +192,7 @@ class SocketTable(ScrollView, can_focus=True):
         removals = list(removals)
         if not upserts and not removals:
             return
-        with self._cursor_kept():
+        with self._cursor_kept(repaint_all=False):
             self.model.apply(upserts, removals)
 
     def replace_rows(self, rows: Iterable[Row]) -> None:
@@ -213,30 +213,34 @@ class SocketTable(ScrollView, can_focus=True):
             self.model.set_filter(text)
 
     def refresh_rows(self) -> None:
-        """Repaint when the clock alone changed a visible age, highlight or fade."""
-        signature = self._clock_signature()
-        if signature != self._clock_painted:
-            self._clock_painted = signature
-            self.refresh()
-
-    def _clock_signature(self) -> tuple[object, ...]:
+        """Repaint the lines that would now show something else than when they were
+        painted: the clock alone moves ages, highlights and fades, and a poll's rows
+        often change a few lines of a screenful, or none."""
         now = self.clock()
+        width = self.scrollable_content_region.width
+        for y in range(1, self.page_height + 1):
+            if self._painted.get(y) != self._line_signature(y, now):
+                self.refresh(Region(0, y, width, 1))
+
+    def _line_signature(self, y: int, now: float) -> object:
+        """Everything line `y` (below the header) shows, to tell whether it changed."""
+        model = self.model
+        index = int(self.scroll_y) + y - 1
+        if index >= len(model):
+            return (model.filtered, model.total) if y == 1 and not len(model) else None
+        row = model.row_at(index)
         has_age = any(self.columns[i].id == "age" for i, _width in self._layout)
-        top = int(self.scroll_y)
-        rows = (
-            self.model.row_at(i) for i in range(top, min(len(self.model), top + self.page_height))
-        )
-        return tuple(
-            (
-                format_age(now - row.first_seen) if has_age else "",
-                row.new and now - row.first_seen < NEW_FOR,
-                row.gone_at is not None,
-            )
-            for row in rows
+        return (
+            row.cells,
+            row.tag,
+            row.gone_at is not None,
+            row.new and now - row.first_seen < NEW_FOR,
+            index == self.cursor,
+            format_age(now - row.first_seen) if has_age else "",
         )
 
-    def _cursor_kept(self) -> _CursorKeeper:
-        return _CursorKeeper(self)
+    def _cursor_kept(self, repaint_all: bool = True) -> _CursorKeeper:
+        return _CursorKeeper(self, repaint_all)
 
     def _set_virtual_height(self, lines: int) -> None:
         """Resize the scrollable area; a full layout only when the scrollbar comes or goes.
@@ -256,7 +260,9 @@ class SocketTable(ScrollView, can_focus=True):
         self.set_reactive(Widget.virtual_size, new)
         self._scroll_update(new)
 
-    def _restore_cursor(self, key: Hashable | None, offset: int, old_index: int) -> None:
+    def _restore_cursor(
+        self, key: Hashable | None, offset: int, old_index: int, repaint_all: bool
+    ) -> None:
         count = len(self.model)
         self._set_virtual_height(count + 1)
         index = self.model.index_of(key) if key is not None else None
@@ -265,7 +271,10 @@ class SocketTable(ScrollView, can_focus=True):
         self.set_reactive(SocketTable.cursor, index)
         self._cursor_key = self.model.row_at(index).key if count else None
         self.scroll_to(y=max(0, index - offset), animate=False, immediate=True, force=True)
-        self.refresh()
+        if repaint_all:
+            self.refresh()
+        else:
+            self.refresh_rows()
 
     def watch_cursor(self, old: int, new: int) -> None:
         count = len(self.model)
@@ -358,6 +367,7 @@ class SocketTable(ScrollView, can_focus=True):
         self._columns_for(width)
         if y == 0:
             return self._header_strip(width, paint.style("header"))
+        self._painted[y] = self._line_signature(y, paint.now)
         index = int(self.scroll_y) + y - 1
         count = len(self.model)
         if index >= count:
@@ -438,8 +448,9 @@ class _Pass:
 class _CursorKeeper:
     """Context: remember the cursor row and its screen offset, restore them after a change."""
 
-    def __init__(self, table: SocketTable) -> None:
+    def __init__(self, table: SocketTable, repaint_all: bool) -> None:
         self.table = table
+        self.repaint_all = repaint_all
 
     def __enter__(self) -> None:
         table = self.table
@@ -448,7 +459,7 @@ class _CursorKeeper:
         self.offset = table.cursor - int(table.scroll_y)
 
     def __exit__(self, *exc: object) -> None:
-        self.table._restore_cursor(self.key, max(0, self.offset), self.index)
+        self.table._restore_cursor(self.key, max(0, self.offset), self.index, self.repaint_all)
 
 
 def format_age(seconds: float) -> str:
