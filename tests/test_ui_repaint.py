@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
@@ -30,14 +33,18 @@ def screen_text(app: TableApp) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
-async def fill(app: TableApp, pilot: Pilot[None], count: int) -> None:
-    """`count` rows on screen, and one more update once the scrollbar has taken its
-    place (the first one after it appears re-lays out the whole table)."""
-    now = app.table.clock()
-    app.table.update_rows([row(n, f"row {n}", now) for n in range(count)])
-    await pilot.pause()
-    app.table.update_rows([row(count - 1, f"row {count - 1}", now)])
-    await pilot.pause()
+@asynccontextmanager
+async def filled(count: int) -> AsyncIterator[tuple[TableApp, Pilot[None], FakeClock]]:
+    """A running table of `count` rows, after one more update once the scrollbar has
+    taken its place (the first one after it appears re-lays out the whole table)."""
+    clock = FakeClock()
+    app = TableApp(clock)
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.table.update_rows([row(n, f"row {n}", clock.now) for n in range(count)])
+        await pilot.pause()
+        app.table.update_rows([row(count - 1, f"row {count - 1}", clock.now)])
+        await pilot.pause()
+        yield app, pilot, clock
 
 
 async def repainted_in_full(app: TableApp, pilot: Pilot[None]) -> list[str]:
@@ -47,11 +54,8 @@ async def repainted_in_full(app: TableApp, pilot: Pilot[None]) -> list[str]:
 
 
 async def test_a_changed_row_and_a_row_marked_gone_are_repainted() -> None:
-    clock = FakeClock()
-    app = TableApp(clock)
-    async with app.run_test(size=(40, 10)) as pilot:
+    async with filled(12) as (app, pilot, clock):
         table = app.table
-        await fill(app, pilot, 12)
         table.model.rows[7].gone_at = clock.now
         table.update_rows([row(3, "changed", clock.now)])
         await pilot.pause()
@@ -61,11 +65,8 @@ async def test_a_changed_row_and_a_row_marked_gone_are_repainted() -> None:
 
 
 async def test_removed_rows_and_the_clock_leave_no_line_stale() -> None:
-    clock = FakeClock()
-    app = TableApp(clock)
-    async with app.run_test(size=(40, 10)) as pilot:
+    async with filled(12) as (app, pilot, clock):
         table = app.table
-        await fill(app, pilot, 12)
         table.update_rows(removals=[5])
         clock.advance(61)
         table.refresh_rows()
@@ -77,11 +78,8 @@ async def test_removed_rows_and_the_clock_leave_no_line_stale() -> None:
 
 
 async def test_an_update_off_screen_repaints_nothing() -> None:
-    clock = FakeClock()
-    app = TableApp(clock)
-    async with app.run_test(size=(40, 10)) as pilot:
+    async with filled(50) as (app, pilot, clock):
         table = app.table
-        await fill(app, pilot, 50)
         table.update_rows([row(40, "far below", clock.now)], removals=[45])
         assert not table._repaint_required
         await pilot.pause()
