@@ -40,10 +40,10 @@ def netns_refusal() -> str | None:
 needs_netns = pytest.mark.skipif(netns_refusal() is not None, reason=str(netns_refusal()))
 
 
-def run_scenario(**spec: Any) -> dict[str, Any]:
-    """Build `spec` in a new namespace (see netns_scenario.py) and return what it saw."""
+def run_in_netns(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python script ARGS` inside a fresh network namespace; it must succeed."""
     done = subprocess.run(
-        ["unshare", "--net", sys.executable, str(SCENARIO), json.dumps(spec)],
+        ["unshare", "--net", sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -51,4 +51,9 @@ def run_scenario(**spec: Any) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return done
+
+
+def run_scenario(**spec: Any) -> dict[str, Any]:
+    """Build `spec` in a new namespace (see netns_scenario.py) and return what it saw."""
+    return json.loads(run_in_netns(SCENARIO, json.dumps(spec)).stdout)

@@ -8,10 +8,11 @@ bounded history of per-process counts is kept, one entry per poll.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from portscope.analysis.levels import Level, Thresholds
-from portscope.model import CLOSE_WAIT, Owner, Snapshot
+from portscope.model import Owner, Socket
 
 ProcessKey = tuple[int, float | None] | None
 """(pid, create_time) of the holder, so a reused pid starts afresh; None: owner hidden."""
@@ -66,15 +67,15 @@ class CloseWaitHistory:
     def __len__(self) -> int:
         return len(self._polls)
 
-    def update(self, snapshot: Snapshot, thresholds: Thresholds) -> list[CloseWaitTrend]:
-        """Record this poll; trends for every process holding CLOSE_WAIT now, worst first."""
+    def update(self, close_wait: Iterable[Socket], thresholds: Thresholds) -> list[CloseWaitTrend]:
+        """Record this poll's CLOSE_WAIT sockets; trends for every process holding one
+        now, worst first."""
         counts: Counter[ProcessKey] = Counter()
         owners: dict[ProcessKey, Owner | None] = {}
-        for sock in snapshot.connections:
-            if sock.state == CLOSE_WAIT:
-                key = process_key(sock.owner)
-                counts[key] += 1
-                owners[key] = sock.owner
+        for sock in close_wait:
+            key = process_key(sock.owner)
+            counts[key] += 1
+            owners[key] = sock.owner
         self._polls.append(counts)
         trends = []
         for key, owner in owners.items():

@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from portscope.analysis.closewait import CloseWaitHistory, CloseWaitTrend
 from portscope.analysis.levels import SEVERITY, Level, Thresholds, worst
-from portscope.analysis.pressure import DestinationPressure, rank_destinations
+from portscope.analysis.pressure import DestinationPressure, PressureTally
 from portscope.analysis.queues import AcceptQueue, accept_queues
+from portscope.analysis.tally import Tally
 from portscope.events import PollEvent, PollUpdate
-from portscope.model import TIME_WAIT, Snapshot, SocketTotals
+from portscope.model import CLOSE_WAIT, TIME_WAIT, Delta, Snapshot, Socket, SocketKey, SocketTotals
 
 Finding = DestinationPressure | AcceptQueue | CloseWaitTrend
 
@@ -55,11 +57,36 @@ class HealthReport:
         return self.pressure[0] if self.pressure else None
 
 
+class WaitStates(Tally):
+    """The connections in TIME_WAIT (a count) and in CLOSE_WAIT (the sockets)."""
+
+    def _clear(self) -> None:
+        self.time_wait = 0
+        self._close_wait: dict[SocketKey, Socket] = {}
+
+    @property
+    def close_wait(self) -> Iterable[Socket]:
+        return self._close_wait.values()
+
+    def _count(self, sockets: Iterable[Socket], sign: int) -> None:
+        for sock in sockets:
+            state = sock.state
+            if state == TIME_WAIT:
+                self.time_wait += sign
+            elif state == CLOSE_WAIT:
+                if sign > 0:
+                    self._close_wait[sock.key] = sock
+                else:
+                    del self._close_wait[sock.key]
+
+
 class HealthTracker:
     """Turns a stream of snapshots into HealthReports, remembering `depth` polls of trend.
 
     `pressure_limit` keeps only that many of the most pressed destinations in each
     report: a view that shows a screenful need not build 20,000 records a poll.
+    With `follow_deltas`, `update` takes each poll's Delta and the counts follow it
+    instead of recounting every socket (they are then counted by socket identity).
     """
 
     def __init__(
@@ -67,25 +94,40 @@ class HealthTracker:
         thresholds: Thresholds | None = None,
         depth: int = 10,
         pressure_limit: int | None = None,
+        *,
+        follow_deltas: bool = False,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.pressure_limit = pressure_limit
+        self.follow_deltas = follow_deltas
         self._close_wait = CloseWaitHistory(depth)
+        self._tallies: tuple[PressureTally, WaitStates] | None = None
         self.latest: HealthReport | None = None
 
-    def update(self, snapshot: Snapshot) -> HealthReport:
-        """Analyse one poll; call once per poll, in order."""
-        trends = self._close_wait.update(snapshot, self.thresholds)
-        ranking = rank_destinations(snapshot)
+    def update(self, snapshot: Snapshot, delta: Delta | None = None) -> HealthReport:
+        """Analyse one poll; call once per poll, in order. `delta` (used only with
+        `follow_deltas`) must lead from the previous poll given here to this one."""
+        if delta is None or self._tallies is None or not self.follow_deltas:
+            by_key = self.follow_deltas
+            self._tallies = (
+                PressureTally(snapshot, by_key=by_key),
+                WaitStates(snapshot, by_key=by_key),
+            )
+        else:
+            for tally in self._tallies:
+                tally.follow(snapshot, delta)
+        pressure, states = self._tallies
+        trends = self._close_wait.update(states.close_wait, self.thresholds)
+        ranking = pressure.ranking(self.pressure_limit)
         self.latest = HealthReport(
             taken_at=snapshot.taken_at,
             polls=len(self._close_wait),
             thresholds=self.thresholds,
-            pressure=tuple(ranking.pressures(self.thresholds, self.pressure_limit)),
+            pressure=tuple(ranking.pressures(self.thresholds)),
             destinations=len(ranking),
             accept_queues=tuple(accept_queues(snapshot, self.thresholds)),
             close_wait=tuple(trends),
-            time_wait=sum(1 for s in snapshot.connections if s.state == TIME_WAIT),
+            time_wait=states.time_wait,
             totals=snapshot.totals,
         )
         return self.latest

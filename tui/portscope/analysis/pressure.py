@@ -17,13 +17,15 @@ Connections accepted by a local listener are the server side and are not counted
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from portscope.analysis.levels import Level, Thresholds, percent_of
-from portscope.model import TIME_WAIT, Family, Proto, Snapshot
+from portscope.analysis.tally import Tally, bump, bump_within
+from portscope.model import LISTEN, TIME_WAIT, Family, Proto, Snapshot, Socket
 
 TW_REUSE_ALWAYS = 1
 TW_REUSE_LOOPBACK = 2
@@ -67,14 +69,15 @@ class DestinationPressure:
         return percent_of(self.time_wait, self.in_use)
 
 
-def pinned_ports(snapshot: Snapshot) -> dict[Proto, frozenset[int]]:
-    """Ports inside the usable range that connect() cannot borrow, per protocol."""
+def pinned_ports(snapshot: Snapshot, udp: bool = True) -> dict[Proto, frozenset[int]]:
+    """Ports inside the usable range that connect() cannot borrow, per protocol
+    (UDP's left empty unless `udp`: finding them takes a pass over every socket)."""
     rng = snapshot.ephemeral_range
     tcp = {s.local_port for s in snapshot.listeners if s.proto == "tcp"}
-    udp = {s.local_port for s in snapshot.sockets if s.proto == "udp"}
+    udp_ports = {s.local_port for s in snapshot.sockets if s.proto == "udp"} if udp else ()
     return {
         "tcp": frozenset(p for p in tcp if p in rng),
-        "udp": frozenset(p for p in udp if p in rng),
+        "udp": frozenset(p for p in udp_ports if p in rng),
     }
 
 
@@ -96,18 +99,20 @@ DestinationKey = tuple[Proto, Family, str, str, int]
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
-    """Every destination's figures, most pressed first, before any record is built.
+    """The most pressed destinations' figures, before any record is built.
 
     Building 20,000 records a poll costs more than the counting; a view that shows
-    the top few asks `pressures(limit)` for just those.
+    the top few asks `pressures(limit)` for just those. `ranked` holds the top
+    `limit` the ranking was made for (all when None); `len` counts every destination.
     """
 
     ranked: list[tuple[float, int, DestinationKey, int]]
     time_wait: dict[DestinationKey, int]
     tw_reuse: int | None
+    total: int
 
     def __len__(self) -> int:
-        return len(self.ranked)
+        return self.total
 
     def pressures(
         self, thresholds: Thresholds, limit: int | None = None
@@ -126,36 +131,66 @@ class Ranking:
         ]
 
 
-def rank_destinations(snapshot: Snapshot) -> Ranking:
+class PressureTally(Tally):
+    """Ephemeral ports held per destination, and the UDP ports pinned, by reference count.
+
+    The budget rules of the module docstring, restated so that no destination needs its
+    ports intersected with the pinned ones: a TCP destination never holds a pinned port
+    (a TCP connection on a listener's port is not counted), and every port a UDP
+    destination holds is pinned (every UDP port in the range is).
+    """
+
+    def _clear(self) -> None:
+        snapshot = self.snapshot
+        self._ports: dict[DestinationKey, dict[int, int]] = {}
+        self._time_wait: dict[DestinationKey, dict[int, int]] = {}
+        self._udp: dict[int, int] = {}
+        self._tcp_pinned = len(pinned_ports(snapshot, udp=False)["tcp"])
+        self._usable = snapshot.ephemeral_range.usable
+
+    def _count(self, sockets: Iterable[Socket], sign: int) -> None:
+        snapshot = self.snapshot
+        rng = snapshot.ephemeral_range
+        low, high, reserved = rng.low, rng.high, rng.reserved
+        listening = snapshot.listening_ports
+        ports, time_wait, udp = self._ports, self._time_wait, self._udp
+        for sock in sockets:
+            port = sock.local_port
+            if port < low or port > high or port in reserved:
+                continue
+            proto = sock.proto
+            if proto == "udp":
+                bump(udp, port, sign)
+            # Listeners draw nothing: a UDP one has no peer, a TCP one is in LISTEN.
+            if sock.remote_port is None or sock.state == LISTEN or (proto, port) in listening:
+                continue
+            key = (proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
+            bump_within(ports, key, port, sign)
+            if sock.state == TIME_WAIT:
+                bump_within(time_wait, key, port, sign)
+
+    def ranking(self, limit: int | None = None) -> Ranking:
+        """Destinations most pressed first: the top `limit`, or all of them."""
+        free = {"tcp": self._usable - self._tcp_pinned, "udp": self._usable - len(self._udp)}
+        entries = (
+            (-percent_of(in_use, budget), -in_use, key, budget)
+            for key, held in self._ports.items()
+            for in_use in (len(held),)
+            for budget in (free[key[0]] + (in_use if key[0] == "udp" else 0),)
+        )
+        ranked = sorted(entries) if limit is None else heapq.nsmallest(limit, entries)
+        waiting = self._time_wait
+        counts = {key: len(waiting[key]) for _p, _n, key, _b in ranked if key in waiting}
+        return Ranking(ranked, counts, self.snapshot.totals.tcp_tw_reuse, len(self._ports))
+
+
+def rank_destinations(snapshot: Snapshot, limit: int | None = None) -> Ranking:
     """Count ephemeral ports held per destination and rank them by pressure."""
-    rng = snapshot.ephemeral_range
-    listening = snapshot.listening_ports
-    ports: dict[DestinationKey, set[int]] = defaultdict(set)
-    time_wait: dict[DestinationKey, set[int]] = defaultdict(set)
-    for sock in snapshot.connections:
-        port = sock.local_port
-        if sock.remote_port is None or port not in rng or (sock.proto, port) in listening:
-            continue
-        key = (sock.proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
-        ports[key].add(port)
-        if sock.state == TIME_WAIT:
-            time_wait[key].add(port)
-    pinned = pinned_ports(snapshot)
-    pinned_count = {proto: len(held) for proto, held in pinned.items()}
-    usable = rng.usable
-    ranked = []
-    for key, own in ports.items():
-        proto = key[0]
-        # Pinned ports this destination itself holds are in use, not lost to it.
-        budget = usable - pinned_count[proto] + len(pinned[proto] & own)
-        ranked.append((-percent_of(len(own), budget), -len(own), key, budget))
-    ranked.sort()
-    counts = {key: len(held) for key, held in time_wait.items()}
-    return Ranking(ranked, counts, snapshot.totals.tcp_tw_reuse)
+    return PressureTally(snapshot, by_key=False).ranking(limit)
 
 
 def destination_pressure(
     snapshot: Snapshot, thresholds: Thresholds | None = None, limit: int | None = None
 ) -> list[DestinationPressure]:
     """Destinations with ephemeral ports in use, highest pressure first (the top `limit`)."""
-    return rank_destinations(snapshot).pressures(thresholds or Thresholds(), limit)
+    return rank_destinations(snapshot, limit).pressures(thresholds or Thresholds())

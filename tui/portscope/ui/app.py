@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -38,7 +39,8 @@ from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
 from portscope.ui.health_feed import HealthFeed
-from portscope.ui.rows import RowContext, count_connections
+from portscope.ui.port_use import PortUse
+from portscope.ui.rows import RowContext
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
@@ -55,6 +57,9 @@ MIN_SIZE = (60, 16)
 TICK = 1.0
 EXIT_GRACE = 3.0
 NAMES_BATCH = 0.5
+GC_THRESHOLDS = (700, 10, 100)
+"""Python's defaults but for full collections, which wait ten times as long: see
+`run_dashboard`."""
 PANE_ACTIONS = frozenset(
     {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
 )
@@ -111,6 +116,7 @@ class PortscopeApp(App[int]):
         config_file: Path | None = None,
         resolver: Callable[[Callable[[str, str | None], None]], Resolver] = Resolver,
         thresholds: Thresholds | None = None,
+        freeze_after_start: bool = False,
     ) -> None:
         # Native ANSI mode is what makes Textual honour NO_COLOR by dropping colour
         # altogether; otherwise it only turns the theme grey.
@@ -135,7 +141,7 @@ class PortscopeApp(App[int]):
         self._resolver: Resolver | None = None
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
-        self.shown: Snapshot | None = None
+        self.port_use: PortUse | None = None
         self._shown_sequence = 0
         self._last_error = ""
         self.header = HeaderStrip(id="header")
@@ -143,6 +149,7 @@ class PortscopeApp(App[int]):
         self.ephemeral = EphemeralPane(clock, id="ephemeral")
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
+        self._freeze_after_start = freeze_after_start
         self._settled = False
         self._tick_timer: Timer | None = None
 
@@ -153,6 +160,11 @@ class PortscopeApp(App[int]):
         except ValueError as exc:
             self.config_warnings.append(f"{exc}; using the defaults")
             return Thresholds()
+
+    @property
+    def shown(self) -> Snapshot | None:
+        """The snapshot on screen: the one the port counts follow."""
+        return self.port_use.snapshot if self.port_use is not None else None
 
     @property
     def socket_panes(self) -> tuple[SocketPane, ...]:
@@ -247,11 +259,15 @@ class PortscopeApp(App[int]):
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
         """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        full = self.shown is None
-        if not full and sequence != self._shown_sequence + 1:
-            delta = Delta.between(self.shown, snapshot)
-        self.shown, self._shown_sequence = snapshot, sequence
-        ctx = self._row_context(snapshot)
+        full = self.port_use is None
+        if self.port_use is None:
+            self.port_use = PortUse(snapshot)
+        else:
+            if sequence != self._shown_sequence + 1:
+                delta = Delta.between(self.port_use.snapshot, snapshot)
+            self.port_use.follow(snapshot, delta)
+        self._shown_sequence = sequence
+        ctx = self._row_context(self.port_use)
         first, *rest = self.socket_panes
         first.show(ctx, delta, full)
         if full:
@@ -259,7 +275,7 @@ class PortscopeApp(App[int]):
         else:
             for pane in rest:
                 pane.show(ctx, delta, pane.context is None)
-        self.header.show_snapshot(snapshot)
+        self.header.show_snapshot(snapshot, self.port_use.lent)
         self.lookup.show_snapshot(snapshot)
         self._tick()
         if self._tick_timer is not None:
@@ -274,6 +290,8 @@ class PortscopeApp(App[int]):
         for pane in self.socket_panes[1:]:
             if pane.context is None:
                 pane.show(ctx, delta, True)
+        if self._freeze_after_start:
+            gc.freeze()
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
@@ -284,10 +302,11 @@ class PortscopeApp(App[int]):
             if isinstance(screen, PressureScreen | ProcessScreen):
                 screen.show_health(message.report)
 
-    def _row_context(self, snapshot: Snapshot) -> RowContext:
+    def _row_context(self, port_use: PortUse) -> RowContext:
+        """What rows need of the shown snapshot (the one `port_use` has counted)."""
         name_of = None if self.numeric or self._resolver is None else self._resolver.name
         return RowContext(
-            snapshot, count_connections(snapshot), self.session, name_of, self.thresholds
+            port_use.snapshot, port_use.peers(), self.session, name_of, self.thresholds
         )
 
     def _tick(self) -> None:
@@ -307,9 +326,9 @@ class PortscopeApp(App[int]):
         self._names_timer = None
         addresses, self._resolved = self._resolved, set()
         pane = self.ephemeral
-        if self.numeric or pane.context is None:
+        if self.numeric or pane.context is None or self.port_use is None:
             return
-        ctx = self._row_context(pane.context.snapshot)
+        ctx = self._row_context(self.port_use)
         pane.context = ctx
         rows = [
             pane.build_row(r.payload, ctx)
@@ -319,9 +338,9 @@ class PortscopeApp(App[int]):
         pane.table.update_rows(rows)
 
     def _refresh_contexts(self) -> None:
-        if self.shown is None:
+        if self.port_use is None:
             return
-        ctx = self._row_context(self.shown)
+        ctx = self._row_context(self.port_use)
         for pane in self.socket_panes:
             pane.context = ctx
             pane.rebuild()
@@ -508,6 +527,14 @@ def run_dashboard(collect: Collect | None = None, interval: float | None = None)
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
-    app = PortscopeApp(collect, interval=interval, session=current_session())
+    # At 20,000 sockets a full garbage collection walked ~120,000 objects (45-90 ms,
+    # twice every 30 s, ~1 % of a core). Most live as long as the app (the UI, the
+    # registry, the first poll's sockets and rows): they are frozen out of collections
+    # once the first poll is on screen, and full collections wait ten times as long.
+    # Young cyclic garbage is still collected as usual.
+    gc.set_threshold(*GC_THRESHOLDS)
+    app = PortscopeApp(
+        collect, interval=interval, session=current_session(), freeze_after_start=True
+    )
     app.run()
     return app.return_code or 0

@@ -7,7 +7,6 @@ plain segments (never markup), so hostile process names stay inert text.
 from __future__ import annotations
 
 import socket
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,19 +35,6 @@ class RowContext:
     session: SshSession | None = None
     name_of: NameOf | None = None
     thresholds: Thresholds | None = None
-
-
-def count_connections(snapshot: Snapshot) -> Counter[tuple[str, int]]:
-    """Established connections per listening (proto, port): the peers of each listener."""
-    listening = snapshot.listening_ports
-    ports = {port for _proto, port in listening}
-    return Counter(
-        (s.proto, s.local_port)
-        for s in snapshot.connections
-        if s.local_port in ports
-        and s.state in (None, "ESTABLISHED")
-        and (s.proto, s.local_port) in listening
-    )
 
 
 @lru_cache(maxsize=65_536)

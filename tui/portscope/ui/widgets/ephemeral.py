@@ -6,7 +6,8 @@ they go, as TCPView does; `a` widens the pane to every connection.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+import math
+from collections.abc import Container, Hashable, Iterable
 
 from portscope.model import Snapshot, Socket
 from portscope.ui.rows import AGE_COLUMN, EPHEMERAL_COLUMNS, RowContext, ephemeral_row
@@ -16,6 +17,53 @@ from portscope.ui.widgets.table_model import Row
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
+
+
+class Timers:
+    """Keys with the time each one started, oldest first, so the ones due are found
+    from the front: at 200 conn/s a few thousand rows are new or gone at any time, and
+    checking every one of them every second showed in the profile.
+
+    A clock that steps back breaks the order; until the keys added since have all
+    gone, every key is checked.
+    """
+
+    def __init__(self) -> None:
+        self._since: dict[Hashable, float] = {}
+        self._latest = -math.inf
+        self._ordered = True
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._since
+
+    def add(self, key: Hashable, since: float) -> None:
+        self._since.pop(key, None)
+        self._since[key] = since
+        self._ordered = self._ordered and since >= self._latest
+        self._latest = max(self._latest, since)
+
+    def discard(self, key: Hashable) -> None:
+        self._since.pop(key, None)
+
+    def keep_only(self, keys: Container[Hashable]) -> None:
+        self._since = {k: t for k, t in self._since.items() if k in keys}
+
+    def pop_due(self, now: float, after: float) -> list[Hashable]:
+        """Take out and return the keys started at least `after` seconds before `now`."""
+        since = self._since
+        if self._ordered:
+            due = []
+            for key, started in since.items():
+                if now - started < after:
+                    break
+                due.append(key)
+        else:
+            due = [key for key, started in since.items() if now - started >= after]
+        for key in due:
+            del since[key]
+        if not since:
+            self._latest, self._ordered = -math.inf, True
+        return due
 
 
 class EphemeralPane(SocketPane):
@@ -28,14 +76,9 @@ class EphemeralPane(SocketPane):
         super().__init__(clock, id=id)
         self.show_all = False
         self.first_seen: dict[Hashable, float] = {}
-        self._fresh: set[Hashable] = set()
-        self._gone: set[Hashable] = set()
+        self._fresh = Timers()
+        self._gone = Timers()
         self._started = False
-
-    @property
-    def lingering(self) -> bool:
-        """Whether anything on screen still changes with the clock alone (besides ages)."""
-        return bool(self._fresh or self._gone)
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         if sock.is_listener:
@@ -49,27 +92,28 @@ class EphemeralPane(SocketPane):
         if seen is None:
             seen = self.first_seen[key] = self.clock()
             if self._started:
-                self._fresh.add(key)
+                self._fresh.add(key, seen)
         return ephemeral_row(sock, ctx, seen, new=key in self._fresh)
 
     def rebuild(self) -> None:
-        self._gone.clear()
+        self._gone = Timers()
         super().rebuild()
         rows = self.table.model.rows
         self.first_seen = {k: v for k, v in self.first_seen.items() if k in rows}
-        self._fresh &= rows.keys()
+        self._fresh.keep_only(rows)
         self._started = True
 
     def apply_changes(self, upserts: list[Row], removals: Iterable[Hashable]) -> None:
-        """Removed rows are not dropped yet: they are marked gone and dimmed."""
+        """Removed rows are not dropped yet: they are marked gone and dimmed. Rows gone
+        long enough go in the same update (one pass over the table, not two)."""
         now = self.clock()
         rows = self.table.model.rows
         for key in removals:
             row = rows.get(key)
             if row is not None and key not in self._gone:
                 row.gone_at = now
-                self._gone.add(key)
-        self.table.update_rows(upserts)
+                self._gone.add(key, now)
+        self.table.update_rows(upserts, self._due(now))
 
     def set_show_all(self, show_all: bool) -> None:
         self.show_all = show_all
@@ -78,17 +122,19 @@ class EphemeralPane(SocketPane):
 
     def expire(self) -> None:
         """Drop rows gone long enough, end highlights that ran out, repaint the ages."""
-        now = self.clock()
-        rows = self.table.model.rows
-        for key in [k for k in self._fresh if now - rows[k].first_seen >= NEW_FOR]:
-            rows[key].new = False
-            self._fresh.discard(key)
-        expired = [k for k in self._gone if now - (rows[k].gone_at or now) >= GONE_FOR]
+        expired = self._due(self.clock())
         if expired:
-            for key in expired:
-                self._gone.discard(key)
-                self._fresh.discard(key)
-                self.first_seen.pop(key, None)
             self.table.update_rows(removals=expired)
             self.update_title()
         self.table.refresh_rows()
+
+    def _due(self, now: float) -> list[Hashable]:
+        """End the highlights that ran out; the keys of rows gone long enough to drop."""
+        rows = self.table.model.rows
+        for key in self._fresh.pop_due(now, NEW_FOR):
+            rows[key].new = False
+        expired = self._gone.pop_due(now, GONE_FOR)
+        for key in expired:
+            self._fresh.discard(key)
+            self.first_seen.pop(key, None)
+        return expired

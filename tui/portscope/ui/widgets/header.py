@@ -8,8 +8,6 @@ The gauge takes the colour of the most pressed destination, and the strip carrie
 from __future__ import annotations
 
 from collections import deque
-from functools import lru_cache
-from operator import attrgetter
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -24,35 +22,6 @@ from portscope.report.safe import printable
 HISTORY = 150
 GAUGE_CELLS = 10
 LABEL = "dim"
-LOCAL_PORT = attrgetter("local_port")
-
-
-def ephemeral_in_use(snapshot: Snapshot) -> int:
-    """Distinct local ports of the range currently lent out (as `Snapshot.is_ephemeral`).
-
-    This runs on the event loop every poll over every connection, so the ports are
-    gathered in C (`map`) and cut to the range by a set intersection; only the few
-    ports that a listener also uses are checked per protocol.
-    """
-    rng = snapshot.ephemeral_range
-    connections = snapshot.connections
-    ports = set(map(LOCAL_PORT, connections)) & range_ports(rng.low, rng.high)
-    listening = snapshot.listening_ports
-    shared = ports & {port for _proto, port in listening}
-    if shared:
-        lent = {
-            s.local_port
-            for s in connections
-            if s.local_port in shared and (s.proto, s.local_port) not in listening
-        }
-        ports = (ports - shared) | lent
-    return len(ports - rng.reserved)
-
-
-@lru_cache(maxsize=4)
-def range_ports(low: int, high: int) -> frozenset[int]:
-    """Every port of an ephemeral range, kept: the range rarely changes while running."""
-    return frozenset(range(low, high + 1))
 
 
 def gauge(used: int, usable: int) -> str:
@@ -95,15 +64,20 @@ def pressure_detail(report: HealthReport) -> Content:
     return Content.assemble(*parts)
 
 
-def set_if_changed(widget: Static, content: Content) -> None:
+def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:
     """Static.update re-lays out; skip it when the text and styles are the same.
 
     `Content.__eq__` compares text only, so the spans are compared too: a gauge that
-    only changes colour must still repaint.
+    only changes colour must still repaint. A line that keeps its width (and cannot
+    wrap) is repainted without a layout: re-laying out the screen every poll for a
+    changed count took a frame of its own, and a second one for the scrollbars it
+    touched.
     """
     old = widget.content
-    if not (isinstance(old, Content) and old == content and old.spans == content.spans):
+    if not isinstance(old, Content):
         widget.update(content)
+    elif not (old == content and old.spans == content.spans):
+        widget.update(content, layout=wraps or old.cell_length != content.cell_length)
 
 
 def interfaces_line(snapshot: Snapshot) -> Content:
@@ -153,9 +127,9 @@ class HeaderStrip(Vertical):
         self.notice.display = False
         self.spark.display = False
 
-    def show_snapshot(self, snapshot: Snapshot) -> None:
+    def show_snapshot(self, snapshot: Snapshot, used: int) -> None:
+        """`used`: the ephemeral ports lent out (`PortUse.lent`)."""
         set_if_changed(self.hosts, interfaces_line(snapshot))
-        used = ephemeral_in_use(snapshot)
         self._range, self._used = snapshot.ephemeral_range, used
         self.history.append(used)
         self._show_usage()
@@ -201,7 +175,7 @@ class HeaderStrip(Vertical):
                 f"{snapshot.unattributed:,} sockets with hidden owners — run with sudo to see them"
             )
         notes.extend(printable(e, 120) for e in snapshot.errors[:1])
-        set_if_changed(self.notice, Content(" · ".join(notes)))
+        set_if_changed(self.notice, Content(" · ".join(notes)), wraps=True)
         self.notice.display = bool(notes)
 
     def show_polling(self, interval: float, paused: bool) -> None:

@@ -17,7 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -173,7 +173,8 @@ class SocketTable(ScrollView, can_focus=True):
         self._cursor_key: Hashable | None = None
         self._layout: list[tuple[int, int]] = []
         self._layout_width = -1
-        self._clock_painted: tuple[object, ...] = ()
+        self._painted: dict[int, object] = {}
+        self._pass: _Pass | None = None
 
     @property
     def cursor_row(self) -> Row | None:
@@ -191,7 +192,7 @@ class SocketTable(ScrollView, can_focus=True):
         removals = list(removals)
         if not upserts and not removals:
             return
-        with self._cursor_kept():
+        with self._cursor_kept(repaint_all=False):
             self.model.apply(upserts, removals)
 
     def replace_rows(self, rows: Iterable[Row]) -> None:
@@ -212,30 +213,34 @@ class SocketTable(ScrollView, can_focus=True):
             self.model.set_filter(text)
 
     def refresh_rows(self) -> None:
-        """Repaint when the clock alone changed a visible age, highlight or fade."""
-        signature = self._clock_signature()
-        if signature != self._clock_painted:
-            self._clock_painted = signature
-            self.refresh()
-
-    def _clock_signature(self) -> tuple[object, ...]:
+        """Repaint the lines that would now show something else than when they were
+        painted: the clock alone moves ages, highlights and fades, and a poll's rows
+        often change a few lines of a screenful, or none."""
         now = self.clock()
+        width = self.scrollable_content_region.width
+        for y in range(1, self.page_height + 1):
+            if self._painted.get(y) != self._line_signature(y, now):
+                self.refresh(Region(0, y, width, 1))
+
+    def _line_signature(self, y: int, now: float) -> object:
+        """Everything line `y` (below the header) shows, to tell whether it changed."""
+        model = self.model
+        index = int(self.scroll_y) + y - 1
+        if index >= len(model):
+            return (model.filtered, model.total) if y == 1 and not len(model) else None
+        row = model.row_at(index)
         has_age = any(self.columns[i].id == "age" for i, _width in self._layout)
-        top = int(self.scroll_y)
-        rows = (
-            self.model.row_at(i) for i in range(top, min(len(self.model), top + self.page_height))
-        )
-        return tuple(
-            (
-                format_age(now - row.first_seen) if has_age else "",
-                row.new and now - row.first_seen < NEW_FOR,
-                row.gone_at is not None,
-            )
-            for row in rows
+        return (
+            row.cells,
+            row.tag,
+            row.gone_at is not None,
+            row.new and now - row.first_seen < NEW_FOR,
+            index == self.cursor,
+            format_age(now - row.first_seen) if has_age else "",
         )
 
-    def _cursor_kept(self) -> _CursorKeeper:
-        return _CursorKeeper(self)
+    def _cursor_kept(self, repaint_all: bool = True) -> _CursorKeeper:
+        return _CursorKeeper(self, repaint_all)
 
     def _set_virtual_height(self, lines: int) -> None:
         """Resize the scrollable area; a full layout only when the scrollbar comes or goes.
@@ -255,7 +260,9 @@ class SocketTable(ScrollView, can_focus=True):
         self.set_reactive(Widget.virtual_size, new)
         self._scroll_update(new)
 
-    def _restore_cursor(self, key: Hashable | None, offset: int, old_index: int) -> None:
+    def _restore_cursor(
+        self, key: Hashable | None, offset: int, old_index: int, repaint_all: bool
+    ) -> None:
         count = len(self.model)
         self._set_virtual_height(count + 1)
         index = self.model.index_of(key) if key is not None else None
@@ -264,7 +271,10 @@ class SocketTable(ScrollView, can_focus=True):
         self.set_reactive(SocketTable.cursor, index)
         self._cursor_key = self.model.row_at(index).key if count else None
         self.scroll_to(y=max(0, index - offset), animate=False, immediate=True, force=True)
-        self.refresh()
+        if repaint_all:
+            self.refresh()
+        else:
+            self.refresh_rows()
 
     def watch_cursor(self, old: int, new: int) -> None:
         count = len(self.model)
@@ -341,30 +351,40 @@ class SocketTable(ScrollView, can_focus=True):
             left += width + GAP
         return None
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One pass over the lines to repaint: the width, the clock and the styles are
+        looked up once for all of them (walking the DOM for every line's style was a
+        third of a frame)."""
+        self._pass = _Pass(self.scrollable_content_region.width, self.clock(), self)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        paint = self._pass or _Pass(self.scrollable_content_region.width, self.clock(), self)
+        width = paint.width
         self._columns_for(width)
-        base = self.rich_style
         if y == 0:
-            return self._header_strip(width, base)
+            return self._header_strip(width, paint.style("header"))
+        self._painted[y] = self._line_signature(y, paint.now)
         index = int(self.scroll_y) + y - 1
         count = len(self.model)
         if index >= count:
             if count == 0 and y == 1:
-                style = base + self.get_component_rich_style("socket-table--empty")
                 text = self.empty_text
                 if self.model.filtered and self.model.total:
                     hidden = self.model.total
                     text = f"no row matches the filter ({hidden:,} hidden); / then Esc clears it"
-                return Strip([Segment(fit(text, width), style)], width)
-            return Strip.blank(width, base)
+                return Strip([Segment(fit(text, width), paint.style("empty"))], width)
+            return Strip.blank(width, paint.style(""))
         row = self.model.row_at(index)
         return Strip(
-            [Segment(self._line_text(row, width), self._row_style(row, index, base))], width
+            [Segment(self._line_text(row, width, paint.now), self._row_style(row, index, paint))],
+            width,
         )
 
-    def _header_strip(self, width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("socket-table--header")
+    def _header_strip(self, width: int, style: Style) -> Strip:
         mark = SORT_MARKS[1 if self.model.reverse else 0]
         parts = []
         for index, col_width in self._layout:
@@ -373,8 +393,7 @@ class SocketTable(ScrollView, can_focus=True):
             parts.append(fit(title, col_width, column.align))
         return Strip([Segment(fit((" " * GAP).join(parts), width), style)], width)
 
-    def _line_text(self, row: Row, width: int) -> str:
-        now = self.clock()
+    def _line_text(self, row: Row, width: int, now: float) -> str:
         parts = []
         for index, col_width in self._layout:
             column = self.columns[index]
@@ -382,24 +401,56 @@ class SocketTable(ScrollView, can_focus=True):
             parts.append(fit(text, col_width, column.align))
         return fit((" " * GAP).join(parts), width)
 
-    def _row_style(self, row: Row, index: int, base: Style) -> Style:
-        style = base
-        if row.tag:
-            style += self.get_component_rich_style(f"socket-table--{row.tag}")
+    def _row_style(self, row: Row, index: int, paint: _Pass) -> Style:
+        parts = [row.tag] if row.tag else []
         if row.gone_at is not None:
-            style += self.get_component_rich_style("socket-table--gone")
-        elif row.new and self.clock() - row.first_seen < NEW_FOR:
-            style += self.get_component_rich_style("socket-table--new")
+            parts.append("gone")
+        elif row.new and paint.now - row.first_seen < NEW_FOR:
+            parts.append("new")
         if index == self.cursor:
-            style += self.get_component_rich_style("socket-table--cursor")
+            parts.append("cursor")
+        return paint.combined(tuple(parts))
+
+
+class _Pass:
+    """What every line of one repaint shares: width, time, and the styles, each looked
+    up (and each combination of them added up) once."""
+
+    def __init__(self, width: int, now: float, table: SocketTable) -> None:
+        self.width = width
+        self.now = now
+        self.table = table
+        self._styles: dict[str, Style] = {}
+        self._combined: dict[tuple[str, ...], Style] = {}
+
+    def style(self, part: str) -> Style:
+        """The table's own style (""), or its own plus one component's."""
+        style = self._styles.get(part)
+        if style is None:
+            table = self.table
+            style = table.rich_style
+            if part:
+                style += table.get_component_rich_style(f"socket-table--{part}")
+            self._styles[part] = style
+        return style
+
+    def combined(self, parts: tuple[str, ...]) -> Style:
+        """The table's style plus each named component's, in order."""
+        style = self._combined.get(parts)
+        if style is None:
+            style = self.style("")
+            for part in parts:
+                style += self.table.get_component_rich_style(f"socket-table--{part}")
+            self._combined[parts] = style
         return style
 
 
 class _CursorKeeper:
     """Context: remember the cursor row and its screen offset, restore them after a change."""
 
-    def __init__(self, table: SocketTable) -> None:
+    def __init__(self, table: SocketTable, repaint_all: bool) -> None:
         self.table = table
+        self.repaint_all = repaint_all
 
     def __enter__(self) -> None:
         table = self.table
@@ -408,7 +459,7 @@ class _CursorKeeper:
         self.offset = table.cursor - int(table.scroll_y)
 
     def __exit__(self, *exc: object) -> None:
-        self.table._restore_cursor(self.key, max(0, self.offset), self.index)
+        self.table._restore_cursor(self.key, max(0, self.offset), self.index, self.repaint_all)
 
 
 def format_age(seconds: float) -> str:
