@@ -10,6 +10,7 @@ reporting a key twice (as a non-atomic kernel dump can).
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Sequence
 
 from hypothesis import given
@@ -123,3 +124,5 @@ def test_patched_index_follows_real_polls(farm: SocketFarm) -> None:
         assert new.by_key == index_sockets(new.sockets)
     skipped = collector.collect()
     assert ids(Delta.between(polls[0], skipped)) == reference(polls[0], skipped)
+    copy = pickle.loads(pickle.dumps(skipped))  # another process's copy: no account
+    assert copy == skipped and copy.moved is None

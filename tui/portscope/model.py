@@ -6,7 +6,7 @@ dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from weakref import ReferenceType
@@ -197,6 +197,15 @@ class Moved:
     since: ReferenceType[Snapshot]
     fresh: tuple[Socket, ...]
     gone: tuple[Socket, ...]
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        """A pickled copy (another process, a file) is about no snapshot there, so it
+        comes back as no account at all, and its Snapshot pickles as usual."""
+        return _no_account, ()
+
+
+def _no_account() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)
