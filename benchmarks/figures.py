@@ -21,7 +21,7 @@ from tmux import TmuxApp
 
 NOT_BUILT = "n/a (not built)"
 KEY_PRESSES = 15
-CPU_WINDOW = 15.0
+CPU_WINDOW = 30.0
 SETTLE = 3.0
 FIRST_FRAME_TIMEOUT = 30.0
 KEY_TIMEOUT = 3.0
