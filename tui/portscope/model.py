@@ -6,10 +6,9 @@ dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from weakref import ReferenceType
 
 Proto = Literal["tcp", "udp"]
 Family = Literal["ipv4", "ipv6"]
@@ -191,24 +190,16 @@ class SocketTotals:
 @dataclass(frozen=True, slots=True)
 class Moved:
     """What a collector knows changed since the snapshot it took before this one
-    (`since`, held weakly so snapshots do not chain): the Sockets it built anew, and
-    last snapshot's Sockets it did not carry over. Lets a Delta skip finding them."""
+    (`since`: that snapshot's `token`, not the snapshot, so snapshots do not chain):
+    the Sockets it built anew, and last snapshot's Sockets it did not carry over.
+    Lets a Delta skip finding them."""
 
-    since: ReferenceType[Snapshot]
+    since: object
     fresh: tuple[Socket, ...]
     gone: tuple[Socket, ...]
 
-    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
-        """A pickled copy (another process, a file) is about no snapshot there, so it
-        comes back as no account at all, and its Snapshot pickles as usual."""
-        return _no_account, ()
 
-
-def _no_account() -> None:
-    return None
-
-
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
 
@@ -224,7 +215,10 @@ class Snapshot:
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
-    moved: Moved | None = field(default=None, repr=False, compare=False)
+    moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
+    token: object = field(default_factory=object, init=False, repr=False, compare=False)
+    """An object of this snapshot's own, for a later one's `moved.since` to name it by.
+    Neither is copied by `dataclasses.replace`, whose copy may hold other sockets."""
     listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[SocketKey, Socket] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -234,6 +228,12 @@ class Snapshot:
     def __post_init__(self) -> None:
         ports = frozenset((s.proto, s.local_port) for s in self.listeners)
         object.__setattr__(self, "listening_ports", ports)
+
+    def account(self, moved: Moved) -> Snapshot:
+        """This snapshot, with its collector's account of what moved attached (done
+        once, by the collector, before anyone else sees it)."""
+        object.__setattr__(self, "moved", moved)
+        return self
 
     @property
     def by_key(self) -> Mapping[SocketKey, Socket]:
@@ -346,7 +346,7 @@ def moved_between(old: Snapshot, new: Snapshot) -> tuple[Sequence[Socket], Seque
     moved = new.moved
     if (
         moved is not None
-        and moved.since() is old
+        and moved.since is old.token
         and len(old.sockets) - len(moved.gone) + len(moved.fresh) == len(new.sockets)
     ):
         return moved.fresh, moved.gone

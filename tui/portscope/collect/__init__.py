@@ -14,7 +14,6 @@ import os
 import socket
 import sys
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Literal
 
@@ -88,7 +87,7 @@ class Collector:
         self.sock_diag = SockDiagReader()
         # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
         self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
-        self._last: weakref.ReferenceType[Snapshot] | None = None
+        self._last: object | None = None  # the token of the last snapshot returned
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
@@ -115,9 +114,10 @@ class Collector:
             duration=time.perf_counter() - started,
             interfaces=read_interfaces(),
             totals=read_socket_totals(self.proc_root),
-            moved=moved,
         )
-        self._last = weakref.ref(snapshot)
+        if moved is not None:
+            snapshot.account(moved)
+        self._last = snapshot.token
         return snapshot
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
