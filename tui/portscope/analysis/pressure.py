@@ -151,12 +151,11 @@ class PressureTally(Tally):
     def _count(self, sockets: Iterable[Socket], sign: int) -> None:
         snapshot = self.snapshot
         rng = snapshot.ephemeral_range
-        low, high, reserved = rng.low, rng.high, rng.reserved
         listening = snapshot.listening_ports
         ports, time_wait, udp = self._ports, self._time_wait, self._udp
         for sock in sockets:
             port = sock.local_port
-            if port < low or port > high or port in reserved:
+            if port not in rng:
                 continue
             proto = sock.proto
             if proto == "udp":

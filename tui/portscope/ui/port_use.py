@@ -25,19 +25,15 @@ class PortUse(Tally):
         self._lent: dict[int, int] = {}
 
     def _count(self, sockets: Iterable[Socket], sign: int) -> None:
-        snapshot = self.snapshot
-        rng = snapshot.ephemeral_range
-        listening = snapshot.listening_ports
+        is_ephemeral = self.snapshot.is_ephemeral
         peers, lent = self._peers, self._lent
         for sock in sockets:
             if sock.is_listener:
                 continue
-            port = sock.local_port
-            here = (sock.proto, port)
             if sock.state in PEER_STATES:
-                bump(peers, here, sign)
-            if port in rng and here not in listening:
-                bump(lent, port, sign)
+                bump(peers, (sock.proto, sock.local_port), sign)
+            if is_ephemeral(sock):
+                bump(lent, sock.local_port, sign)
 
     def peers(self) -> dict[PortKey, int]:
         """Established connections per listening (proto, port), for the `conns` column."""
