@@ -9,7 +9,7 @@ from portscope.analysis import HealthReport
 from portscope.demo import ScriptedSource
 from portscope.demo_pressure import pressure_steps
 from portscope.poller import Poller
-from portscope.ui.health_feed import HealthFeed
+from portscope.view.health_feed import HealthFeed
 
 
 async def test_every_poll_is_analysed_in_order_off_the_calling_thread() -> None:

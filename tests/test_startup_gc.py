@@ -13,7 +13,7 @@ from portscope.config import Config
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
 from portscope.ui.scenes import demo_app, first_frame, until
-from portscope.ui.startup_gc import STARTUP, StartupHold
+from portscope.view.startup_gc import STARTUP, StartupHold
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from netns import needs_netns, run_in_netns
 from portscope.analysis import HealthTracker
 from portscope.model import Delta, Snapshot
-from portscope.ui.port_use import PortUse
+from portscope.view.port_use import PortUse
 from tally_scenario import SAME_LISTENERS
 
 pytestmark = needs_netns

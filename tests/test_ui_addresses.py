@@ -6,7 +6,7 @@ from pathlib import Path
 
 from portscope.demo import demo_snapshot, with_sockets
 from portscope.model import Socket
-from portscope.ui.rows import address_sort
+from portscope.view.rows import address_sort
 from ui_support import demo_app, first_frame
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from portscope.demo import ScriptedSource, demo_snapshot
 from portscope.model import Snapshot
-from portscope.ui.prefetch import Prefetched
+from portscope.view.prefetch import Prefetched
 
 
 def test_the_first_snapshot_is_taken_on_another_thread_then_collects_go_on_in_order() -> None:

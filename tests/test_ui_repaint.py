@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from portscope.ui.widgets.socket_table import SocketTable
-from portscope.ui.widgets.table_model import Column, Row
+from portscope.view.table_model import Column, Row
 from ui_support import FakeClock
 
 COLUMNS = (Column("name", "name", 12, grow=True), Column("age", "age", 6, align="right"))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portscope.ui.widgets.socket_table import format_age, layout_columns
-from portscope.ui.widgets.table_model import Column, FilterError, Row, RowModel, make_matcher
+from portscope.view.table_model import Column, FilterError, Row, RowModel, make_matcher
 
 
 def row(key: int, value: int) -> Row:

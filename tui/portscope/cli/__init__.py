@@ -68,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            from portscope.ui.prefetch import start_collect
-            from portscope.ui.startup_gc import STARTUP
+            from portscope.view.prefetch import start_collect
+            from portscope.view.startup_gc import STARTUP
 
             STARTUP.hold()  # released once the first poll is on screen
             collect = start_collect()  # under way while the UI is imported

@@ -38,19 +38,19 @@ from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
-from portscope.ui.health_feed import HealthFeed
-from portscope.ui.port_use import PortUse
-from portscope.ui.rows import RowContext
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
-from portscope.ui.startup_gc import STARTUP
 from portscope.ui.widgets.ephemeral import EphemeralPane
 from portscope.ui.widgets.header import HeaderStrip
 from portscope.ui.widgets.listening import ListeningPane
 from portscope.ui.widgets.lookup_pane import LookupPane
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.health_feed import HealthFeed
+from portscope.view.port_use import PortUse
+from portscope.view.rows import RowContext
+from portscope.view.startup_gc import STARTUP
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)

@@ -12,8 +12,8 @@ from portscope.analysis.levels import SEVERITY
 from portscope.model import endpoint, proto_label
 from portscope.report.health import describe, percent_label
 from portscope.report.safe import printable
-from portscope.ui.rows import address_sort
-from portscope.ui.widgets.table_model import Column, Row, SortValue
+from portscope.view.rows import address_sort
+from portscope.view.table_model import Column, Row, SortValue
 
 LEVEL_STYLE: dict[Level, str] = {
     "ok": "",

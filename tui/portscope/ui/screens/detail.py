@@ -31,9 +31,9 @@ from portscope.processes import (
 )
 from portscope.report.safe import printable
 from portscope.ui.pressure_rows import finding_line
-from portscope.ui.rows import PROCESS_COLUMNS, process_row, row_text
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.widgets.socket_table import SocketTable, format_age
+from portscope.view.rows import PROCESS_COLUMNS, process_row, row_text
 
 LABEL = "dim"
 

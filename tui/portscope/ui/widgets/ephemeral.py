@@ -10,10 +10,10 @@ import math
 from collections.abc import Container, Hashable, Iterable
 
 from portscope.model import Snapshot, Socket
-from portscope.ui.rows import AGE_COLUMN, EPHEMERAL_COLUMNS, RowContext, ephemeral_row
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import NEW_FOR, Clock
-from portscope.ui.widgets.table_model import Row
+from portscope.view.rows import AGE_COLUMN, EPHEMERAL_COLUMNS, RowContext, ephemeral_row
+from portscope.view.table_model import Row
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from portscope.model import Delta, Snapshot, Socket
-from portscope.ui.rows import LISTENING_COLUMNS, RowContext, listening_row
 from portscope.ui.widgets.socket_pane import SocketPane
-from portscope.ui.widgets.table_model import Row
+from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
+from portscope.view.table_model import Row
 
 
 class ListeningPane(SocketPane):

@@ -16,9 +16,9 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from portscope.model import Delta, Snapshot, Socket
-from portscope.ui.rows import RowContext
 from portscope.ui.widgets.socket_table import Clock, SocketTable
-from portscope.ui.widgets.table_model import Column, FilterError, Row
+from portscope.view.rows import RowContext
+from portscope.view.table_model import Column, FilterError, Row
 
 MAX_FILTER = 100_000
 

@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from portscope.ui.widgets.table_model import Column, Row, RowModel
+from portscope.view.table_model import Column, Row, RowModel
 
 NEW_FOR = 4.0
 """Seconds a newly seen row stays highlighted."""

@@ -17,7 +17,7 @@ from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket, proto_label
 from portscope.report.safe import printable
 from portscope.session import SshSession
-from portscope.ui.widgets.table_model import Column, Row, SortValue
+from portscope.view.table_model import Column, Row, SortValue
 
 NameOf = Callable[[str], "str | None"]
 PortCounts = Mapping[tuple[str, int], int]
