@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portscope.collect.procnet import decode_address
-from portscope.report.safe import FORMULA_PREFIXES, csv_cell, printable
+from portscope.sanitise import FORMULA_PREFIXES, csv_cell, printable
 
 DANGER = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 MAX_PORT = 65535
 MAX_LENGTH = 64

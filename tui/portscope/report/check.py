@@ -18,7 +18,7 @@ from portscope.report.health import (
     percent_label,
     pressure_record,
 )
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 SCHEMA = "portscope.check/1"
 STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}

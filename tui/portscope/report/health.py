@@ -13,7 +13,7 @@ from portscope.analysis import (
     HealthReport,
 )
 from portscope.model import Owner, SocketTotals, endpoint
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 
 def rounded(percent: float | None) -> float | None:

@@ -12,8 +12,8 @@ from portscope.knowledge.query import NameQuery, RangeQuery
 from portscope.knowledge.records import IANA, ServiceEntry
 from portscope.knowledge.registry import default_registry
 from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
-from portscope.report.safe import printable
 from portscope.report.snapshot import connection_record, listener_record
+from portscope.sanitise import printable
 
 SCHEMA = "portscope.lookup/1"
 WIDTH = 100

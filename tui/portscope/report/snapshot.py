@@ -12,8 +12,8 @@ from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
 from portscope.report.json_rows import connection_rows
-from portscope.report.safe import csv_cell
 from portscope.report.table import format_table
+from portscope.sanitise import csv_cell
 
 SCHEMA = "portscope.snapshot/1"
 CONNECTION_FIELDS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 CELL_LIMIT = 64
 """Widest cell: any address with its port and scope fits; a 100 kB process name does not."""

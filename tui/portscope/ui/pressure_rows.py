@@ -11,7 +11,7 @@ from portscope.analysis import AcceptQueue, CloseWaitTrend, DestinationPressure,
 from portscope.analysis.levels import SEVERITY
 from portscope.model import endpoint, proto_label
 from portscope.report.health import describe, percent_label
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 from portscope.view.rows import address_sort
 from portscope.view.table_model import Column, Row, SortValue
 

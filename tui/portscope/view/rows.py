@@ -15,7 +15,7 @@ from portscope.analysis import AcceptQueue, Thresholds, listener_queue
 from portscope.exposure import LABELS, bind_label, exposure_of
 from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket, proto_label
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 from portscope.session import SshSession
 from portscope.view.table_model import Column, Row, SortValue
 

@@ -29,7 +29,7 @@ from portscope.processes import (
     refuse_reason,
     send_signal,
 )
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 from portscope.ui.pressure_rows import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.widgets.socket_table import SocketTable, format_age

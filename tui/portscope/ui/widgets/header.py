@@ -17,7 +17,7 @@ from textual.widgets import Sparkline, Static
 from portscope.analysis import DestinationPressure, HealthReport, Level, worst
 from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.report.health import percent_label
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 HISTORY = 150
 GAUGE_CELLS = 10

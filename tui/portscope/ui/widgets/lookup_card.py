@@ -14,7 +14,7 @@ from portscope.knowledge import LookupResult, PortReport
 from portscope.knowledge.classify import describe_class
 from portscope.knowledge.records import IANA, ServiceEntry
 from portscope.report.lookup import socket_line
-from portscope.report.safe import printable
+from portscope.sanitise import printable
 
 HEADING = "bold $text-accent"
 LABEL = "dim"
