@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config
-from portscope.demo import ScriptedSource, demo_snapshot
 from portscope.model import Delta, Owner, Snapshot, Socket
 from portscope.ui.app import PortscopeApp
 

@@ -1,6 +1,6 @@
 """Render the README's screenshots from demo data: `make screenshots`.
 
-Runs the real dashboard headless on `portscope.demo` (fixed host, pids and clock),
+Runs the real dashboard headless on `tests/demo` (fixed host, pids and clock),
 walks the same scenes the snapshot tests use, and saves SVGs here; PNGs too when
 `rsvg-convert` (Debian: librsvg2-bin) is installed.
 """
@@ -16,20 +16,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tui"))
+sys.path[:0] = [str(HERE.parent / "tui"), str(HERE.parent / "tests")]
 
 from textual.pilot import Pilot  # noqa: E402
 
-from portscope.demo import demo_snapshot  # noqa: E402
-from portscope.demo_pressure import pressure_steps  # noqa: E402
-from portscope.model import Snapshot  # noqa: E402
-from portscope.ui.scenes import (  # noqa: E402
+from demo.pressure import pressure_steps  # noqa: E402
+from demo.scenes import (  # noqa: E402
     demo_app,
     first_frame,
     look_up,
     open_pressure,
     open_process,
 )
+from demo.server import demo_snapshot  # noqa: E402
+from portscope.model import Snapshot  # noqa: E402
 
 Scene = Callable[[Pilot], Awaitable[object]]
 

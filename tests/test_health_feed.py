@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from demo.pressure import pressure_steps
+from demo.server import ScriptedSource
 from portscope.analysis import HealthReport
-from portscope.demo import ScriptedSource
-from portscope.demo_pressure import pressure_steps
 from portscope.poller import Poller
 from portscope.view.health_feed import HealthFeed
 

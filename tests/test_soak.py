@@ -16,11 +16,11 @@ from pathlib import Path
 
 import psutil
 
+from demo.scenes import first_frame
 from portscope.collect import Collector
 from portscope.config import Config
 from portscope.poller import Poller, PollUpdate
 from portscope.ui.app import PortscopeApp
-from portscope.ui.scenes import first_frame
 
 SOAK_SECONDS = 30
 WARM_UP_SECONDS = 8

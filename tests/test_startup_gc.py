@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from demo.scenes import demo_app, first_frame, until
 from portscope.config import Config
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
-from portscope.ui.scenes import demo_app, first_frame, until
 from portscope.view.startup_gc import STARTUP, StartupHold
 
 

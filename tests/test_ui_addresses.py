@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portscope.demo import demo_snapshot, with_sockets
+from demo.server import demo_snapshot, with_sockets
 from portscope.model import Socket
 from portscope.view.rows import address_sort
 from ui_support import demo_app, first_frame

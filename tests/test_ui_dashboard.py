@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.scenes import open_process
+from demo.server import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
 from portscope.config import Config, load_config
-from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
 from portscope.model import Delta, Snapshot, Socket
 from portscope.poller import PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp
-from portscope.ui.scenes import open_process
 from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config
-from portscope.demo import ScriptedSource, demo_snapshot
 from portscope.ui.app import PortscopeApp
 from ui_support import first_frame, until
 

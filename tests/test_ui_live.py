@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from demo.scenes import analysed, open_pressure
 from portscope.config import Config
 from portscope.ui.app import PortscopeApp
-from portscope.ui.scenes import analysed, open_pressure
 from sockets import SocketFarm
 from ui_support import next_poll, until
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.scenes import select_listener
 from portscope.knowledge import QueryError, lookup
-from portscope.ui.scenes import select_listener
 from ui_support import demo_app, first_frame, until
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from portscope.demo import ScriptedSource, demo_snapshot
+from demo.server import ScriptedSource, demo_snapshot
 from portscope.model import Snapshot
 from portscope.view.prefetch import Prefetched
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from demo.pressure import API, DATABASE, PYTHON, TIGHT_RANGE, pressure_steps, towards
+from demo.scenes import analysed, open_pressure, open_process
+from demo.server import NODE, ScriptedSource, demo_snapshot, with_sockets
 from portscope.analysis import Thresholds
-from portscope.demo import NODE, ScriptedSource, demo_snapshot, with_sockets
-from portscope.demo_pressure import API, DATABASE, PYTHON, TIGHT_RANGE, pressure_steps, towards
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
-from portscope.ui.scenes import analysed, open_pressure, open_process
 from portscope.ui.screens.pressure import PressureScreen
 from ui_support import demo_app, first_frame, next_poll
 

@@ -11,9 +11,9 @@ import psutil
 import pytest
 from textual.widgets import Static
 
-from portscope.demo import demo_snapshot, with_sockets
+from demo.scenes import open_process, select_listener
+from demo.server import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
-from portscope.ui.scenes import open_process, select_listener
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
 from ui_support import demo_app, first_frame, until

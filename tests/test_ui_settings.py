@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config, load_config, save_config
-from portscope.demo import ScriptedSource, demo_snapshot
 from portscope.ui.app import PortscopeApp
 from ui_support import demo_app, first_frame
 

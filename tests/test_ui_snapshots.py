@@ -9,8 +9,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from portscope.demo_pressure import pressure_steps
-from portscope.ui.scenes import (
+from demo.pressure import pressure_steps
+from demo.scenes import (
     analysed,
     demo_app,
     first_frame,

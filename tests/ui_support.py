@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portscope.ui.scenes import StoppedClock, demo_app, first_frame, next_poll, until
+from demo.scenes import StoppedClock, demo_app, first_frame, next_poll, until
 
 FakeClock = StoppedClock
 __all__ = ["FakeClock", "demo_app", "first_frame", "next_poll", "until"]

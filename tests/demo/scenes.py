@@ -12,8 +12,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from demo.server import DEMO_TIME, SSH_CONNECTION, ScriptedSource, demo_snapshot
 from portscope.config import Config
-from portscope.demo import DEMO_TIME, SSH_CONNECTION, ScriptedSource, demo_snapshot
 from portscope.model import Snapshot
 from portscope.session import current_session
 from portscope.ui.app import PortscopeApp

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from portscope.demo import (
+from demo.server import (
     CLIENT_IP,
     CONNECTIONS,
     CURL,
