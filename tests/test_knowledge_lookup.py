@@ -5,19 +5,33 @@ from __future__ import annotations
 import os
 import random
 import socket
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from portscope.collect import take_snapshot
+from portscope.collect import read_port_rules, take_snapshot
 from portscope.collect.privports import UNPRIVILEGED_START, unprivileged_port_start
-from portscope.knowledge import lookup, service_name
+from portscope.knowledge import LookupResult, lookup, service_name
 from portscope.knowledge.bind import bind_verdict
 from portscope.knowledge.classify import check_commands, iana_class, range_facts
-from portscope.model import EphemeralRange
+from portscope.knowledge.lookup import DEFAULT_LIMIT
+from portscope.model import EphemeralRange, PortRules
 from sockets import SocketFarm
 
 LINUX_DEFAULT = EphemeralRange(32768, 60999, source="test")
+
+
+def live_lookup(text: str) -> LookupResult:
+    """A lookup as `portscope lookup` makes it: this host's rules and its sockets now."""
+    snapshot = take_snapshot()
+    return lookup(text, read_port_rules(snapshot), snapshot)
+
+
+def offline_lookup(text: str, limit: int = DEFAULT_LIMIT) -> LookupResult:
+    """A lookup as `portscope lookup --offline` makes it: this host's rules, no sockets."""
+    return lookup(text, read_port_rules(), limit=limit)
 
 
 def can_really_bind(port: int) -> bool:
@@ -45,7 +59,7 @@ def untouched_port_outside(rng: EphemeralRange) -> int:
 
 def test_a_real_listener_shows_up_in_use_with_this_process(farm: SocketFarm) -> None:
     port = farm.tcp_listener("127.0.0.1").getsockname()[1]
-    (report,) = lookup(str(port), take_snapshot()).reports
+    (report,) = live_lookup(str(port)).reports
     mine = [s for s in report.in_use if s.is_listener and s.local_port == port]
     assert mine and mine[0].pid == os.getpid()
     assert mine[0].local_address == "127.0.0.1"
@@ -53,7 +67,7 @@ def test_a_real_listener_shows_up_in_use_with_this_process(farm: SocketFarm) -> 
 
 def test_a_listener_means_the_port_cannot_be_bound(farm: SocketFarm) -> None:
     port = farm.tcp_listener("127.0.0.1").getsockname()[1]
-    bind = lookup(str(port), take_snapshot()).reports[0].bind
+    bind = live_lookup(str(port)).reports[0].bind
     assert bind.can_bind is False
     assert f"pid {os.getpid()}" in bind.verdict
     assert any("listening: tcp 127.0.0.1" in r for r in bind.reasons)
@@ -64,7 +78,7 @@ def test_a_borrowed_local_port_blocks_a_bind_too(farm: SocketFarm) -> None:
     listener = farm.tcp_listener("127.0.0.1")
     ((client, _server),) = farm.connect(listener)
     borrowed = client.getsockname()[1]
-    report = lookup(str(borrowed), take_snapshot()).reports[0]
+    report = live_lookup(str(borrowed)).reports[0]
     assert report.bind.can_bind is False
     assert "outgoing connections" in report.bind.verdict
     assert any(s.remote_port == listener.getsockname()[1] for s in report.in_use)
@@ -75,7 +89,7 @@ def test_the_peer_side_of_a_connection_is_listed_too(farm: SocketFarm) -> None:
     listener = farm.tcp_listener("127.0.0.1")
     farm.connect(listener)
     port = listener.getsockname()[1]
-    in_use = lookup(str(port), take_snapshot()).reports[0].in_use
+    in_use = live_lookup(str(port)).reports[0].in_use
     assert {s.state for s in in_use} >= {"LISTEN", "ESTABLISHED"}
     assert in_use[0].local_port == port, "local holders come first"
     assert any(s.remote_port == port for s in in_use)
@@ -83,7 +97,7 @@ def test_the_peer_side_of_a_connection_is_listed_too(farm: SocketFarm) -> None:
 
 def test_a_udp_socket_is_in_use_too(farm: SocketFarm) -> None:
     port = farm.udp_socket("127.0.0.1").getsockname()[1]
-    report = lookup(str(port), take_snapshot()).reports[0]
+    report = live_lookup(str(port)).reports[0]
     mine = [s for s in report.in_use if s.pid == os.getpid()]
     assert [(s.proto, s.local_port, s.is_listener) for s in mine] == [("udp", port, True)]
     assert report.bind.can_bind is False
@@ -91,21 +105,40 @@ def test_a_udp_socket_is_in_use_too(farm: SocketFarm) -> None:
 
 def test_a_free_port_can_be_bound() -> None:
     port = untouched_port_outside(take_snapshot().ephemeral_range)
-    report = lookup(str(port), take_snapshot()).reports[0]
+    report = live_lookup(str(port)).reports[0]
     assert report.in_use == ()
     assert report.bind.can_bind is True
     assert report.bind.verdict.startswith("Yes")
 
 
 def test_without_a_snapshot_nothing_is_claimed_about_holders() -> None:
-    report = lookup("60630").reports[0]
+    report = offline_lookup("60630").reports[0]
     assert report.in_use == ()
     assert report.bind.verdict.startswith("Probably")
     assert any("no live data" in r for r in report.bind.reasons)
 
 
+def test_the_lookup_shows_the_rules_it_is_handed_and_reads_none_itself() -> None:
+    """Another host's range, reserved ports, sysctl, privilege and OS come out as handed in,
+    whatever this machine (root, Linux) would say."""
+    rules = PortRules(
+        EphemeralRange(40000, 40099, frozenset({40050}), "handed in"),
+        unprivileged_start=1024,
+        privileged=False,
+        platform="darwin",
+    )
+    lent, reserved = (lookup(port, rules).reports[0] for port in ("40001", "40050"))
+    assert lent.ephemeral and not lent.reserved
+    assert reserved.reserved and not reserved.ephemeral
+    assert lookup("40001", rules).ephemeral_range == rules.ephemeral_range
+    assert "lsof -nP -i :40001" in lent.check_commands
+    assert lookup("80", rules).reports[0].bind.can_bind is False
+    lower_sysctl = replace(rules, unprivileged_start=80)
+    assert lookup("80", lower_sysctl).reports[0].bind.can_bind is True
+
+
 def test_60630_answers_what_the_web_pages_say() -> None:
-    report = lookup("60630").reports[0]
+    report = offline_lookup("60630").reports[0]
     assert report.iana_class == "dynamic"
     assert report.services == ()
     assert any("Xsan" in n.text for n in report.notes)
@@ -115,23 +148,23 @@ def test_60630_answers_what_the_web_pages_say() -> None:
 
 
 def test_names_are_found_exactly_then_by_prefix_then_by_keyword() -> None:
-    result = lookup("ssh")
+    result = offline_lookup("ssh")
     ports = [r.port for r in result.reports]
     assert ports[0] == 22
     assert result.total == len(ports) > 1
-    assert lookup("SSH").reports[0].port == 22
-    assert [r.port for r in lookup("Xsan").reports] == [60630]
-    assert lookup("lockdownd").reports[0].port == 62078
-    assert lookup("x11").reports[0].port == 6000
+    assert offline_lookup("SSH").reports[0].port == 22
+    assert [r.port for r in offline_lookup("Xsan").reports] == [60630]
+    assert offline_lookup("lockdownd").reports[0].port == 62078
+    assert offline_lookup("x11").reports[0].port == 6000
 
 
 def test_a_name_nobody_uses_is_no_error() -> None:
-    result = lookup("zzqqxv")
+    result = offline_lookup("zzqqxv")
     assert result.total == 0 and result.reports == ()
 
 
 def test_ranges_are_capped_and_counted() -> None:
-    result = lookup("1-1023", limit=5)
+    result = offline_lookup("1-1023", limit=5)
     assert len(result.reports) == 5
     assert result.total > 5
     assert [r.port for r in result.reports] == sorted(r.port for r in result.reports)
@@ -140,7 +173,7 @@ def test_ranges_are_capped_and_counted() -> None:
 
 def test_a_range_includes_ports_in_use_here(farm: SocketFarm) -> None:
     port = farm.tcp_listener("127.0.0.1").getsockname()[1]
-    result = lookup(f"{port}-{port}", take_snapshot())
+    result = live_lookup(f"{port}-{port}")
     assert [r.port for r in result.reports] == [port]
 
 
@@ -192,7 +225,7 @@ def test_time_wait_from_an_outgoing_connection_blocks_a_bind(farm: SocketFarm) -
     client.close()
     server.recv(1)
     server.close()
-    report = lookup(str(port), take_snapshot()).reports[0]
+    report = live_lookup(str(port)).reports[0]
     server_port = listener.getsockname()[1]
     assert any(
         s.local_port == port and s.remote_port == server_port and s.state == "TIME_WAIT"
@@ -211,7 +244,7 @@ def test_a_restarted_servers_time_wait_does_not_block_it(farm: SocketFarm) -> No
     client.recv(1)
     client.close()
     listener.close()
-    report = lookup(str(port), take_snapshot()).reports[0]
+    report = live_lookup(str(port)).reports[0]
     assert "TIME_WAIT" in {s.state for s in report.in_use if s.local_port == port}
     assert report.bind.can_bind is True
     assert any("SO_REUSEADDR" in r for r in report.bind.reasons)
@@ -225,3 +258,14 @@ def test_the_unprivileged_port_start_is_read_from_the_kernel(tmp_path: Path) -> 
     assert unprivileged_port_start("linux", tmp_path / "absent") == 1024
     assert unprivileged_port_start("win32", sysctl) == 0
     assert unprivileged_port_start() == int(UNPRIVILEGED_START.read_text())
+
+
+def test_port_rules_are_the_snapshots_when_read_with_one() -> None:
+    """The card agrees with the sockets it lists: their snapshot's range and privilege."""
+    snapshot = replace(take_snapshot(), ephemeral_range=LINUX_DEFAULT, privileged=False)
+    rules = read_port_rules(snapshot)
+    assert (rules.ephemeral_range, rules.privileged) == (LINUX_DEFAULT, False)
+    here = read_port_rules()
+    assert here.ephemeral_range == take_snapshot().ephemeral_range
+    assert here.unprivileged_start == rules.unprivileged_start == unprivileged_port_start()
+    assert here.platform == sys.platform

@@ -15,6 +15,9 @@ from portscope.knowledge import (
     parse_query,
 )
 from portscope.knowledge.query import ACCEPTED
+from portscope.model import EphemeralRange, PortRules
+
+RULES = PortRules(EphemeralRange(32768, 60999), 1024, privileged=False, platform="linux")
 
 BAD_INPUTS = [
     "", "   ", "\t\n", "abc!!", "-1", "65536", "99999999999999999999", "9000-8000",
@@ -88,7 +91,7 @@ def test_the_parser_raises_only_its_own_error(text: str) -> None:
 @given(st.one_of(st.text(max_size=30), st.from_regex(r"[0-9]{1,6}(-[0-9]{1,6})?", fullmatch=True)))
 def test_lookup_raises_only_the_parse_error(text: str) -> None:
     try:
-        result = lookup(text, limit=3)
+        result = lookup(text, RULES, limit=3)
     except QueryError:
         return
     assert result.query == text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from demo.scenes import select_listener
-from portscope.knowledge import QueryError, lookup
+from portscope.knowledge import QueryError, parse_query
 from ui_support import demo_app, first_frame, until
 
 
@@ -29,7 +29,7 @@ async def test_bad_query_is_an_inline_error(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     bad = "70000-1"
     try:
-        lookup(bad)
+        parse_query(bad)
     except QueryError as exc:
         expected = str(exc)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -64,7 +64,7 @@ async def test_any_pasted_text_is_answered_inline_and_the_app_keeps_running(
             app.lookup.query_box.insert_text_at_cursor(text)
             typed = app.lookup.query_box.value.strip()
             try:
-                lookup(typed)
+                parse_query(typed)
             except QueryError as exc:
                 expected = str(exc)
             else:

@@ -136,6 +136,20 @@ class EphemeralRange:
 
 
 @dataclass(frozen=True, slots=True)
+class PortRules:
+    """How this host treats ports, read by the collectors and handed to the lookup, which
+    shows them beside its registry but never reads them itself."""
+
+    ephemeral_range: EphemeralRange
+    unprivileged_start: int
+    """The first port a process without privilege may bind."""
+    privileged: bool
+    """Whether this process runs as root, so may bind below `unprivileged_start`."""
+    platform: str
+    """`sys.platform` of the host: which commands the lookup suggests for checking a port."""
+
+
+@dataclass(frozen=True, slots=True)
 class Interface:
     """A network interface and the addresses on it (IPv6 link-local with its %scope)."""
 

@@ -36,6 +36,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from portscope.cli import UsageError
+    from portscope.collect import read_port_rules
     from portscope.knowledge import QueryError, lookup, parse_query
     from portscope.report.lookup import to_json, to_text
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise UsageError("lookup: --limit must be 0 or more")
     snapshot = take_live_snapshot() if args.live else None
-    result = lookup(args.query, snapshot, limit=args.limit)
+    result = lookup(args.query, read_port_rules(snapshot), snapshot, limit=args.limit)
     sys.stdout.write((to_json(result) if args.json else to_text(result)) + "\n")
     return 0
 

@@ -24,9 +24,10 @@ from portscope.collect.forked import call_forked, can_fork
 from portscope.collect.interfaces import read_interfaces
 from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, Table, live_inodes
 from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
+from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
-from portscope.model import Family, Moved, Owner, Proto, Snapshot, Socket
+from portscope.model import Family, Moved, Owner, PortRules, Proto, Snapshot, Socket
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
 ConcreteSource = Literal["netlink", "procfs", "psutil"]
@@ -56,6 +57,17 @@ def is_privileged() -> bool:
     """Whether this process can see every process's sockets (root on POSIX)."""
     geteuid = getattr(os, "geteuid", None)
     return geteuid is not None and geteuid() == 0
+
+
+def read_port_rules(snapshot: Snapshot | None = None, platform: str = sys.platform) -> PortRules:
+    """This host's rules for ports, for a lookup; a snapshot's range and privilege when one
+    is given, so the card agrees with the sockets it lists."""
+    return PortRules(
+        ephemeral_range=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform),
+        unprivileged_start=unprivileged_port_start(platform),
+        privileged=snapshot.privileged if snapshot else is_privileged(),
+        platform=platform,
+    )
 
 
 def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> ConcreteSource:

@@ -1,7 +1,8 @@
 """Port knowledge: the bundled IANA registry, /etc/services, sourced notes, and lookups.
 
 Headless: never imports textual, so `portscope lookup` starts fast and the dashboard can
-call `lookup` from anywhere.
+call `lookup` from anywhere. Pure: it reads no sockets or sysctls; callers hand it the
+host's `PortRules` and a snapshot.
 """
 
 from portscope.knowledge.lookup import (

@@ -1,25 +1,23 @@
 """`lookup`: everything portscope knows about a port, a range or a name, in one record.
 
-Joins the registry (IANA, /etc/services, notes), the port's RFC 6335 class, this OS's
-ephemeral range and, when a snapshot is given, what uses the port here right now.
+Joins the registry (IANA, /etc/services, notes), the port's RFC 6335 class, the host's
+port rules and, when a snapshot is given, what uses the port here right now. Pure: the
+caller reads the rules and the snapshot (`portscope.collect.read_port_rules`) and hands
+them in.
 """
 
 from __future__ import annotations
 
 import bisect
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from portscope.collect import is_privileged
-from portscope.collect.ephemeral import IANA_DYNAMIC, read_ephemeral_range
-from portscope.collect.privports import unprivileged_port_start
 from portscope.knowledge.bind import bind_verdict
 from portscope.knowledge.classify import check_commands, iana_class, range_facts
 from portscope.knowledge.query import NameQuery, PortQuery, Query, RangeQuery, parse_query
 from portscope.knowledge.records import BindVerdict, Note, ServiceEntry
 from portscope.knowledge.registry import Registry, default_registry
-from portscope.model import EphemeralRange, Snapshot, Socket
+from portscope.model import EphemeralRange, PortRules, Snapshot, Socket
 
 __all__ = [
     "BindVerdict",
@@ -60,8 +58,8 @@ class LookupResult:
     query: str
     reports: tuple[PortReport, ...]
     total: int
+    ephemeral_range: EphemeralRange
     parsed: Query | None = None
-    ephemeral_range: EphemeralRange = IANA_DYNAMIC
     snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 
 
@@ -70,29 +68,20 @@ class Context:
     """What every report of one lookup shares."""
 
     registry: Registry
-    rng: EphemeralRange
+    rules: PortRules
     snapshot: Snapshot | None
-    privileged: bool
-    unprivileged_start: int
-    platform: str
 
 
 def lookup(
     text: str,
+    rules: PortRules,
     snapshot: Snapshot | None = None,
     limit: int = DEFAULT_LIMIT,
-    platform: str = sys.platform,
 ) -> LookupResult:
-    """Answer a query; raises QueryError (only) when `text` does not parse."""
+    """Answer a query under the host's `rules`, with the sockets of `snapshot` when given;
+    raises QueryError (only) when `text` does not parse."""
     query = parse_query(text)
-    context = Context(
-        registry=default_registry(),
-        rng=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform),
-        snapshot=snapshot,
-        privileged=snapshot.privileged if snapshot else is_privileged(),
-        unprivileged_start=unprivileged_port_start(platform),
-        platform=platform,
-    )
+    context = Context(registry=default_registry(), rules=rules, snapshot=snapshot)
     ports = matching_ports(query, context)
     reports = tuple(port_report(port, context) for port in ports[: max(0, limit)])
     return LookupResult(
@@ -100,7 +89,7 @@ def lookup(
         reports=reports,
         total=len(ports),
         parsed=query,
-        ephemeral_range=context.rng,
+        ephemeral_range=rules.ephemeral_range,
         snapshot=snapshot,
     )
 
@@ -159,7 +148,8 @@ def socket_index(snapshot: Snapshot) -> SocketIndex:
 
 
 def port_report(port: int, context: Context) -> PortReport:
-    rng = context.rng
+    rules = context.rules
+    rng = rules.ephemeral_range
     snapshot = context.snapshot
     index = socket_index(snapshot) if snapshot else None
     local = index.local.get(port, []) if index else []
@@ -172,13 +162,13 @@ def port_report(port: int, context: Context) -> PortReport:
         services=context.registry.services(port),
         notes=context.registry.notes(port),
         in_use=(*local, *remote),
-        check_commands=check_commands(port, context.platform),
+        check_commands=check_commands(port, rules.platform),
         bind=bind_verdict(
             port,
             local if snapshot else None,
             rng,
-            context.privileged,
-            context.unprivileged_start,
+            rules.privileged,
+            rules.unprivileged_start,
         ),
         range_facts=range_facts(port, rng),
     )

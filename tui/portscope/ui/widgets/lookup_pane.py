@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from portscope.collect import read_port_rules
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
 from portscope.ui.widgets.lookup_card import LABEL, result_card
@@ -90,7 +91,7 @@ class LookupPane(Vertical):
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
     def _look_up(self, text: str, snapshot: Snapshot | None) -> None:
         try:
-            result: LookupResult | str = lookup(text, snapshot)
+            result: LookupResult | str = lookup(text, read_port_rules(snapshot), snapshot)
         except QueryError as exc:
             result = str(exc)
         self.app.call_from_thread(self._show, text, result)
