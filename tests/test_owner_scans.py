@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from netns import needs_netns
-from portscope.collect.fdscan import FdTables, Recheck
+from portscope.collect.fdscan import FdTables, ProcessId, Recheck
 from portscope.collect.netlink import live_inodes, read_sockets
-from portscope.collect.owners import InodeOwners, ProcessId, identify
+from portscope.collect.owners import InodeOwners, identify
 from sockets import SocketFarm
 from workload import mixed
 

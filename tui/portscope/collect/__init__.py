@@ -20,10 +20,11 @@ from typing import Literal
 import psutil
 
 from portscope.collect.ephemeral import read_ephemeral_range
+from portscope.collect.fdscan import ProcessId
 from portscope.collect.forked import call_forked, can_fork
 from portscope.collect.interfaces import read_interfaces
 from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, Table, live_inodes
-from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identify
+from portscope.collect.owners import InodeOwners, OwnerCache, identify
 from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals

@@ -14,11 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterable
 from enum import Enum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from portscope.collect.owners import ProcessId
-
+ProcessId = tuple[int, float]
+"""A process that cannot be confused with a later one reusing its pid."""
 NOT_A_SOCKET = 0
 SOCKET_PREFIX = "socket:["
 VACANCIES_KEPT = 32

@@ -14,11 +14,8 @@ from collections.abc import Callable, Collection, Iterable
 
 import psutil
 
-from portscope.collect.fdscan import FdTables, Recheck
+from portscope.collect.fdscan import FdTables, ProcessId, Recheck
 from portscope.model import Owner
-
-ProcessId = tuple[int, float]
-"""A process that cannot be confused with a later one reusing its pid."""
 
 
 def identify(pid: int) -> ProcessId | None:
