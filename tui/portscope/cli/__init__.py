@@ -14,13 +14,9 @@ from typing import NoReturn
 
 from portscope import __version__
 from portscope.cli import check, lookup, snapshot
+from portscope.cli.errors import USAGE_ERROR, UsageError
 
 SUBCOMMANDS = (snapshot, lookup, check)
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported as one line on stderr, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from portscope.analysis import HealthTracker
-    from portscope.cli import UsageError
+    from portscope.cli.errors import UsageError
     from portscope.collect import Collector
     from portscope.events import describe_error
     from portscope.report.check import failure, outcome

@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from portscope.cli import UsageError
+    from portscope.cli.errors import UsageError
     from portscope.collect import read_port_rules
     from portscope.knowledge import QueryError, lookup, parse_query
     from portscope.report.lookup import to_json, to_text
