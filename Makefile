@@ -16,6 +16,7 @@ run: $(BIN)/python
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check .
+	PYTHONPATH=tui $(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 screenshots: $(BIN)/python

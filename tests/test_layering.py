@@ -1,4 +1,5 @@
-"""The headless core never imports textual: checked in fresh interpreters, not by reading code."""
+"""The headless core and the view model never import textual or rich: checked in fresh
+interpreters, not by reading code. `lint-imports` (pyproject.toml) checks the layer order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 from conftest import SOURCE_ROOT, run_portscope, run_with_tree
@@ -33,13 +35,16 @@ def headless_modules() -> list[str]:
     return ["portscope", *sorted(modules_under(str(SOURCE_ROOT / "portscope"), "portscope."))]
 
 
-PROBE = """
+TERMINAL = ("textual", "rich")
+"""What the headless modules never import: the terminal's libraries."""
+PROBE = f"""
 import importlib, json, sys
-offenders = {}
+offenders = {{}}
 for name in sys.argv[1:]:
     importlib.import_module(name)
-    if "textual" in sys.modules and not offenders:
-        offenders[name] = sorted(m for m in sys.modules if m.split(".")[0] == "textual")[:3]
+    terminal = sorted(m for m in sys.modules if m.split(".")[0] in {TERMINAL!r})
+    if terminal and not offenders:
+        offenders[name] = terminal[:3]
 print(json.dumps(offenders))
 """
 
@@ -49,11 +54,13 @@ def test_headless_modules_found() -> None:
     wanted = {"portscope.model", "portscope.collect", "portscope.poller", "portscope.report"}
     assert wanted <= set(modules)
     assert "portscope.cli.snapshot" in modules
+    view = {"portscope.view.rows", "portscope.view.table_model", "portscope.view.health_feed"}
+    assert view <= set(modules), "the view model is headless too"
 
 
 def test_headless_modules_never_import_textual() -> None:
     """Imported one after another in one fresh interpreter; the first one that pulls in
-    textual is named."""
+    textual or rich is named."""
     done = run_with_tree([sys.executable, "-c", PROBE, *headless_modules()])
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {}
@@ -77,5 +84,18 @@ def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) 
         if line.startswith("import time:")
     }
     assert must_import in imported
-    assert not {m for m in imported if m.split(".")[0] == "textual"}
+    assert not {m for m in imported if m.split(".")[0] in TERMINAL}
     assert "asyncio" not in imported, "one-shot commands need not pay for the poller's event loop"
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No import cycle, a package's `__init__` and its own modules included (lint-imports'
+    acyclic contract compares sibling packages only)."""
+    graph = grimp.build_graph("portscope", cache_dir=None)
+    cycles = sorted(
+        (module, imported)
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    )
+    assert cycles == []
