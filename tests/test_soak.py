@@ -30,7 +30,7 @@ SOAK_POLLS = 70
 SOAK_CONNECTIONS = 2000
 """Connections opened and closed after the warm-up: a leak per socket ever seen shows."""
 STALL_LIMIT = 120.0
-"""Seconds either stretch of work may take; at 0.25 s a poll the soak needs about 25."""
+"""Seconds either stretch of work may take: several times what it needs at 0.25 s a poll."""
 MAX_RSS_GROWTH = 12 * 1024 * 1024
 POOL_HEADROOM = min(32, (os.cpu_count() or 1) + 4)
 """asyncio's default thread pool (the poller's worker) starts its threads lazily, up to
