@@ -24,7 +24,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class IdleSkippingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class IdleSkippingSelector(selectors.DefaultSelector):
     """Answers an idle wait at once and tells the loop how far to move its clock."""
 
     def __init__(self) -> None:
