@@ -2,7 +2,10 @@
 
 The collect functions here are stand-ins for the collector (which has its own tests);
 the poller they drive is the real one. Waits are bounded so a hang fails instead of
-stalling the suite; nothing asserts how long anything took.
+stalling the suite; nothing asserts how long anything took. Tests of what happens over
+many intervals run on a clock that skips idle waits (`fast_clock`), so they count the
+poller's calls over a thousand intervals without waiting for them; tests of what must
+not wait out an interval stay on the real clock, where waiting it out would fail.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from fast_clock import on_fast_clock
 from portscope.model import EphemeralRange, Snapshot, Socket
 from portscope.poller import MIN_INTERVAL, Poller, PollEvent, PollFailed, PollUpdate
 
 PATIENCE = 10.0
 """Longest wait for something that should happen; only a broken poller reaches it."""
+IDLE_INTERVALS = 1000
+"""Intervals a paused poller sits through on the fast clock: each one it polled in would
+show up as a call."""
 
 
 def snapshot_with(*ports: int) -> Snapshot:
@@ -47,10 +54,6 @@ class Recorder:
 
     async def next(self) -> PollEvent:
         return await asyncio.wait_for(self._queue.get(), PATIENCE)
-
-    def drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
 
 
 class Counting:
@@ -96,6 +99,7 @@ async def running(poller: Poller) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.wait_for(task, PATIENCE)
 
 
+@on_fast_clock
 async def test_each_poll_publishes_snapshot_and_delta() -> None:
     snapshots = iter([snapshot_with(1, 2), snapshot_with(2, 3), snapshot_with(2, 3)])
     poller, record = subscribed(lambda: next(snapshots), interval=MIN_INTERVAL)
@@ -129,6 +133,7 @@ async def test_poll_runs_in_a_worker_thread_and_the_loop_stays_free() -> None:
     assert threading.get_ident() not in counting.threads
 
 
+@on_fast_clock
 async def test_failed_poll_is_published_backs_off_and_recovers() -> None:
     def collect(call: int) -> Snapshot:
         if call <= 3:
@@ -167,26 +172,26 @@ async def test_subscriber_that_raises_does_not_stop_the_others() -> None:
     assert len(record.events) == 1 and len(late.events) == 2
 
 
-async def test_pause_resume_and_poll_now_while_paused() -> None:
+@on_fast_clock
+async def test_a_paused_poller_makes_no_calls_until_resumed_or_asked() -> None:
+    """A thousand intervals go by on the fast clock: a paused poller that polled on its
+    own would have made a thousand calls."""
     counting = Counting()
     poller, record = subscribed(counting, interval=MIN_INTERVAL)
     async with running(poller):
         await record.next()
         poller.pause()
-        await asyncio.sleep(MIN_INTERVAL * 2)  # let a poll already under way finish
-        calls = counting.calls
-        record.drain()
-        await asyncio.sleep(MIN_INTERVAL * 4)
-        assert counting.calls == calls, "a paused poller polled on its own"
+        await asyncio.sleep(MIN_INTERVAL * IDLE_INTERVALS)
+        assert counting.calls == 1, "a paused poller polled on its own"
         poller.poll_now()
         asked = await record.next()
         assert isinstance(asked, PollUpdate) and poller.paused
-        await asyncio.sleep(MIN_INTERVAL * 4)
-        assert counting.calls == calls + 1, "poll_now while paused polls exactly once"
+        await asyncio.sleep(MIN_INTERVAL * IDLE_INTERVALS)
+        assert counting.calls == 2, "poll_now while paused polls exactly once"
         poller.resume()
         await record.next()
         await record.next()
-    assert counting.calls >= calls + 3
+    assert counting.calls >= 4
 
 
 async def test_interval_change_takes_effect_at_once() -> None:
@@ -202,17 +207,30 @@ async def test_interval_change_takes_effect_at_once() -> None:
     assert poller.interval == 60.0, "intervals are clamped"
 
 
-async def test_slow_polls_never_overlap() -> None:
-    """Polls slower than the interval, plus poll_now and direct poll_once calls from
-    other tasks: the collect function still never runs twice at once."""
-    counting = Counting(lambda call: (time.sleep(MIN_INTERVAL * 1.5), snapshot_with(call))[1])
+async def test_polls_asked_for_during_a_poll_never_overlap_it() -> None:
+    """poll_now and direct poll_once calls from other tasks, all made while the first
+    poll is held inside the collect function: it still never runs twice at once."""
+    loop = asyncio.get_running_loop()
+    first_started = asyncio.Event()
+    release = threading.Event()
+
+    def collect(call: int) -> Snapshot:
+        if call == 1:
+            loop.call_soon_threadsafe(first_started.set)
+            assert release.wait(PATIENCE), "the test never released the first poll"
+        return snapshot_with(call)
+
+    counting = Counting(collect)
     poller, record = subscribed(counting, interval=MIN_INTERVAL)
     async with running(poller):
-        await record.next()
+        await asyncio.wait_for(first_started.wait(), PATIENCE)
         poller.poll_now()
         extra = [asyncio.create_task(poller.poll_once()) for _ in range(3)]
+        await asyncio.sleep(0)  # the extra polls start and queue behind the first
+        release.set()
         await asyncio.wait_for(asyncio.gather(*extra), PATIENCE)
-        await record.next()
+        events = [await record.next() for _ in range(5)]
+    assert all(isinstance(e, PollUpdate) for e in events)
     assert counting.calls >= 5
     assert counting.most_at_once == 1
 
@@ -230,11 +248,11 @@ async def test_stop_ends_the_loop_promptly(when: str) -> None:
             release.wait(PATIENCE)
         return snapshot_with(call)
 
-    poller = Poller(Counting(collect), interval=60)
+    poller, record = subscribed(Counting(collect), interval=60)
     task = asyncio.create_task(poller.run())
     await asyncio.wait_for(started.wait(), PATIENCE)
     if when == "while waiting":
-        await asyncio.sleep(MIN_INTERVAL)
+        await record.next()  # the first poll is out: the loop now waits out its minute
     poller.stop()
     release.set()
     await asyncio.wait_for(task, PATIENCE)

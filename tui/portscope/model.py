@@ -355,7 +355,8 @@ def moved_between(old: Snapshot, new: Snapshot) -> tuple[Sequence[Socket], Seque
     """(Sockets of `new` that are not in `old`, Sockets of `old` not in `new`), by object.
 
     The collector's own account (`new.moved`) when it is about `old` and its counts add
-    up; otherwise found by object id in both (a few ms at 20,000 sockets).
+    up; otherwise found by object id in both, which costs more at 20,000 sockets
+    (BENCHMARKS.md, "Behind the code").
     """
     moved = new.moved
     if (

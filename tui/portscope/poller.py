@@ -94,8 +94,8 @@ class Poller:
             return await self._poll()
 
     def _collect_and_diff(self, previous: Snapshot | None) -> tuple[Snapshot, Delta]:
-        """Both in the worker thread: at 20,000 sockets the Delta alone is tens of
-        milliseconds that the event loop (and the screen) should not wait for."""
+        """Both in the worker thread: at 20,000 sockets the Delta is work the event loop
+        (and the screen) should not wait for (BENCHMARKS.md, "Behind the code")."""
         snapshot = self._collect()
         return snapshot, Delta.between(previous, snapshot)
 

@@ -44,7 +44,8 @@ def add_parser(commands: Any) -> None:
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """No cyclic garbage collection for one poll's worth of records: at 20k sockets its
-    passes over the new, all still live, objects were ~20 ms of a cold snapshot."""
+    passes over the new, all still live, objects find nothing and slow a cold snapshot
+    (BENCHMARKS.md, "Behind the code")."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -47,8 +47,8 @@ CLOSED_BY_OWNER = frozenset(
 """States an owner's close() leaves behind: without inodes (psutil has none) an ownerless
 socket in one of these is taken as orphaned, not as hidden."""
 FORKED_SCAN_DEADLINE = 5.0
-"""Seconds the first poll waits for its forked owner search (~0.2 s at 20k sockets)
-before searching itself."""
+"""Seconds the first poll waits for its forked owner search before searching itself;
+far longer than the search takes at 20k sockets (BENCHMARKS.md, "Behind the code")."""
 
 Split = tuple[tuple[Socket, ...], tuple[Socket, ...]]
 """(listeners, connections)."""
@@ -154,8 +154,9 @@ class Collector:
 
         The parent only waits, so this gains nothing for a lone snapshot; it is for
         the dashboard, whose UI import runs in another thread meanwhile and would
-        otherwise share the interpreter lock with ~0.15 s of scanning at 20k sockets.
-        If the child fails, the poll searches as if it had never been asked.
+        otherwise share the interpreter lock with the scan of every fd on the machine
+        (BENCHMARKS.md, "Behind the code"). If the child fails, the poll searches as if
+        it had never been asked.
         """
         owners = self.inode_owners
 

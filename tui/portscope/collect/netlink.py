@@ -3,7 +3,8 @@
 One dump per (family, protocol) hands back binary records, so there is no text to
 split and no hex to decode: at 20,000 sockets this is the cheapest way to read the
 table. The rows are the same `RawSocket`s that `procnet` produces, so owners attach
-the same way. pyroute2 is not used: its decoder was measured at ~2 s for 25k sockets.
+the same way. pyroute2 is not used: its decoder takes many times a poll's budget at that
+scale (BENCHMARKS.md, "Behind the code").
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Connection records as JSON text, written straight from the sockets.
 
 At 20,000 sockets, building a dict per connection and running json's encoder over
-them was ~40 % of `portscope snapshot --json` after the collect. A row's text here
-is one f-string whose string pieces come from small caches (a few addresses, states
-and owners repeat across thousands of rows), each produced by `json.dumps` itself,
-so the output is byte for byte what `json.dumps(connection_record(...))` writes.
+them was a large share of `portscope snapshot --json` after the collect (BENCHMARKS.md,
+"Behind the code"). A row's text here is one f-string whose string pieces come from
+small caches (a few addresses, states and owners repeat across thousands of rows), each
+produced by `json.dumps` itself, so the output is byte for byte what
+`json.dumps(connection_record(...))` writes.
 """
 
 from __future__ import annotations

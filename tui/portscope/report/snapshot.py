@@ -113,8 +113,9 @@ def to_json(snapshot: Snapshot) -> str:
     """ASCII-only JSON: control and bidi characters in process names arrive escaped.
 
     One line, not indented: json's C encoder only runs without `indent`, and the Python
-    one took 3.5x as long at 20k sockets (pipe through `jq` to read it). The connection
-    rows are written by `json_rows`, byte for byte as json.dumps would write them."""
+    one is several times slower at 20k sockets (BENCHMARKS.md, "Behind the code"; pipe
+    through `jq` to read it). The connection rows are written by `json_rows`, byte for
+    byte as json.dumps would write them."""
     before, after = around_connections(snapshot)
     rows = ", ".join(connection_rows(snapshot, owner_fields))
     return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {json.dumps(after)[1:]}'

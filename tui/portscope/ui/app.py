@@ -200,12 +200,12 @@ class PortscopeApp(App[int]):
         """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) exits, whatever state
         the event loop is in.
 
-        The handler is a plain signal handler, not the loop's: seen here, a dashboard
-        whose terminal vanished blocked its main thread on Textual's output queue (the
-        writer thread had died on the dead terminal), so a loop-scheduled exit never
-        ran and the process stayed, spinning its input thread. A clean exit is asked
-        of the loop first; if it has not happened within EXIT_GRACE seconds, a
-        watchdog thread ends the process.
+        The handler is a plain signal handler, not the loop's: a dashboard whose terminal
+        vanished (tests/test_ui_terminal.py does that to it) blocked its main thread on
+        Textual's output queue (the writer thread had died on the dead terminal), so a
+        loop-scheduled exit never ran and the process stayed, spinning its input thread.
+        A clean exit is asked of the loop first; if it has not happened within
+        EXIT_GRACE seconds, a watchdog thread ends the process.
         """
         loop = asyncio.get_running_loop()
 
@@ -284,8 +284,9 @@ class PortscopeApp(App[int]):
     def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
         """The first poll's other panes, once its listeners and header are on screen.
 
-        At 20,000 connections their rows take ~150 ms to build; the first frame does not
-        wait for them. A newer poll arriving first has filled them already.
+        At 20,000 connections their rows take longer to build than the first frame should
+        wait (BENCHMARKS.md, "Behind the code"). A newer poll arriving first has filled
+        them already.
         """
         for pane in self.socket_panes[1:]:
             if pane.context is None:
@@ -527,11 +528,11 @@ def run_dashboard(collect: Collect | None = None, interval: float | None = None)
     """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
-    # At 20,000 sockets a full garbage collection walked ~120,000 objects (45-90 ms,
-    # twice every 30 s, ~1 % of a core). Most live as long as the app (the UI, the
-    # registry, the first poll's sockets and rows): they are frozen out of collections
-    # once the first poll is on screen, and full collections wait ten times as long.
-    # Young cyclic garbage is still collected as usual.
+    # At 20,000 sockets full garbage collections walking every live object were most of
+    # the collector's cost (BENCHMARKS.md, "Behind the code"). Most objects live as long
+    # as the app (the UI, the registry, the first poll's sockets and rows): they are
+    # frozen out of collections once the first poll is on screen, and full collections
+    # wait ten times as long. Young cyclic garbage is still collected as usual.
     gc.set_threshold(*GC_THRESHOLDS)
     app = PortscopeApp(
         collect, interval=interval, session=current_session(), freeze_after_start=True

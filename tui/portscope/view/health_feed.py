@@ -1,10 +1,10 @@
 """Feeds the shared Poller's snapshots to a HealthTracker off the event loop.
 
-A recount at 20k connections takes ~10 ms (~150 ms with one destination each), too
-long for the event loop, so it runs on one dedicated thread: a single worker keeps
-the polls in order, which the CLOSE_WAIT trends and following each Delta need. Reports
-come back through `deliver`, called on that thread (the app posts them as messages).
-No textual here.
+A recount at 20k connections takes too long for the event loop, more so when every
+connection has a destination of its own (BENCHMARKS.md, "Behind the code"), so it runs
+on one dedicated thread: a single worker keeps the polls in order, which the CLOSE_WAIT
+trends and following each Delta need. Reports come back through `deliver`, called on
+that thread (the app posts them as messages). No textual here.
 """
 
 from __future__ import annotations

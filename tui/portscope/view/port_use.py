@@ -1,8 +1,8 @@
 """The dashboard's per-poll port counts, following each poll's Delta.
 
-Recounting them over every connection took ~7 ms of the event loop per poll at
-20,000 connections; following the Delta (~600 sockets at 200 conn/s) takes a fraction
-of a millisecond. No textual here.
+Recounting them over every connection cost the event loop many times more per poll at
+20,000 connections than following the Delta, which holds only the sockets that moved
+(BENCHMARKS.md, "Behind the code"). No textual here.
 """
 
 from __future__ import annotations

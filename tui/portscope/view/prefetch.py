@@ -1,10 +1,11 @@
 """The dashboard's first collect, started before textual is imported.
 
-Importing the UI takes ~0.3 s and a cold collect at 20,000 sockets ~0.25-0.5 s;
-running the collect alongside the imports brings the first frame with data forward.
-Its owner search (a readlink of every fd on the machine) runs in a forked child
-(`Collector(fork_first_scan=True)`), so it does not share the interpreter lock with
-the imports. No textual here: the point is to run before it is imported.
+Importing the UI and a cold collect at 20,000 sockets take time of the same order
+(BENCHMARKS.md, "Behind the code"); running the collect alongside the imports brings
+the first frame with data forward. Its owner search (a readlink of every fd on the
+machine) runs in a forked child (`Collector(fork_first_scan=True)`), so it does not
+share the interpreter lock with the imports. No textual here: the point is to run
+before it is imported.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Importing textual, building the screen and taking the first 20,000-socket poll
 allocate hundreds of thousands of objects that all stay alive, so the collector's
-passes over them find nothing, and they cost ~0.1 s of a ~0.7 s start (measured at
-20k sockets). Collection resumes once the first poll is on screen. No textual here:
-the hold starts before it is imported.
+passes over them find nothing, and at 20k sockets they are a real share of the start
+(BENCHMARKS.md, "Behind the code"). Collection resumes once the first poll is on
+screen. No textual here: the hold starts before it is imported.
 """
 
 from __future__ import annotations

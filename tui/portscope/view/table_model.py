@@ -2,9 +2,10 @@
 
 Rows are keyed (by `Socket.key` for socket panes) and kept in one sorted list of
 `(sort value, serial, key)` entries, so a poll's delta is applied with a bisect per row
-instead of a rebuild: 1,000 additions and 1,000 removals on 20,000 rows stay in the
-low milliseconds. Reversed order is an index mapping, not a second list. Nothing here
-imports textual, so the model can be tested and benchmarked on its own.
+instead of a rebuild: 1,000 additions and 1,000 removals on 20,000 rows stay a small
+part of a frame (BENCHMARKS.md, "Behind the code"). Reversed order is an index mapping,
+not a second list. Nothing here imports textual, so the model can be tested and
+benchmarked on its own.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Row:
     `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
     column and the new-row highlight; `gone_at` is set while a vanished row lingers.
     `search` (the text a filter matches) is built on first use: most rows are never
-    filtered, and at 20,000 rows building it eagerly cost a tenth of a full rebuild.
+    filtered, and at 20,000 rows building it eagerly was a real part of a full rebuild
+    (BENCHMARKS.md, "Behind the code").
     """
 
     key: Hashable
@@ -201,8 +203,9 @@ class RowModel:
     def _place(self, rows: list[Row]) -> None:
         """Insert rows into the order: one bisect each when few, else one merge.
 
-        Each insort moves the list's tail (1,000 of them into 20,000 rows: ~7 ms); a
-        sort of the sorted list with the new entries appended merges them in ~1 ms.
+        Each insort moves the list's tail, so a thousand of them into 20,000 rows cost
+        several times one sort of the sorted list with the new entries appended, which
+        merges them (BENCHMARKS.md, "Behind the code").
         """
         matcher = self._matcher
         entries = []

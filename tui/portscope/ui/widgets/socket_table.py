@@ -245,9 +245,10 @@ class SocketTable(ScrollView, can_focus=True):
     def _set_virtual_height(self, lines: int) -> None:
         """Resize the scrollable area; a full layout only when the scrollbar comes or goes.
 
-        Assigning `virtual_size` re-lays out the whole screen (17 ms at 120x36), which at
-        one poll a second with churn is a fifth of the budget; a size change that keeps
-        the scrollbar as it is only needs the scroll limits and scrollbar updated.
+        Assigning `virtual_size` re-lays out the whole screen, a large part of the CPU
+        budget at one poll a second with churn (BENCHMARKS.md, "Behind the code"); a
+        size change that keeps the scrollbar as it is only needs the scroll limits and
+        scrollbar updated.
         """
         new = Size(self.scrollable_content_region.width, lines)
         old = self.virtual_size
