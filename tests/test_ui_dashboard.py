@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from portscope.config import Config, load_config
+from portscope.delta import Delta
 from portscope.demo import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
-from portscope.model import Delta, Snapshot, Socket
+from portscope.model import Snapshot, Socket
 from portscope.poller import PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp

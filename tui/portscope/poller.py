@@ -13,8 +13,9 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from portscope.delta import Delta, carry_index
 from portscope.events import PollEvent, PollFailed, PollUpdate, describe_error
-from portscope.model import Delta, Snapshot
+from portscope.model import Snapshot
 
 __all__ = ["PollEvent", "PollFailed", "PollUpdate", "Poller", "describe_error"]
 
@@ -95,8 +96,11 @@ class Poller:
 
     def _collect_and_diff(self, previous: Snapshot | None) -> tuple[Snapshot, Delta]:
         """Both in the worker thread: at 20,000 sockets the Delta alone is tens of
-        milliseconds that the event loop (and the screen) should not wait for."""
+        milliseconds that the event loop (and the screen) should not wait for. The new
+        snapshot's index is the last one's, patched, before the Delta reads it."""
         snapshot = self._collect()
+        if previous is not None:
+            carry_index(previous, snapshot)
         return snapshot, Delta.between(previous, snapshot)
 
     async def _poll(self) -> PollEvent:

@@ -33,7 +33,8 @@ from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport, Thresholds
 from portscope.config import Config, load_config, save_config
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
