@@ -19,6 +19,7 @@ from portscope.model import Snapshot
 
 __all__ = ["PollEvent", "PollFailed", "PollUpdate", "Poller", "describe_error"]
 
+DEFAULT_INTERVAL = 2.0
 MIN_INTERVAL = 0.25
 MAX_INTERVAL = 60.0
 MAX_BACKOFF = 30.0
@@ -34,7 +35,7 @@ class Poller:
     that raises is counted in `subscriber_errors` and never stops the others.
     """
 
-    def __init__(self, collect: Callable[[], Snapshot], interval: float = 2.0) -> None:
+    def __init__(self, collect: Callable[[], Snapshot], interval: float = DEFAULT_INTERVAL) -> None:
         self._collect = collect
         self._interval = clamp_interval(interval)
         self._subscribers: list[Subscriber] = []

@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portscope.analysis.levels import Thresholds
+from portscope.analysis.levels import MAX_PERCENT, Thresholds
 
-MAX_INTERVAL = 3600.0
+MAX_GAP = 3600.0
+"""The longest `--interval`: how far apart check's two polls may be (the dashboard's
+poll interval is another thing, bounded by the poller)."""
 
 
 def percentage(text: str) -> float:
     value = number(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, 100]")
+    if not 0 < value <= MAX_PERCENT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, {MAX_PERCENT:g}]")
     return value
 
 
@@ -29,8 +31,8 @@ def count(text: str) -> int:
 
 def seconds(text: str) -> float:
     value = number(text)
-    if not 0 <= value <= MAX_INTERVAL:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-3600")
+    if not 0 <= value <= MAX_GAP:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-{MAX_GAP:g}")
     return value
 
 
