@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from portscope.analysis import HealthTracker
     from portscope.cli import UsageError
     from portscope.collect import Collector
-    from portscope.events import describe_error
+    from portscope.failures import survived
     from portscope.report.check import failure, outcome
 
     try:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
             snapshot = collector.collect()
     except Exception as exc:
-        result = failure(f"snapshot failed: {describe_error(exc)}")
+        result = failure(survived("snapshot", exc).notice)
     else:
         result = outcome(tracker.update(snapshot), snapshot.errors)
     sys.stdout.write((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
