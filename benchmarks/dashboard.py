@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config
-from portscope.model import Delta, Owner, Snapshot, Socket
+from portscope.delta import Delta, carry_index
+from portscope.model import Owner, Snapshot, Socket
 from portscope.ui.app import PortscopeApp
 
 SOCKETS = 20_000
@@ -72,6 +73,7 @@ async def measure() -> dict[str, float]:
 
         applies = []
         for i in range(1, 6):
+            carry_index(snapshots[i - 1], snapshots[i])  # as the poller does
             delta = Delta.between(snapshots[i - 1], snapshots[i])
             begin = time.perf_counter()
             app.show_snapshot(snapshots[i], delta, app._shown_sequence + 1)

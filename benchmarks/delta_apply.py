@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from itertools import pairwise
 
-from portscope.model import Delta, EphemeralRange, Owner, Snapshot, Socket
+from portscope.delta import Delta, carry_index
+from portscope.model import EphemeralRange, Owner, Snapshot, Socket
 
 SIZE = (160, 48)
 OWNERS = tuple(Owner(pid=1000 + i, name=f"worker{i}", user="root") for i in range(4))
@@ -77,6 +78,7 @@ def time_delta_apply(rows: int, churn: int, repeat: int = 5) -> Applied:
             app.poller.pause()
             await pilot.pause()
             for sequence, (old, new) in enumerate(pairwise(polls), 2):
+                carry_index(old, new)  # as the poller does, so the panes find it made
                 delta = Delta.between(old, new)
                 painted = asyncio.Event()
                 started, cpu = time.perf_counter(), time.thread_time()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -44,6 +45,22 @@ def snapshot_json(*args: str) -> dict:
     done = run_portscope("snapshot", "--json", *args)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """portscope's log records go to this file for the test, as with `--log`."""
+    from portscope.failures import LOG
+    from portscope.logfile import log_to
+
+    path = tmp_path / "portscope.log"
+    handler = log_to(path)
+    yield path
+    LOG.removeHandler(handler)
+    LOG.setLevel(logging.NOTSET)
+    handler.close()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.stream.close()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 from conftest import has_ipv6_loopback, run_with_tree
 from netns import needs_netns
 from portscope.collect import Collector
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from sockets import SocketFarm
 from ss import ss_sockets
 from workload import Workload, mixed, snapshot_records

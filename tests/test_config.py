@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from portscope.config import Config, config_path, load_config, save_config
+from portscope.config import (
+    Config,
+    Problem,
+    config_path,
+    load_config,
+    read_settings,
+    save_config,
+)
+from portscope.config_kinds import Flag, Number, Refused, Table, Text, toml_string
+from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -54,7 +71,70 @@ def test_good_keys_survive_beside_bad_ones(tmp_path: Path) -> None:
     path.write_text('theme = "dracula"\ninterval = "soon"\nunknown = 1\n')
     config, warnings = load_config(path)
     assert config == Config(theme="dracula")
-    assert warnings == [f"{path}: ignoring bad value for 'interval'"]
+    assert warnings == [
+        f"{path}: ignoring bad value for 'interval' "
+        f"(wanted a number from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}); using the default"
+    ]
+
+
+def test_problems_are_records_of_the_field_the_value_and_why() -> None:
+    config, problems = read_settings(
+        {"interval": MAX_INTERVAL * 2, "numeric": "yes", "warning": 0, "theme": "nord"}
+    )
+    assert config == Config(theme="nord")
+    assert problems == [
+        Problem(
+            "interval", MAX_INTERVAL * 2, f"a number from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}"
+        ),
+        Problem("numeric", "yes", "true or false"),
+        Problem("warning", 0, "a number above 0, at most 100"),
+    ]
+
+
+def test_the_interval_bounds_are_the_pollers() -> None:
+    """What the poller would clamp, the config file may not hold either, and the reverse."""
+    for good in (MIN_INTERVAL, MAX_INTERVAL):
+        assert read_settings({"interval": good}) == (Config(interval=good), [])
+    for bad in (MIN_INTERVAL / 2, MAX_INTERVAL + 1):
+        assert read_settings({"interval": bad})[1][0].field == "interval"
+
+
+def test_the_saved_file_says_what_each_setting_is(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(Config(), path)
+    lines = path.read_text().splitlines()
+    assert lines[2] == "# seconds between polls, as chosen with + and - " + (
+        f"(a number from {MIN_INTERVAL:g} to {MAX_INTERVAL:g})"
+    )
+    assert lines[3] == "interval = 2.0"
+    assert len(lines) == 2 * len(tomllib.loads(path.read_text()))
+
+
+def test_a_table_of_text_is_a_kind_like_any_other() -> None:
+    """A table-valued setting (a keymap, say) needs a field, not a special case: its kind
+    checks every entry and writes an inline table TOML reads back."""
+    table = Table(Text(8))
+    entries = {"quit": "q", 'say "hi"': "ctrl+\\", "ünï": "ß"}
+    assert table.accept(entries) == entries
+    assert tomllib.loads(f"keymap = {table.toml(entries)}")["keymap"] == entries
+    assert tomllib.loads(f"keymap = {table.toml({})}")["keymap"] == {}
+    assert Table(Flag()).accept(tomllib.loads("[t]\na = true")["t"]) == {"a": True}
+    for bad in ({"quit": 5}, {"quit": "x" * 9}, {"": "q"}, ["q"], "q"):
+        with pytest.raises(Refused, match="a table of names"):
+            table.accept(bad)
+
+
+@given(st.text())
+def test_any_text_survives_a_toml_string(text: str) -> None:
+    assert tomllib.loads(f"x = {toml_string(text)}")["x"] == text
+
+
+def test_numbers_with_an_open_low_bound() -> None:
+    above_zero = Number(0.0, 100.0, low_open=True)
+    assert above_zero.accept(100) == 100.0 and above_zero.accept(0.5) == 0.5
+    for bad in (0, -1, 100.5, float("nan"), float("inf"), True, "5"):
+        with pytest.raises(Refused):
+            above_zero.accept(bad)
 
 
 def test_a_directory_in_place_of_the_file_is_a_warning(tmp_path: Path) -> None:

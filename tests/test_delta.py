@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portscope.collect import Collector
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from sockets import SocketFarm
 
 

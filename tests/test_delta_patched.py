@@ -1,5 +1,6 @@
-"""`Delta.between` looks only at sockets that are not the same object in both snapshots
-and patches the last index; it must say exactly what comparing both whole indexes says.
+"""`Delta.between` looks only at sockets that are not the same object in both snapshots,
+and `carry_index` patches the last index with them; each must say exactly what building
+and comparing both whole indexes says.
 
 The reference below is that whole comparison, written out plainly. Hypothesis draws
 two polls from a small universe of sockets, reusing objects for sockets that stayed
@@ -18,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portscope.collect import Collector
-from portscope.model import Delta, EphemeralRange, Snapshot, Socket, index_sockets
+from portscope.delta import Delta, carry_index
+from portscope.model import EphemeralRange, Snapshot, Socket, index_sockets
 from sockets import SocketFarm
 
 STATES = ("ESTABLISHED", "TIME_WAIT", "CLOSE_WAIT", "LISTEN")
@@ -90,9 +92,25 @@ def test_patched_delta_says_what_the_whole_comparison_says(
     new_sockets += [socket_at(port, *second[port]) for port in doubled if port in second]
     twice = [socket_at(port, *first[port]) for port in doubled_before if port in first]
     old, new = snapshot([*old_sockets.values(), *twice]), snapshot(new_sockets)
+    uncarried = snapshot(new_sockets)
     old.by_key  # noqa: B018 - the previous poll's index exists, as it does in the poller
-    assert ids(Delta.between(old, new)) == reference(old, new)
+    unique = all(len(index_sockets(s.sockets)) == len(s.sockets) for s in (old, new))
+    assert carry_index(old, new) == unique
     assert new.by_key == index_sockets(new.sockets)
+    assert ids(Delta.between(old, new)) == reference(old, new)
+    assert ids(Delta.between(old, uncarried)) == reference(old, uncarried)
+
+
+def test_an_index_is_carried_once_and_never_replaced() -> None:
+    """`carry_index` gives a new snapshot the old one's index, patched, and never
+    replaces an index the snapshot already has."""
+    kept, moved = socket_at(40000, "LISTEN", 0), socket_at(40001, "ESTABLISHED", 0)
+    old = snapshot([kept, moved])
+    new = snapshot([kept, socket_at(40001, "CLOSE_WAIT", 0)])
+    assert carry_index(old, new)
+    assert new.by_key == index_sockets(new.sockets)
+    assert new.by_key is not old.by_key
+    assert not carry_index(old, new), "an index the snapshot has is kept"
 
 
 def test_patched_index_follows_real_polls(farm: SocketFarm) -> None:
@@ -121,8 +139,9 @@ def test_patched_index_follows_real_polls(farm: SocketFarm) -> None:
         }
     polls[0].by_key  # noqa: B018
     for old, new in itertools.pairwise(polls):
-        assert ids(Delta.between(old, new)) == reference(old, new)
+        carry_index(old, new)
         assert new.by_key == index_sockets(new.sockets)
+        assert ids(Delta.between(old, new)) == reference(old, new)
     skipped = collector.collect()
     assert ids(Delta.between(polls[0], skipped)) == reference(polls[0], skipped)
     assert dataclasses.replace(skipped).moved is None  # a copy may hold other sockets

@@ -15,10 +15,12 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
 from fast_clock import on_fast_clock
+from portscope.failures import Failure
 from portscope.model import EphemeralRange, Snapshot, Socket
 from portscope.poller import MIN_INTERVAL, Poller, PollEvent, PollFailed, PollUpdate
 
@@ -134,7 +136,7 @@ async def test_poll_runs_in_a_worker_thread_and_the_loop_stays_free() -> None:
 
 
 @on_fast_clock
-async def test_failed_poll_is_published_backs_off_and_recovers() -> None:
+async def test_failed_poll_is_published_backs_off_and_recovers(log_file: Path) -> None:
     def collect(call: int) -> Snapshot:
         if call <= 3:
             raise OSError(f"/proc/net/tcp: boom {call}\nsecond line")
@@ -151,19 +153,29 @@ async def test_failed_poll_is_published_backs_off_and_recovers() -> None:
     assert waits == sorted(waits) and waits[0] < waits[-1]
     assert failures[0].error == "OSError: /proc/net/tcp: boom 1"  # type: ignore[union-attr]
     assert isinstance(recovered, PollUpdate) and recovered.sequence == 1
+    log = log_file.read_text()
+    assert "WARNING poll failed (3 in a row)" in log
+    assert "Traceback (most recent call last)" in log and "OSError: /proc/net/tcp: boom 3" in log
 
 
-async def test_subscriber_that_raises_does_not_stop_the_others() -> None:
-    poller = Poller(Counting())
+async def test_subscriber_that_raises_does_not_stop_the_others(log_file: Path) -> None:
+    """It is logged with its traceback, and reported to `on_failure` in one line."""
+    reported: list[Failure] = []
+    poller = Poller(Counting(), on_failure=reported.append)
     record = Recorder()
 
     def broken(event: PollEvent) -> None:
-        raise RuntimeError("subscriber bug")
+        raise RuntimeError("subscriber bug\nsecond line")
 
     poller.subscribe(broken)
     unsubscribe = poller.subscribe(record)
     await poller.poll_once()
-    assert len(record.events) == 1 and poller.subscriber_errors == 1
+    assert len(record.events) == 1
+    where = "poll subscriber test_subscriber_that_raises_does_not_stop_the_others.<locals>.broken"
+    assert reported == [Failure(where, "RuntimeError: subscriber bug")]
+    log = log_file.read_text()
+    assert f"ERROR {where} failed: RuntimeError: subscriber bug" in log
+    assert 'raise RuntimeError("subscriber bug\\nsecond line")' in log, "with its traceback"
     late = Recorder()
     poller.subscribe(late)
     assert late.events == record.events, "a late subscriber gets the last event at once"

@@ -7,7 +7,8 @@ import os
 import select
 
 from portscope.collect import Collector
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from sockets import SocketFarm
 
 PATIENCE = 5.0

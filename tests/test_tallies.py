@@ -17,7 +17,8 @@ import pytest
 
 from netns import needs_netns, run_in_netns
 from portscope.analysis import HealthTracker
-from portscope.model import Delta, Snapshot
+from portscope.delta import Delta
+from portscope.model import Snapshot
 from portscope.view.port_use import PortUse
 from tally_scenario import SAME_LISTENERS
 

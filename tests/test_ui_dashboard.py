@@ -7,7 +7,8 @@ from pathlib import Path
 from demo.scenes import open_process
 from demo.server import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
 from portscope.config import Config, load_config
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from portscope.poller import PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portscope.model import Delta, Snapshot
+from portscope.delta import Delta
+from portscope.model import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

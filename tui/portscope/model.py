@@ -1,12 +1,12 @@
-"""Immutable records that every layer speaks: sockets, owners, snapshots and deltas.
+"""Immutable records that every layer speaks: sockets, owners and snapshots.
 
-Collectors produce these, the poller diffs them, the CLI serialises them and the
-dashboard renders them. Nothing here touches the OS.
+Collectors produce these, the poller diffs them (`delta`), the CLI serialises them and
+the dashboard renders them. Nothing here touches the OS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -251,29 +251,17 @@ class Snapshot:
 
     @property
     def by_key(self) -> Mapping[SocketKey, Socket]:
-        """Every socket by `Socket.key`, built on first use (or patched from the last
-        snapshot's by `Delta.between`) and kept."""
+        """Every socket by `Socket.key`, built on first use (unless carried over from the
+        last poll's by `delta.carry_index`) and kept."""
         if self._by_key is None:
             object.__setattr__(self, "_by_key", index_sockets(self.sockets))
         assert self._by_key is not None
         return self._by_key
 
-    def patch_index(self, old: Snapshot, gone: Iterable[Socket], fresh: Iterable[Socket]) -> bool:
-        """Make this snapshot's index from `old`'s: its `gone` sockets out, `fresh` in.
-
-        Exact only while every key is unique; a kernel that reported a key twice (an
-        index shorter than its snapshot) is refused (False), and the index is then
-        built from scratch on first use.
-        """
-        previous = old.by_key
-        if self._by_key is not None or len(previous) != len(old.sockets):
-            return False
-        index = dict(previous)
-        for sock in gone:
-            del index[sock.key]
-        for sock in fresh:
-            index[sock.key] = sock
-        if len(index) != len(self.sockets):
+    def adopt_index(self, index: Mapping[SocketKey, Socket]) -> bool:
+        """Take `index`, built elsewhere from the last poll's (`delta.carry_index`), as
+        `by_key`; refused (False) once this snapshot has an index of its own."""
+        if self._by_key is not None:
             return False
         object.__setattr__(self, "_by_key", index)
         return True
@@ -293,82 +281,6 @@ class Snapshot:
             return False
         port = sock.local_port
         return port in self.ephemeral_range and (sock.proto, port) not in self.listening_ports
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """What changed between two snapshots, keyed by `Socket.key`.
-
-    `changed` holds the new version of sockets whose state, owner or queues moved.
-    """
-
-    added: tuple[Socket, ...] = ()
-    removed: tuple[Socket, ...] = ()
-    changed: tuple[Socket, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    @classmethod
-    def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
-        """The difference, keyed by `Socket.key`, in time proportional to what moved.
-
-        Collectors hand back the very same (frozen) Socket for a socket that did not
-        change, so only sockets that are not the same object in both snapshots (a few
-        hundred a poll at 200 connections/s, against 20,000 that stayed) need a key or
-        a comparison; which those are, the collector says (`moved_between`). The new
-        snapshot's index is last one's, patched, and kept for the next Delta.
-        """
-        if old is None:
-            return cls(added=tuple(new.by_key.values()))
-        fresh, gone = moved_between(old, new)
-        old_by_key = old.by_key
-        if not new.patch_index(old, gone, fresh):
-            return cls.compared(old_by_key, new.by_key)
-        new_by_key = new.by_key
-        added, changed = [], []
-        for sock in fresh:
-            was = old_by_key.get(sock.key)
-            if was is None:
-                added.append(sock)
-            elif was != sock:
-                changed.append(sock)
-        removed = tuple(s for s in gone if s.key not in new_by_key)
-        return cls(added=tuple(added), removed=removed, changed=tuple(changed))
-
-    @classmethod
-    def compared(
-        cls, old_by_key: Mapping[SocketKey, Socket], new_by_key: Mapping[SocketKey, Socket]
-    ) -> Delta:
-        """The difference of two whole indexes, key by key: the fallback when a snapshot
-        reported a key twice, so objects and keys do not pair up one to one."""
-        added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
-        removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(
-            s for k, s in new_by_key.items() if (was := old_by_key.get(k, s)) is not s and was != s
-        )
-        return cls(added=added, removed=removed, changed=changed)
-
-
-def moved_between(old: Snapshot, new: Snapshot) -> tuple[Sequence[Socket], Sequence[Socket]]:
-    """(Sockets of `new` that are not in `old`, Sockets of `old` not in `new`), by object.
-
-    The collector's own account (`new.moved`) when it is about `old` and its counts add
-    up; otherwise found by object id in both, which costs more at 20,000 sockets
-    (BENCHMARKS.md, "Behind the code").
-    """
-    moved = new.moved
-    if (
-        moved is not None
-        and moved.since is old.token
-        and len(old.sockets) - len(moved.gone) + len(moved.fresh) == len(new.sockets)
-    ):
-        return moved.fresh, moved.gone
-    old_ids, new_ids = set(map(id, old.sockets)), set(map(id, new.sockets))
-    fresh = [s for s in new.sockets if id(s) not in old_ids]
-    gone = [s for s in old.sockets if id(s) not in new_ids]
-    return fresh, gone
 
 
 def index_sockets(sockets: Iterable[Socket]) -> Mapping[SocketKey, Socket]:

@@ -3,7 +3,8 @@
 Each poll runs in a worker thread so the event loop never waits on /proc; the next
 poll is scheduled only after the previous one finished, so a slow poll delays the
 next instead of piling up behind it. A poll that raises is published as a `PollFailed`
-and retried with backoff; the loop itself never dies of it.
+(and logged with its traceback) and retried with backoff; a subscriber that raises is
+logged and reported to `on_failure`. The loop itself never dies of either.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from portscope.delta import Delta, carry_index
 from portscope.events import PollEvent, PollFailed, PollUpdate, describe_error
-from portscope.model import Delta, Snapshot
+from portscope.failures import LOG, OnFailure, survived
+from portscope.model import Snapshot
 
 __all__ = ["PollEvent", "PollFailed", "PollUpdate", "Poller", "describe_error"]
 
+DEFAULT_INTERVAL = 2.0
 MIN_INTERVAL = 0.25
 MAX_INTERVAL = 60.0
 MAX_BACKOFF = 30.0
@@ -30,11 +34,19 @@ class Poller:
     """Runs `collect` every `interval` seconds in a thread and publishes the result.
 
     Subscribers are called on the event loop's thread, in subscription order; one
-    that raises is counted in `subscriber_errors` and never stops the others.
+    that raises never stops the others: it is logged and handed to `on_failure`
+    (called on the event loop's thread too).
     """
 
-    def __init__(self, collect: Callable[[], Snapshot], interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        collect: Callable[[], Snapshot],
+        interval: float = DEFAULT_INTERVAL,
+        *,
+        on_failure: OnFailure | None = None,
+    ) -> None:
         self._collect = collect
+        self._on_failure = on_failure
         self._interval = clamp_interval(interval)
         self._subscribers: list[Subscriber] = []
         self._wake = asyncio.Event()
@@ -43,7 +55,6 @@ class Poller:
         self._stopped = False
         self._failures = 0
         self._poll_requested = False
-        self.subscriber_errors = 0
         self.sequence = 0
         self.latest: Snapshot | None = None
         self.last_event: PollEvent | None = None
@@ -94,9 +105,12 @@ class Poller:
             return await self._poll()
 
     def _collect_and_diff(self, previous: Snapshot | None) -> tuple[Snapshot, Delta]:
-        """Both in the worker thread: at 20,000 sockets the Delta is work the event loop
-        (and the screen) should not wait for (BENCHMARKS.md, "Behind the code")."""
+        """Both in the worker thread: the Delta is work the event loop (and the screen)
+        should not wait for (BENCHMARKS.md, "Behind the code"). The new snapshot's index
+        is the last one's, carried over, before the Delta reads it."""
         snapshot = self._collect()
+        if previous is not None:
+            carry_index(previous, snapshot)
         return snapshot, Delta.between(previous, snapshot)
 
     async def _poll(self) -> PollEvent:
@@ -105,6 +119,7 @@ class Poller:
             snapshot, delta = await asyncio.to_thread(self._collect_and_diff, self.latest)
         except Exception as exc:
             self._failures += 1
+            LOG.warning("poll failed (%d in a row)", self._failures, exc_info=exc)
             event = PollFailed(
                 error=describe_error(exc),
                 at=time.time(),
@@ -120,8 +135,8 @@ class Poller:
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)
-            except Exception:
-                self.subscriber_errors += 1
+            except Exception as exc:
+                survived(f"poll subscriber {subscriber_name(subscriber)}", exc, self._on_failure)
         return event
 
     def _backoff(self) -> float:
@@ -141,6 +156,11 @@ class Poller:
             await self.poll_once()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._backoff())
+
+
+def subscriber_name(subscriber: Subscriber) -> str:
+    """`HealthFeed.on_poll`: enough to find it, for the log and the notice."""
+    return getattr(subscriber, "__qualname__", type(subscriber).__qualname__)
 
 
 def clamp_interval(seconds: float) -> float:

@@ -6,7 +6,8 @@ address, and both answers and failures are cached with expiry, so a table of 20,
 peers costs a handful of queries, not a frozen screen.
 
 libc lookups cannot be cancelled: a lookup slower than `timeout` is reported (and
-cached) as unresolved, and its thread is free again when libc gives up.
+cached) as unresolved, and its thread is free again when libc gives up. Nobody waits on
+the pool's futures: a lookup or callback that raises anything else is logged here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+from portscope.failures import survived
 
 OnResolved = Callable[[str, "str | None"], None]
 MAX_QUEUED = 256
@@ -67,6 +70,9 @@ class Resolver:
             name: str | None = self._lookup(address.split("%", 1)[0])
         except (OSError, UnicodeError, ValueError):
             name = None
+        except Exception as exc:
+            survived("a host name lookup", exc)
+            name = None
         finished = time.monotonic()
         if finished - started > self.timeout:
             name = None
@@ -81,7 +87,10 @@ class Resolver:
                 self._cache.popitem(last=False)
             closed = self._closed
         if not closed:
-            self._on_resolved(address, name)
+            try:
+                self._on_resolved(address, name)
+            except Exception as exc:
+                survived("handing back a host name", exc)
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -14,8 +14,9 @@ from portscope.analysis.levels import SEVERITY, Level, Thresholds, worst
 from portscope.analysis.pressure import DestinationPressure, PressureTally
 from portscope.analysis.queues import AcceptQueue, accept_queues
 from portscope.analysis.tally import Tally
+from portscope.delta import Delta
 from portscope.events import PollEvent, PollUpdate
-from portscope.model import CLOSE_WAIT, TIME_WAIT, Delta, Snapshot, Socket, SocketKey, SocketTotals
+from portscope.model import CLOSE_WAIT, TIME_WAIT, Snapshot, Socket, SocketKey, SocketTotals
 
 Finding = DestinationPressure | AcceptQueue | CloseWaitTrend
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 Level = Literal["ok", "warning", "critical"]
 SEVERITY: dict[Level, int] = {"ok": 0, "warning": 1, "critical": 2}
+MAX_PERCENT = 100.0
+"""Thresholds are percentages above 0 and at most this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +28,9 @@ class Thresholds:
     close_wait_growth: int = 1
 
     def __post_init__(self) -> None:
-        if not 0 < self.warning <= self.critical <= 100:
+        if not 0 < self.warning <= self.critical <= MAX_PERCENT:
             raise ValueError(
-                f"thresholds must satisfy 0 < warning <= critical <= 100 "
+                f"thresholds must satisfy 0 < warning <= critical <= {MAX_PERCENT:g} "
                 f"(got warning {self.warning:g}, critical {self.critical:g})"
             )
         if self.close_wait_critical < 1 or self.close_wait_growth < 1:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import TypeVar
 
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 
 K = TypeVar("K")
 G = TypeVar("G")

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from portscope import __version__
@@ -54,15 +55,44 @@ def build_parser() -> Parser:
         default=None,
         help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )
+    add_log_option(parser, default=None)
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.add_parser(commands)
+    for command in commands.choices.values():
+        add_log_option(command, default=argparse.SUPPRESS)  # keeps one given before COMMAND
     return parser
+
+
+def add_log_option(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--log FILE`, taken before or after the command."""
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        type=Path,
+        default=default,
+        help="append log records (failures, with their tracebacks) to FILE, created "
+        "0600; a symlink or another user's file there is refused",
+    )
+
+
+def start_log(path: Path, command: str) -> None:
+    """Log to `path` from here on, or a usage error saying why not."""
+    from portscope.failures import LOG
+    from portscope.logfile import LogRefused, log_to
+
+    try:
+        log_to(path)
+    except LogRefused as exc:
+        raise UsageError(f"cannot log to {str(path)!r}: {exc}") from None
+    LOG.info("portscope %s started: %s", __version__, command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.log is not None:
+            start_log(args.log, args.command or "dashboard")
         if args.command is None:
             from portscope.view.prefetch import start_collect
             from portscope.view.startup_gc import STARTUP

@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portscope.analysis.levels import Thresholds
+from portscope.analysis.levels import MAX_PERCENT, Thresholds
 
-MAX_INTERVAL = 3600.0
+MAX_GAP = 3600.0
+"""The longest `--interval`: how far apart check's two polls may be (the dashboard's
+poll interval is another thing, bounded by the poller)."""
 
 
 def percentage(text: str) -> float:
     value = number(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, 100]")
+    if not 0 < value <= MAX_PERCENT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, {MAX_PERCENT:g}]")
     return value
 
 
@@ -29,8 +31,8 @@ def count(text: str) -> int:
 
 def seconds(text: str) -> float:
     value = number(text)
-    if not 0 <= value <= MAX_INTERVAL:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-3600")
+    if not 0 <= value <= MAX_GAP:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-{MAX_GAP:g}")
     return value
 
 
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from portscope.analysis import HealthTracker
     from portscope.cli.errors import UsageError
     from portscope.collect import Collector
-    from portscope.events import describe_error
+    from portscope.failures import survived
     from portscope.report.check import failure, outcome
 
     try:
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
             snapshot = collector.collect()
     except Exception as exc:
-        result = failure(f"snapshot failed: {describe_error(exc)}")
+        result = failure(survived("snapshot", exc).notice)
     else:
         result = outcome(tracker.update(snapshot), snapshot.errors)
     sys.stdout.write((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")

@@ -59,5 +59,8 @@ def take_live_snapshot() -> Snapshot | None:
     try:
         return take_snapshot()
     except Exception as exc:  # any collector failure still leaves the offline answer
+        from portscope.failures import survived
+
+        survived("live data for the lookup", exc)
         print(f"portscope: live data unavailable: {type(exc).__name__}", file=sys.stderr)
         return None

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 def take_and_write(args: argparse.Namespace) -> int:
     from portscope.collect import take_snapshot
-    from portscope.events import describe_error
+    from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
@@ -74,7 +74,7 @@ def take_and_write(args: argparse.Namespace) -> int:
     try:
         snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
     except Exception as exc:
-        print(f"portscope: snapshot failed: {describe_error(exc)}", file=sys.stderr)
+        print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return COLLECTION_FAILED
     for error in snap.errors:
         print(f"portscope: warning: {error}", file=sys.stderr)

@@ -33,7 +33,9 @@ from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport, Thresholds
 from portscope.config import Config, load_config, save_config
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.failures import Failure
+from portscope.model import Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
@@ -91,6 +93,15 @@ class HealthArrived(Message):
         return isinstance(message, HealthArrived)
 
 
+class FailureArrived(Message):
+    """Something that failed off screen (a poll subscriber, the health analysis), posted
+    from whichever thread caught it, to be shown as a one-line notice."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__()
+        self.failure = failure
+
+
 def default_collect() -> Collect:
     from portscope.collect import Collector
 
@@ -126,11 +137,15 @@ class PortscopeApp(App[int]):
             (config, []) if config is not None else load_config(config_file)
         )
         self.poller = Poller(
-            collect or default_collect(), self.config.interval if interval is None else interval
+            collect or default_collect(),
+            self.config.interval if interval is None else interval,
+            on_failure=self._failed,
         )
         self.thresholds = thresholds or self._configured_thresholds()
         self.health_feed = HealthFeed(
-            lambda report: self.post_message(HealthArrived(report)), self.thresholds
+            lambda report: self.post_message(HealthArrived(report)),
+            self.thresholds,
+            on_failure=self._failed,
         )
         self.health: HealthReport | None = None
         self.clock = clock
@@ -185,7 +200,7 @@ class PortscopeApp(App[int]):
         self.theme = self.config.theme if self.config.theme in self.available_themes else self.theme
         self.header.show_polling(self.poller.interval, paused=False)
         for warning in self.config_warnings:
-            self.notify(warning, severity="warning", timeout=8)
+            self.notify(warning, severity="warning", timeout=8, markup=False)
         self._unsubscribe = [
             self.poller.subscribe(self.health_feed.on_poll),
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
@@ -246,7 +261,7 @@ class PortscopeApp(App[int]):
             if self.shown is not None:
                 self.header.show_notice(self.shown, event.error)
             else:
-                self.notify(f"poll failed: {event.error}", severity="error")
+                self.notify(f"poll failed: {event.error}", severity="error", markup=False)
             return
         self._last_error = ""
         self.show_snapshot(event.snapshot, event.delta, event.sequence)
@@ -293,6 +308,13 @@ class PortscopeApp(App[int]):
                 pane.show(ctx, delta, True)
         if self._freeze_after_start:
             gc.freeze()
+
+    def _failed(self, failure: Failure) -> None:
+        self.post_message(FailureArrived(failure))
+
+    @on(FailureArrived)
+    def _show_failure(self, message: FailureArrived) -> None:
+        self.notify(message.failure.notice, severity="error", markup=False)
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:

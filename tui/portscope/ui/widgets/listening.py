@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
 from portscope.view.table_model import Row

@@ -15,7 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from portscope.model import Delta, Snapshot, Socket
+from portscope.delta import Delta
+from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.rows import RowContext
 from portscope.view.table_model import Column, FilterError, Row
