@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from portscope.addresses import unscoped
+
 OnResolved = Callable[[str, "str | None"], None]
 MAX_QUEUED = 256
 
@@ -64,7 +66,7 @@ class Resolver:
     def _resolve(self, address: str) -> None:
         started = time.monotonic()
         try:
-            name: str | None = self._lookup(address.split("%", 1)[0])
+            name: str | None = self._lookup(unscoped(address))
         except (OSError, UnicodeError, ValueError):
             name = None
         finished = time.monotonic()
