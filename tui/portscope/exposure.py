@@ -31,6 +31,8 @@ def bind_label(address: str, interfaces: InterfaceTable) -> str:
     """Name the bind address: `all interfaces`, or the interface that owns it (`lo`, `eth0`)."""
     if exposure_of(address) == "all":
         return LABELS["all"]
-    return scope_of(address) or interfaces.name_for(address) or (
-        "lo" if exposure_of(address) == "loopback" else "not local"
+    return (
+        scope_of(address)
+        or interfaces.name_for(address)
+        or ("lo" if exposure_of(address) == "loopback" else "not local")
     )
