@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import needs_ipv6
+from portscope.analysis import CloseWaitTrend, listener_queue
 from portscope.collect import take_snapshot
 from portscope.model import EphemeralRange, Owner, Snapshot, Socket
+from portscope.report.health import accept_queue_record, close_wait_record
 from portscope.report.json_rows import connection_rows
-from portscope.report.snapshot import connection_record, owner_fields, snapshot_record, to_json
+from portscope.report.lookup import socket_record
+from portscope.report.owner import owner_record
+from portscope.report.snapshot import connection_record, listener_record, snapshot_record, to_json
 from sockets import SocketFarm
 
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))
@@ -63,7 +68,7 @@ def test_ipv6_rows_are_what_json_dumps_writes(farm: SocketFarm) -> None:
     snapshot = take_snapshot()
     families = {s.family for s in snapshot.connections if s.local_port == listener.getsockname()[1]}
     assert families == {"ipv6"}
-    assert connection_rows(snapshot, owner_fields) == records_text(snapshot)
+    assert connection_rows(snapshot) == records_text(snapshot)
 
 
 @given(
@@ -84,7 +89,7 @@ def test_any_rows_are_what_json_dumps_writes(
         listeners=tuple(listeners),
         connections=tuple(connections),
     )
-    rows = connection_rows(snapshot, owner_fields)
+    rows = connection_rows(snapshot)
     assert rows == records_text(snapshot)
     assert all(row.isascii() for row in rows)
 
@@ -96,10 +101,42 @@ def test_one_owner_shared_by_many_rows_is_written_for_each(farm: SocketFarm) -> 
     port = listener.getsockname()[1]
     mine = [
         json.loads(row)
-        for row, sock in zip(
-            connection_rows(snapshot, owner_fields), snapshot.connections, strict=True
-        )
+        for row, sock in zip(connection_rows(snapshot), snapshot.connections, strict=True)
         if port in (sock.local_port, sock.remote_port)
     ]
     assert len(mine) == 10
     assert {row["pid"] for row in mine} == {os.getpid()}
+
+
+def test_every_record_names_its_process_with_the_same_three_members(farm: SocketFarm) -> None:
+    """Snapshot, lookup and check records all take them from `owner_record`."""
+    listener = farm.tcp_listener("127.0.0.1")
+    farm.connect(listener, 1)
+    snapshot = take_snapshot()
+    port = listener.getsockname()[1]
+    mine = [s for s in snapshot.sockets if port in (s.local_port, s.remote_port)]
+    listening = next(s for s in mine if s.is_listener)
+    queue = listener_queue(listening)
+    assert queue is not None
+    mine_and_hidden = [*mine, replace(listening, owner=None)]
+    for sock in mine_and_hidden:
+        expected = owner_record(sock.owner)
+        trend = CloseWaitTrend(sock.owner, (1,), growing=False, level="ok")
+        records = [
+            connection_record(sock, snapshot),
+            socket_record(sock, snapshot),
+            close_wait_record(trend),
+        ]
+        if sock.is_listener:
+            records += [
+                listener_record(sock, snapshot.interfaces),
+                accept_queue_record(replace(queue, listener=sock)),
+            ]
+        for record in records:
+            assert {k: record[k] for k in expected} == expected
+    assert owner_record(listening.owner) == {
+        "pid": os.getpid(),
+        "process": listening.owner.name if listening.owner else None,
+        "user": listening.owner.user if listening.owner else None,
+    }
+    assert owner_record(None) == {"pid": None, "process": None, "user": None}

@@ -6,9 +6,9 @@ never disagree about what "all interfaces" means.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal
 
+from portscope.addresses import is_loopback, plain_address, scope_of
 from portscope.model import InterfaceTable
 
 Exposure = Literal["loopback", "interface", "all"]
@@ -22,23 +22,17 @@ LABELS: dict[Exposure, str] = {
 
 def exposure_of(address: str) -> Exposure:
     """loopback for 127.0.0.0/8 and ::1 (v4-mapped too), all for a wildcard, else one interface."""
-    if address in WILDCARDS:
+    if plain_address(address) in WILDCARDS:
         return "all"
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return "interface"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return "loopback" if ip.is_loopback else "interface"
+    return "loopback" if is_loopback(address) else "interface"
 
 
 def bind_label(address: str, interfaces: InterfaceTable) -> str:
     """Name the bind address: `all interfaces`, or the interface that owns it (`lo`, `eth0`)."""
     if exposure_of(address) == "all":
         return LABELS["all"]
-    if "%" in address:
-        return address.split("%", 1)[1]
-    return interfaces.name_for(address) or (
-        "lo" if exposure_of(address) == "loopback" else "not local"
+    return (
+        scope_of(address)
+        or interfaces.name_for(address)
+        or ("lo" if exposure_of(address) == "loopback" else "not local")
     )

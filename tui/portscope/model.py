@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from portscope.addresses import plain_address
+
 Proto = Literal["tcp", "udp"]
 Family = Literal["ipv4", "ipv6"]
 
@@ -175,11 +177,9 @@ class InterfaceTable:
 
     def name_for(self, address: str) -> str | None:
         """The interface that owns `address`, or None when no local interface has it."""
-        plain = address.split("%", 1)[0]
-        if plain.startswith("::ffff:") and "." in plain:
-            plain = plain[7:]
+        plain = plain_address(address)
         for interface in self.interfaces:
-            if any(a.split("%", 1)[0] == plain for a in interface.addresses):
+            if any(plain_address(a) == plain for a in interface.addresses):
                 return interface.name
         return None
 

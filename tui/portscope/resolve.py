@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from portscope.addresses import unscoped
 from portscope.failures import survived
 
 OnResolved = Callable[[str, "str | None"], None]
@@ -67,7 +68,7 @@ class Resolver:
     def _resolve(self, address: str) -> None:
         started = time.monotonic()
         try:
-            name: str | None = self._lookup(address.split("%", 1)[0])
+            name: str | None = self._lookup(unscoped(address))
         except (OSError, UnicodeError, ValueError):
             name = None
         except Exception as exc:

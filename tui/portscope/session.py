@@ -6,24 +6,12 @@ with exactly that 4-tuple (seen from the server side) is the user's own session.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from portscope.addresses import plain_address
 from portscope.model import Socket
-
-
-def _plain(address: str) -> str:
-    """Addresses compared as the kernel prints them: v4-mapped v6 and scope ids folded."""
-    address = address.split("%", 1)[0]
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +27,8 @@ class SshSession:
             sock.local_port == self.server_port
             and sock.remote_port == self.client_port
             and sock.remote_address is not None
-            and _plain(sock.remote_address) == self.client_address
-            and _plain(sock.local_address) == self.server_address
+            and plain_address(sock.remote_address) == self.client_address
+            and plain_address(sock.local_address) == self.server_address
         )
 
     def is_listener(self, sock: Socket) -> bool:
@@ -54,4 +42,6 @@ def current_session(environ: Mapping[str, str] | None = None) -> SshSession | No
     parts = value.split()
     if len(parts) != 4 or not parts[1].isdigit() or not parts[3].isdigit():
         return None
-    return SshSession(_plain(parts[0]), int(parts[1]), _plain(parts[2]), int(parts[3]))
+    return SshSession(
+        plain_address(parts[0]), int(parts[1]), plain_address(parts[2]), int(parts[3])
+    )

@@ -18,11 +18,11 @@ Connections accepted by a local listener are the server side and are not counted
 from __future__ import annotations
 
 import heapq
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from portscope.addresses import is_loopback
 from portscope.analysis.levels import Level, Thresholds, percent_of
 from portscope.analysis.tally import Tally, bump, bump_within
 from portscope.model import LISTEN, TIME_WAIT, Family, Proto, Snapshot, Socket
@@ -88,10 +88,7 @@ def tw_reusable(tw_reuse: int | None, remote_address: str) -> bool:
         return True
     if tw_reuse != TW_REUSE_LOOPBACK:
         return False
-    address = ipaddress.ip_address(remote_address.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    return is_loopback(remote_address)
 
 
 DestinationKey = tuple[Proto, Family, str, str, int]

@@ -13,6 +13,7 @@ from portscope.analysis import (
     HealthReport,
 )
 from portscope.model import Owner, SocketTotals, endpoint
+from portscope.report.owner import owner_record
 from portscope.sanitise import printable
 
 
@@ -51,7 +52,7 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
-        **process_record(sock.owner),
+        **owner_record(sock.owner),
         "queued": queue.queued,
         "backlog": queue.backlog,
         "percent": rounded(queue.percent),
@@ -60,17 +61,9 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
     }
 
 
-def process_record(owner: Owner | None) -> dict[str, Any]:
-    return {
-        "pid": owner.pid if owner else None,
-        "process": owner.name if owner else None,
-        "user": owner.user if owner else None,
-    }
-
-
 def close_wait_record(trend: CloseWaitTrend) -> dict[str, Any]:
     return {
-        **process_record(trend.owner),
+        **owner_record(trend.owner),
         "count": trend.count,
         "counts": list(trend.counts),
         "growing": trend.growing,

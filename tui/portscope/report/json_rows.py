@@ -11,13 +11,11 @@ produced by `json.dumps` itself, so the output is byte for byte what
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from operator import attrgetter
-from typing import Any
 
 from portscope.model import Snapshot, Socket
-
-OwnerFields = Callable[[Socket], dict[str, Any]]
+from portscope.report.owner import owner_record
 
 
 class JsonText(dict[str | None, str]):
@@ -29,11 +27,11 @@ class JsonText(dict[str | None, str]):
         return found
 
 
-def owner_members(sockets: Iterable[Socket], fields: OwnerFields) -> dict[int, str]:
+def owner_members(sockets: Iterable[Socket]) -> dict[int, str]:
     """The owner's members of a row (`"pid": .., "process": .., "user": ..`), by id of
-    the owner, from `fields` of one socket each holds."""
-    held = {id(s.owner): s for s in sockets}
-    return {key: json.dumps(fields(sock))[1:-1] for key, sock in held.items()}
+    the owner: one `owner_record` per distinct owner, however many sockets it holds."""
+    held = {id(s.owner): s.owner for s in sockets}
+    return {key: json.dumps(owner_record(owner))[1:-1] for key, owner in held.items()}
 
 
 ROW_FIELDS = attrgetter(
@@ -42,15 +40,14 @@ ROW_FIELDS = attrgetter(
 )  # fmt: skip
 
 
-def connection_rows(snapshot: Snapshot, fields: OwnerFields) -> list[str]:
-    """`json.dumps(connection_record(sock, snapshot))` for every connection, in order,
-    given the record's own `owner_fields`.
+def connection_rows(snapshot: Snapshot) -> list[str]:
+    """`json.dumps(connection_record(sock, snapshot))` for every connection, in order.
 
     `is_ephemeral` depends only on the protocol, the local port and whether the socket
     is a listener (its state, and for UDP whether it has a peer), so it is asked once
     per such combination."""
     sockets = snapshot.connections
-    text, owner = JsonText(), owner_members(sockets, fields)
+    text, owner = JsonText(), owner_members(sockets)
     ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
     rows = []
     for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(

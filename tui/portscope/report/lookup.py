@@ -1,4 +1,4 @@
-"""`portscope lookup` output: a readable card per port, and the JSON record."""
+"""`portscope lookup` output: each port's card (view/card.py) as text, and the JSON record."""
 
 from __future__ import annotations
 
@@ -6,19 +6,23 @@ import json
 import textwrap
 from typing import Any
 
-from portscope.knowledge.classify import describe_class
 from portscope.knowledge.lookup import LookupResult, PortReport
 from portscope.knowledge.query import NameQuery, RangeQuery
-from portscope.knowledge.records import IANA, ServiceEntry
+from portscope.knowledge.records import ServiceEntry
 from portscope.knowledge.registry import default_registry
-from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
+from portscope.model import InterfaceTable, Snapshot, Socket
 from portscope.report.snapshot import connection_record, listener_record
 from portscope.sanitise import printable
+from portscope.view.card import Card, CardOptions, line_text, lookup_cards
 
 SCHEMA = "portscope.lookup/1"
 WIDTH = 100
 LABEL = 13
-SHOWN_SOCKETS = 20
+CLI_CARD = CardOptions(
+    unchecked="not checked (--offline)",
+    shown_sockets=20,
+    more_sockets="... and {} more (see --json)",
+)
 
 
 def service_record(entry: ServiceEntry) -> dict[str, Any]:
@@ -85,10 +89,10 @@ def to_json(result: LookupResult) -> str:
 def _field(label: str, lines: list[str]) -> list[str]:
     """A labelled block: the label once, every line wrapped and indented under it."""
     out: list[str] = []
-    for i, line in enumerate(lines or ["-"]):
+    for i, line in enumerate(lines):
         head = (label if i == 0 else "").ljust(LABEL)
         wrapped = textwrap.wrap(
-            printable(line),
+            line,
             WIDTH,
             initial_indent="  " + head,
             subsequent_indent=" " * (LABEL + 4),
@@ -97,53 +101,11 @@ def _field(label: str, lines: list[str]) -> list[str]:
     return out
 
 
-def _service_title(entry: ServiceEntry) -> str:
-    span = f" (ports {entry.span[0]}-{entry.span[1]})" if entry.span else ""
-    return f"{entry.name} [{'/'.join(entry.protocols)}]{span}"
-
-
-def _service_line(entry: ServiceEntry) -> str:
-    about = f" - {entry.description}" if entry.description else ""
-    return _service_title(entry) + about
-
-
-def socket_line(sock: Socket) -> str:
-    where = endpoint(sock.local_address, sock.local_port)
-    if sock.remote_address is not None:
-        where += " -> " + endpoint(sock.remote_address, sock.remote_port)
-    owner = sock.owner
-    who = f"{owner.name or '?'} (pid {owner.pid}, {owner.user or '?'})" if owner else "hidden"
-    return f"{proto_label(sock.proto, sock.family)} {sock.state_label} {where}  {who}"
-
-
-def _in_use_lines(report: PortReport, snapshot: Snapshot | None) -> list[str]:
-    if snapshot is None:
-        return ["not checked (--offline)"]
-    if not report.in_use:
-        return ["nothing on this machine uses it right now"]
-    lines = [socket_line(s) for s in report.in_use[:SHOWN_SOCKETS]]
-    if len(report.in_use) > SHOWN_SOCKETS:
-        lines.append(f"... and {len(report.in_use) - SHOWN_SOCKETS} more (see --json)")
-    if not snapshot.privileged and any(s.owner is None for s in report.in_use):
-        lines.append("(hidden owners belong to other users: run as root to see them)")
-    return lines
-
-
-def card(report: PortReport, snapshot: Snapshot | None) -> str:
-    registered = [e for e in report.services if e.source == IANA]
-    iana = [_service_line(e) for e in registered]
-    local = [_service_line(e) for e in report.services if e.source != IANA]
-    title = _service_title(registered[0]) if registered else "unassigned"
-    lines = [f"Port {report.port} - {printable(title)}"]
-    lines += _field("Class", [describe_class(report.port)])
-    lines += _field("Ephemeral", list(report.range_facts))
-    lines += _field("IANA", iana or ["unassigned"])
-    if local:
-        lines += _field("This system", local)
-    lines += _field("Known uses", [f"{n.text} [{n.source}]" for n in report.notes])
-    lines += _field("Here now", _in_use_lines(report, snapshot))
-    lines += _field("Can I bind?", [report.bind.verdict, *(f"- {r}" for r in report.bind.reasons)])
-    lines += _field("Check", list(report.check_commands))
+def card_text(card: Card) -> str:
+    """The card as plain text: the title, then each section's label beside its lines."""
+    lines = [line_text(card.title)]
+    for section in card.sections:
+        lines += _field(section.heading, section.texts)
     return "\n".join(lines)
 
 
@@ -170,7 +132,7 @@ def summary(result: LookupResult) -> str | None:
 
 
 def to_text(result: LookupResult) -> str:
-    parts = [card(r, result.snapshot) for r in result.reports]
+    parts = [card_text(card) for card in lookup_cards(result, CLI_CARD)]
     footer = summary(result)
     if footer:
         parts.append(footer)

@@ -12,6 +12,7 @@ from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
 from portscope.report.json_rows import connection_rows
+from portscope.report.owner import owner_record
 from portscope.report.table import format_table
 from portscope.sanitise import csv_cell
 
@@ -27,22 +28,13 @@ def iso_utc(epoch: float) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-def owner_fields(sock: Socket) -> dict[str, Any]:
-    owner = sock.owner
-    return {
-        "pid": owner.pid if owner else None,
-        "process": owner.name if owner else None,
-        "user": owner.user if owner else None,
-    }
-
-
 def listener_record(sock: Socket, interfaces: InterfaceTable) -> dict[str, Any]:
     return {
         "proto": sock.proto,
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
-        **owner_fields(sock),
+        **owner_record(sock.owner),
         "exposure": exposure_of(sock.local_address),
         "interface": bind_label(sock.local_address, interfaces),
         "accept_queue": sock.rx_queue if sock.proto == "tcp" else None,
@@ -59,7 +51,7 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
         "remote_address": sock.remote_address,
         "remote_port": sock.remote_port,
         "state": sock.state,
-        **owner_fields(sock),
+        **owner_record(sock.owner),
         "ephemeral": snapshot.is_ephemeral(sock),
     }
 
@@ -117,7 +109,7 @@ def to_json(snapshot: Snapshot) -> str:
     through `jq` to read it). The connection rows are written by `json_rows`, byte for
     byte as json.dumps would write them."""
     before, after = around_connections(snapshot)
-    rows = ", ".join(connection_rows(snapshot, owner_fields))
+    rows = ", ".join(connection_rows(snapshot))
     return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {json.dumps(after)[1:]}'
 
 

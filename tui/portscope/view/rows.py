@@ -6,11 +6,11 @@ plain segments (never markup), so hostile process names stay inert text.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from portscope.addresses import parse_ip
 from portscope.analysis import AcceptQueue, Thresholds, listener_queue
 from portscope.exposure import LABELS, bind_label, exposure_of
 from portscope.knowledge import service_name
@@ -42,12 +42,10 @@ def address_sort(address: str | None) -> bytes:
     """Addresses in numeric order (10.0.0.2 before 10.0.0.10), v4 before v6."""
     if not address:
         return b""
-    for prefix, family in ((b"\x04", socket.AF_INET), (b"\x06", socket.AF_INET6)):
-        try:
-            return prefix + socket.inet_pton(family, address.split("%", 1)[0])
-        except OSError:
-            continue
-    return b"\xff" + address.encode(errors="replace")
+    ip = parse_ip(address)
+    if ip is None:
+        return b"\xff" + address.encode(errors="replace")
+    return bytes((ip.version,)) + ip.packed
 
 
 def _owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:

@@ -1,77 +1,66 @@
-"""The lookup card as the dashboard shows it: the CLI card's fields, styled by the theme.
+"""The lookup card as the dashboard shows it: the card model (view/card.py) as `Content`.
 
-Field names and wording follow `portscope lookup` (report/lookup.py), and the socket
-lines come from there too, so the card reads the same in both places. Built as
-`Content` from plain strings (never markup), so registry text and process names stay
-inert; styles are theme variables only.
+Only layout lives here: each section's label on a line of its own, its lines indented
+under it, and the model's style names mapped to theme variables. The text is the
+model's, already printable, and goes in as plain strings (never markup), so registry
+text and process names stay inert.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
 
-from portscope.knowledge import LookupResult, PortReport
-from portscope.knowledge.classify import describe_class
-from portscope.knowledge.records import IANA, ServiceEntry
-from portscope.report.lookup import socket_line
+from portscope.knowledge import LookupResult
 from portscope.sanitise import printable
+from portscope.view.card import Card, CardOptions, Line, Section, SpanStyle, lookup_cards
 
-HEADING = "bold $text-accent"
-LABEL = "dim"
+STYLES: dict[SpanStyle, str] = {
+    "heading": "bold $text-accent",
+    "value": "",
+    "warning": "$text-warning",
+    "dim": "dim",
+}
 FIELD = "bold"
+DIM = STYLES["dim"]
 INDENT = "\u00a0\u00a0"
 """No-break spaces: the card wraps, and wrapping drops ordinary leading spaces."""
-WARN = "$text-warning"
-MAX_LIVE = 8
+SPAN_LIMIT = 300
+"""Characters of one span shown; the rest of a 10,000-character name would fill the pane."""
+PANE_CARD = CardOptions(
+    unchecked="waiting for the first poll",
+    shown_sockets=8,
+    more_sockets="… and {} more",
+    prompt="$ ",
+)
 
 
-def _service(entry: ServiceEntry) -> str:
-    about = f" - {entry.description}" if entry.description else ""
-    return f"{entry.name} [{'/'.join(entry.protocols)}]{about}"
+def line_content(line: Line, indent: str = "") -> Content:
+    """One line of the card, its indent styled as its first span."""
+    parts = [(printable(span.text, SPAN_LIMIT), STYLES[span.style]) for span in line]
+    first_text, first_style = parts[0]
+    return Content.assemble((indent + first_text, first_style), *parts[1:])
 
 
-def _field(label: str, lines: list[str], style: str = "") -> list[Content]:
-    out = [Content.styled(label, FIELD)]
-    out += [Content.styled(INDENT + printable(line, 300), style) for line in lines or ["-"]]
-    return out
+def section_lines(section: Section) -> list[Content]:
+    return [
+        Content.styled(section.heading, FIELD),
+        *(line_content(line, INDENT) for line in section.lines),
+    ]
 
 
-def _here_now(report: PortReport, live: bool) -> list[str]:
-    if not live:
-        return ["waiting for the first poll"]
-    if not report.in_use:
-        return ["nothing on this machine uses it right now"]
-    lines = [socket_line(s) for s in report.in_use[:MAX_LIVE]]
-    if len(report.in_use) > MAX_LIVE:
-        lines.append(f"… and {len(report.in_use) - MAX_LIVE} more")
-    return lines
-
-
-def report_card(report: PortReport, live: bool) -> Content:
-    registered = [e for e in report.services if e.source == IANA]
-    local = [_service(e) for e in report.services if e.source != IANA]
-    title = registered[0].name if registered else "unassigned"
-    lines = [Content.styled(f"Port {report.port} - {printable(title, 60)}", HEADING)]
-    lines += _field("Class", [describe_class(report.port)])
-    lines += _field("Ephemeral", list(report.range_facts))
-    lines += _field("IANA", [_service(e) for e in registered] or ["unassigned"])
-    if local:
-        lines += _field("This system", local)
-    lines += _field("Known uses", [f"{n.text} [{n.source}]" for n in report.notes])
-    lines += _field("Here now", _here_now(report, live))
-    bind = [report.bind.verdict, *(f"- {r}" for r in report.bind.reasons)]
-    lines += _field("Can I bind?", bind, "" if report.bind.can_bind else WARN)
-    lines += _field("Check", ["$ " + c for c in report.check_commands])
+def card_content(card: Card) -> Content:
+    lines = [line_content(card.title)]
+    for section in card.sections:
+        lines += section_lines(section)
     return Content("\n").join(lines)
 
 
 def result_card(result: LookupResult) -> Content:
-    live = result.snapshot is not None
-    cards = [report_card(r, live) for r in result.reports]
+    cards = [card_content(card) for card in lookup_cards(result, PANE_CARD)]
     if not cards:
-        return Content.styled(f"nothing matches {printable(result.query, 60)!r}", LABEL)
+        return Content.styled(f"nothing matches {printable(result.query, 60)!r}", DIM)
     body = Content("\n\n").join(cards)
     if result.total > len(result.reports):
         more = f"\n\nshowing {len(result.reports)} of {result.total}; narrow the query"
-        body = body + Content.styled(more, LABEL)
+        body = body + Content.styled(more, DIM)
     return body

@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from portscope.collect import read_port_rules
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
-from portscope.ui.widgets.lookup_card import LABEL, result_card
+from portscope.ui.widgets.lookup_card import DIM, result_card
 from portscope.ui.widgets.socket_table import SocketTable
 
 DEBOUNCE = 0.2
@@ -37,7 +37,7 @@ class LookupPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
         self.query_box = Input(placeholder="look up a port: 60630, 8000-8100, postgres")
-        self.card = Static(Content.styled(HINT, LABEL), id="lookup-card")
+        self.card = Static(Content.styled(HINT, DIM), id="lookup-card")
         self.snapshot: Snapshot | None = None
         self.shown_query = ""
         self._debounce: Timer | None = None
@@ -83,7 +83,7 @@ class LookupPane(Vertical):
     def _run(self, text: str) -> None:
         self.shown_query = text.strip()
         if not self.shown_query:
-            self.card.update(Content.styled(HINT, LABEL))
+            self.card.update(Content.styled(HINT, DIM))
             self.border_subtitle = ""
             return
         self._look_up(self.shown_query, self.snapshot)
