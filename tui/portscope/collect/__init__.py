@@ -27,6 +27,7 @@ from portscope.collect.owners import InodeOwners, OwnerCache, ProcessId, identif
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import Family, Moved, Owner, Proto, Snapshot, Socket
+from portscope.report.safe import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
 ConcreteSource = Literal["netlink", "procfs", "psutil"]
@@ -103,13 +104,13 @@ class Collector:
             listeners, connections = partition(sockets)
         snapshot = Snapshot(
             taken_at=taken_at,
-            host=socket.gethostname(),
+            host=os_text(socket.gethostname()),
             privileged=is_privileged(),
             ephemeral_range=read_ephemeral_range(),
             listeners=listeners,
             connections=connections,
             unattributed=unattributed,
-            errors=tuple(errors),
+            errors=tuple(map(os_text, errors)),
             source=self.source,
             duration=time.perf_counter() - started,
             interfaces=read_interfaces(),

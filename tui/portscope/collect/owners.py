@@ -16,6 +16,7 @@ import psutil
 
 from portscope.collect.fdscan import FdTables, Recheck
 from portscope.model import Owner
+from portscope.report.safe import os_text
 
 ProcessId = tuple[int, float]
 """A process that cannot be confused with a later one reusing its pid."""
@@ -50,17 +51,19 @@ class OwnerCache:
 
 
 def read_owner(ident: ProcessId) -> Owner:
-    """Read name, user and cmdline; a field that is hidden or vanishes stays None."""
+    """Read name, user and cmdline; a field that is hidden or vanishes stays None.
+
+    psutil hands back bytes that are not UTF-8 as lone surrogates; they become `\\xNN`
+    text here, where the bytes were read, so no output downstream meets them."""
     pid, create_time = ident
     name = user = None
     cmdline: tuple[str, ...] | None = None
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
-            name = _quietly(proc.name)
-            user = _quietly(proc.username)
-            args = _quietly(proc.cmdline)
-            cmdline = tuple(args) if args is not None else None
+            name = _quietly(lambda: os_text(proc.name()))
+            user = _quietly(lambda: os_text(proc.username()))
+            cmdline = _quietly(lambda: tuple(map(os_text, proc.cmdline())))
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         pass
     return Owner(pid=pid, name=name, user=user, cmdline=cmdline, create_time=create_time)
