@@ -2,7 +2,7 @@
 is shown.
 
 Anything a hostile process controls could carry terminal escapes, bidi overrides,
-spreadsheet formulas or bytes that are not UTF-8;
+spreadsheet formulas, a monitoring format's separators, or bytes that are not UTF-8;
 these helpers are the one place that neutralises them. Every escape they write is
 plain text: `\\xNN` for a byte that is not UTF-8 and for a control character below
 U+0100, `\\uNNNN` for any other character that must not be shown raw.
@@ -20,6 +20,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNDECODED_BYTES = range(0xDC80, 0xDD00)
 """Where os.fsdecode and psutil (errors="surrogateescape", PEP 383) put a byte 0x80-0xff
 that is not part of valid UTF-8."""
+_PLUGIN_SEPARATORS = re.compile("[|]")
+_PERF_LABEL_SEPARATORS = re.compile("[|=']")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -60,3 +62,15 @@ def csv_cell(value: object) -> str:
     text = "" if value is None else printable(str(value))
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
+
+def plugin_text(text: str) -> str:
+    """A line of monitoring-plugin output (Nagios, Icinga, Sensu): printable, on one line,
+    and without `|`, which would start the perfdata wherever it came."""
+    return _PLUGIN_SEPARATORS.sub(_escape, printable(text))
+
+
+def perf_label(text: str) -> str:
+    """A perfdata label: no `|`, `=` or `'` (the plugin guidelines allow neither in a
+    label), single-quoted when it holds a space."""
+    label = _PERF_LABEL_SEPARATORS.sub(_escape, printable(text))
+    return f"'{label}'" if " " in label else label
