@@ -28,7 +28,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--proc-root",
         metavar="DIR",
-        help="read the socket tables and fd links from this procfs mount instead of /proc",
+        help="read the socket tables, fd links and ephemeral range from this procfs mount "
+        "instead of /proc",
     )
     parser.add_argument(
         "-o",
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def take_and_write(args: argparse.Namespace) -> int:
     from portscope.collect import take_snapshot
     from portscope.events import describe_error
+    from portscope.report.safe import printable
     from portscope.report.snapshot import to_csv, to_json, to_table
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
@@ -76,7 +78,7 @@ def take_and_write(args: argparse.Namespace) -> int:
         print(f"portscope: snapshot failed: {describe_error(exc)}", file=sys.stderr)
         return COLLECTION_FAILED
     for error in snap.errors:
-        print(f"portscope: warning: {error}", file=sys.stderr)
+        print(f"portscope: warning: {printable(error)}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     text = render(snap) + ("" if args.format == "csv" else "\n")
     if args.output is None:

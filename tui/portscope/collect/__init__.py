@@ -102,15 +102,16 @@ class Collector:
         else:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
+        ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
         snapshot = Snapshot(
             taken_at=taken_at,
             host=os_text(socket.gethostname()),
             privileged=is_privileged(),
-            ephemeral_range=read_ephemeral_range(),
+            ephemeral_range=ephemeral_range,
             listeners=listeners,
             connections=connections,
             unattributed=unattributed,
-            errors=tuple(map(os_text, errors)),
+            errors=tuple(map(os_text, [*errors, *range_notes])),
             source=self.source,
             duration=time.perf_counter() - started,
             interfaces=read_interfaces(),

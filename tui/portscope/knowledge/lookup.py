@@ -87,7 +87,7 @@ def lookup(
     query = parse_query(text)
     context = Context(
         registry=default_registry(),
-        rng=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform),
+        rng=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform)[0],
         snapshot=snapshot,
         privileged=snapshot.privileged if snapshot else is_privileged(),
         unprivileged_start=unprivileged_port_start(platform),

@@ -43,6 +43,12 @@ def os_text(text: str) -> str:
     return text if text.isascii() else _SURROGATE.sub(_escape, text)
 
 
+def decoded(data: bytes) -> str:
+    """Bytes from the system as text: UTF-8 where they are, `\\xNN` (as `os_text`) where
+    they are not."""
+    return os_text(data.decode("utf-8", "surrogateescape"))
+
+
 def printable(text: str | None, limit: int | None = None) -> str:
     """Control, format and bidi characters and undecodable bytes shown as escapes; then
     cut to `limit` characters (escapes included, so the result is never wider than
