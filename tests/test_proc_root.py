@@ -6,6 +6,7 @@ through; the ephemeral range comes from DIR too."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,32 @@ def test_warnings_on_stderr_show_what_they_quote_as_text(tmp_path: Path) -> None
     shown = f"{tmp_path}/proc\\x1b[2J/sys/net/ipv4/ip_local_port_range"
     assert status == 0
     assert stderr == [f"portscope: warning: {shown}: not a port range: \\x1b]0;owned\\x07"]
+
+
+def fake_process(root: Path, pid: int, links: dict[int, str]) -> None:
+    """A process directory under `root`, copied from this process's own (renumbered), whose
+    fds link to `links`."""
+    me = Path("/proc/self")
+    proc = root / str(pid)
+    (proc / "fd").mkdir(parents=True)
+    (root / "stat").write_bytes(Path("/proc/stat").read_bytes())
+    stat = (me / "stat").read_bytes()
+    (proc / "stat").write_bytes(b"%d" % pid + stat[stat.index(b" ") :])
+    for name in ("status", "cmdline"):
+        (proc / name).write_bytes((me / name).read_bytes())
+    for fd, target in links.items():
+        (proc / "fd" / str(fd)).symlink_to(target)
+
+
+def test_fd_links_the_kernel_would_not_write_are_not_sockets(
+    farm: SocketFarm, tmp_path: Path
+) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    copy_tables(tmp_path)
+    inode = os.fstat(listener.fileno()).st_ino
+    links = {3: "socket:[zz]", 4: "socket:[12", 5: "socket:[\u0661\u0662]", 6: f"socket:[{inode}]"}
+    fake_process(tmp_path, 4242, links)
+    status, stderr, doc = snapshot(tmp_path)
+    assert (status, stderr) == (0, [])
+    (mine,) = [r for r in doc["listening"] if r["port"] == listener.getsockname()[1]]
+    assert mine["pid"] == 4242
