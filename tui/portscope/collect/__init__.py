@@ -103,6 +103,7 @@ class Collector:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
         ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
+        interfaces, interface_notes = read_interfaces()
         snapshot = Snapshot(
             taken_at=taken_at,
             host=os_text(socket.gethostname()),
@@ -111,10 +112,10 @@ class Collector:
             listeners=listeners,
             connections=connections,
             unattributed=unattributed,
-            errors=tuple(map(os_text, [*errors, *range_notes])),
+            errors=tuple(map(os_text, [*errors, *range_notes, *interface_notes])),
             source=self.source,
             duration=time.perf_counter() - started,
-            interfaces=read_interfaces(),
+            interfaces=interfaces,
             totals=read_socket_totals(self.proc_root),
         )
         if moved is not None:
