@@ -216,3 +216,16 @@ def test_fd_links_the_kernel_would_not_write_are_not_sockets(
     assert (status, stderr) == (0, [])
     (mine,) = [r for r in doc["listening"] if r["port"] == listener.getsockname()[1]]
     assert mine["pid"] == 4242
+
+
+def test_the_table_summary_quotes_the_range_source_as_text(tmp_path: Path) -> None:
+    root = tmp_path / "proc\x1b[2J"
+    root.mkdir()
+    copy_tables(root)
+    sysctl = root / "sys/net/ipv4"
+    sysctl.mkdir(parents=True)
+    (sysctl / "ip_local_port_range").write_text("40000 40009\n")
+    done = run_portscope("snapshot", "--proc-root", str(root))
+    assert done.returncode == 0, done.stderr
+    source = f"{tmp_path}/proc\\x1b[2J/sys/net/ipv4/ip_local_port_range"
+    assert done.stdout.splitlines()[-1].endswith(f"; ephemeral range 40000-40009 ({source})")

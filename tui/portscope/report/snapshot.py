@@ -12,7 +12,7 @@ from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
 from portscope.report.json_rows import connection_rows
-from portscope.report.safe import csv_cell
+from portscope.report.safe import csv_cell, printable
 from portscope.report.table import format_table
 
 SCHEMA = "portscope.snapshot/1"
@@ -152,4 +152,4 @@ def to_table(snapshot: Snapshot) -> str:
         f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
         f"({rng.source})"
     )
-    return format_table(headers, rows) + "\n" + summary
+    return format_table(headers, rows) + "\n" + printable(summary)
