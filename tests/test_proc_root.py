@@ -229,3 +229,21 @@ def test_the_table_summary_quotes_the_range_source_as_text(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     source = f"{tmp_path}/proc\\x1b[2J/sys/net/ipv4/ip_local_port_range"
     assert done.stdout.splitlines()[-1].endswith(f"; ephemeral range 40000-40009 ({source})")
+
+
+@pytest.mark.parametrize("damage", ["stat", "status", "boot time"])
+def test_a_process_whose_files_do_not_parse_is_a_hidden_owner_not_a_failed_poll(
+    farm: SocketFarm, tmp_path: Path, damage: str
+) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    copy_tables(tmp_path)
+    fake_process(tmp_path, 4242, {3: f"socket:[{os.fstat(listener.fileno()).st_ino}]"})
+    broken = {"stat": "4242/stat", "status": "4242/status", "boot time": "stat"}[damage]
+    (tmp_path / broken).write_text("4242 (x) R 1 2\nUid: garbage\n")
+    status, stderr, doc = snapshot(tmp_path)
+    assert (status, stderr) == (0, [])
+    (mine,) = [r for r in doc["listening"] if r["port"] == listener.getsockname()[1]]
+    if damage == "status":
+        assert (mine["pid"], mine["user"]) == (4242, None), "the rest of the process is read"
+    else:
+        assert mine["pid"] is None

@@ -20,13 +20,18 @@ from portscope.report.safe import os_text
 
 ProcessId = tuple[int, float]
 """A process that cannot be confused with a later one reusing its pid."""
+MALFORMED = (ValueError, IndexError, KeyError, RuntimeError)
+"""What psutil raises parsing a /proc file the kernel would not write (a procfs given
+with --proc-root may hold anything, or lack /proc/stat's boot time): that process
+cannot be read."""
 
 
 def identify(pid: int) -> ProcessId | None:
-    """(pid, create_time) of a live process, or None once it has gone."""
+    """(pid, create_time) of a live process, or None once it has gone (or when its
+    /proc files cannot be read or parsed)."""
     try:
         return pid, psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied, ValueError):
+    except (psutil.Error, OSError, *MALFORMED):
         return None
 
 
@@ -72,7 +77,7 @@ def read_owner(ident: ProcessId) -> Owner:
 def _quietly(read):  # type: ignore[no-untyped-def]
     try:
         return read()
-    except (psutil.AccessDenied, psutil.ZombieProcess, OSError):
+    except (psutil.AccessDenied, psutil.ZombieProcess, OSError, *MALFORMED):
         return None
 
 
