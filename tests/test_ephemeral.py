@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,29 +77,65 @@ def test_range_reserved_ports_and_listener_ports_in_a_namespace() -> None:
 
 
 def test_kernel_port_list_notation() -> None:
-    assert parse_port_list("") == frozenset()
-    assert parse_port_list("8080,9000-9002\n") == {8080, 9000, 9001, 9002}
-    assert parse_port_list("x,70000,5-3,22, 23 ,-1,1-") == {22, 23}
+    assert parse_port_list("") == (frozenset(), [])
+    assert parse_port_list("8080,9000-9002\n") == ({8080, 9000, 9001, 9002}, [])
+    assert parse_port_list("x,70000,5-3,22, 23 ,-1,1-,\u0661") == (
+        {22, 23},
+        ["x", "70000", "5-3", "-1", "1-", "\u0661"],
+    )
+
+
+def sysctl_dir(root: Path) -> Path:
+    path = root / "sys/net/ipv4"
+    path.mkdir(parents=True)
+    return path
 
 
 def test_linux_range_from_files(tmp_path: Path) -> None:
-    (tmp_path / "ip_local_port_range").write_text("1024\t2047\n")
-    (tmp_path / "ip_local_reserved_ports").write_text("1500-1501\n")
-    found = linux_range(tmp_path)
-    assert found is not None
+    sysctl = sysctl_dir(tmp_path)
+    (sysctl / "ip_local_port_range").write_text("1024\t2047\n")
+    (sysctl / "ip_local_reserved_ports").write_text("1500-1501\n")
+    found, notes = linux_range(str(tmp_path))
+    assert found is not None and notes == []
     assert (found.low, found.high, found.reserved) == (1024, 2047, {1500, 1501})
     assert found.usable == 1022 and found.reserved_spans() == ["1500-1501"]
-    assert found.source == str(tmp_path / "ip_local_port_range")
-    (tmp_path / "ip_local_reserved_ports").unlink()
-    assert linux_range(tmp_path).reserved == frozenset()  # type: ignore[union-attr]
-    (tmp_path / "ip_local_port_range").write_text("garbage")
-    assert linux_range(tmp_path) is None
+    assert found.source == str(sysctl / "ip_local_port_range")
+    (sysctl / "ip_local_reserved_ports").unlink()
+    assert linux_range(str(tmp_path)) == (replace(found, reserved=frozenset()), [])
+
+
+@pytest.mark.parametrize("text", ["garbage", "5000", "2000 1000", "0 100", "1000 70000", "1 2 3"])
+def test_a_range_the_kernel_would_not_hold_is_noted_not_used(tmp_path: Path, text: str) -> None:
+    path = sysctl_dir(tmp_path) / "ip_local_port_range"
+    path.write_text(text + "\n")
+    assert linux_range(str(tmp_path)) == (None, [f"{path}: not a port range: {text}"])
+    rng, notes = read_ephemeral_range("linux", str(tmp_path))
+    assert rng == IANA_DYNAMIC and len(notes) == 1
+
+
+def test_reserved_ports_that_are_not_ports_are_noted_and_the_rest_kept(tmp_path: Path) -> None:
+    sysctl = sysctl_dir(tmp_path)
+    (sysctl / "ip_local_port_range").write_text("40000 40009\n")
+    (sysctl / "ip_local_reserved_ports").write_bytes(b"40001,99999,4000\xff,40005-40006\n")
+    found, notes = linux_range(str(tmp_path))
+    assert found is not None and found.reserved == {40001, 40005, 40006}
+    path = sysctl / "ip_local_reserved_ports"
+    assert notes == [f"{path}: not ports, skipped: 99999, 4000\\xff"]
+
+
+def test_an_unreadable_range_file_is_noted_and_a_missing_one_is_not(tmp_path: Path) -> None:
+    assert linux_range(str(tmp_path)) == (None, [])
+    (sysctl_dir(tmp_path) / "ip_local_port_range").mkdir()
+    found, notes = linux_range(str(tmp_path))
+    assert found is None and notes == [
+        f"{tmp_path}/sys/net/ipv4/ip_local_port_range: Is a directory"
+    ]
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32", "sunos5"])
 def test_other_platforms_fall_back_to_iana_when_the_os_will_not_say(platform: str) -> None:
     """On Linux, `sysctl net.inet.ip.portrange.*` fails and `netsh` is missing: both are
     real runs of the real commands, and both end in IANA's range, saying so."""
-    assert read_ephemeral_range(platform) == IANA_DYNAMIC
+    assert read_ephemeral_range(platform) == (IANA_DYNAMIC, [])
     assert IANA_DYNAMIC.source.startswith("IANA")
     assert (IANA_DYNAMIC.low, IANA_DYNAMIC.high) == (49152, 65535)

@@ -179,3 +179,11 @@ def test_the_generator_turns_a_services_file_into_loadable_data(tmp_path: Path) 
     assert registry.service_name(22, "udp") == "ssh"
     assert registry.services(6002)[0].span == (6000, 6003)
     assert registry.services(6004) == ()
+
+
+def test_bytes_that_are_not_utf8_in_the_system_file_show_as_escapes(tmp_path: Path) -> None:
+    """The one representation every output uses, not U+FFFD."""
+    services = tmp_path / "services"
+    services.write_bytes(b"caf\xe9       60631/tcp   # d\xe9j\xe0 vu\n")
+    (local,) = load_registry(services).services(60631)
+    assert local.name == "caf\\xe9" and local.description.endswith(": d\\xe9j\\xe0 vu")

@@ -151,7 +151,8 @@ def test_failed_poll_exits_nonzero_with_one_line(tmp_path: Path) -> None:
 
 
 def test_damaged_tables_are_skipped_and_reported(farm: SocketFarm, tmp_path: Path) -> None:
-    """Garbage rows are skipped; a table that cannot be read is a warning, not a failure."""
+    """Garbage rows are skipped and counted; a table that cannot be read is a warning, not
+    a failure."""
     port = farm.tcp_listener("127.0.0.1").getsockname()[1]
     net = tmp_path / "net"
     net.mkdir()
@@ -161,10 +162,15 @@ def test_damaged_tables_are_skipped_and_reported(farm: SocketFarm, tmp_path: Pat
     (net / "tcp6").mkdir()
     done = run_portscope("snapshot", "--json", "--proc-root", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines() == [f"portscope: warning: {net}/tcp6: Is a directory"]
+    first = len(real.splitlines()) + 1
+    notes = [
+        f"{net}/tcp: 2 malformed lines skipped (first: line {first})",
+        f"{net}/tcp6: Is a directory",
+    ]
+    assert done.stderr.splitlines() == [f"portscope: warning: {note}" for note in notes]
     doc = json.loads(done.stdout)
     assert [r["port"] for r in doc["listening"] if r["port"] == port] == [port]
-    assert doc["errors"] == [f"{net}/tcp6: Is a directory"]
+    assert doc["errors"] == notes
 
 
 OTHER_PID_NAMESPACE = """

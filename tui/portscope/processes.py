@@ -16,6 +16,7 @@ from typing import TypeVar
 import psutil
 
 from portscope.model import Owner
+from portscope.sanitise import os_text
 
 T = TypeVar("T")
 
@@ -47,7 +48,10 @@ def _visible(read: Callable[[], T]) -> T | None:
 
 
 def describe_process(owner: Owner) -> ProcessDetails:
-    """Blocking reads of /proc: call it from a worker thread, never the event loop."""
+    """Blocking reads of /proc: call it from a worker thread, never the event loop.
+
+    Text read here is `os_text`, as the collector's owners are: bytes that are not
+    UTF-8 show as `\\xNN`."""
     empty = ProcessDetails(
         owner, owner.cmdline, owner.user, owner.create_time, None, None, None, None
     )
@@ -56,14 +60,14 @@ def describe_process(owner: Owner) -> ProcessDetails:
         if owner.create_time is not None and proc.create_time() != owner.create_time:
             return empty
         with proc.oneshot():
-            cmdline = _visible(proc.cmdline)
+            cmdline = _visible(lambda: tuple(map(os_text, proc.cmdline())))
             return ProcessDetails(
                 owner=owner,
-                cmdline=tuple(cmdline) if cmdline is not None else owner.cmdline,
-                user=_visible(proc.username) or owner.user,
+                cmdline=cmdline if cmdline is not None else owner.cmdline,
+                user=_visible(lambda: os_text(proc.username())) or owner.user,
                 started=owner.create_time,
-                cwd=_visible(proc.cwd),
-                exe=_visible(proc.exe) or None,
+                cwd=_visible(lambda: os_text(proc.cwd())),
+                exe=_visible(lambda: os_text(proc.exe())) or None,
                 parent_pid=_visible(proc.ppid),
                 status=_visible(proc.status),
             )

@@ -28,7 +28,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--proc-root",
         metavar="DIR",
-        help="read the socket tables and fd links from this procfs mount instead of /proc",
+        help="read the socket tables, fd links and ephemeral range from this procfs mount "
+        "instead of /proc",
     )
     parser.add_argument(
         "-o",
@@ -64,6 +65,7 @@ def take_and_write(args: argparse.Namespace) -> int:
     from portscope.collect import take_snapshot
     from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
+    from portscope.sanitise import printable
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
     if args.proc_root:
@@ -77,7 +79,7 @@ def take_and_write(args: argparse.Namespace) -> int:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return COLLECTION_FAILED
     for error in snap.errors:
-        print(f"portscope: warning: {error}", file=sys.stderr)
+        print(f"portscope: warning: {printable(error)}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     text = render(snap) + ("" if args.format == "csv" else "\n")
     if args.output is None:

@@ -29,6 +29,7 @@ from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import Family, Moved, Owner, PortRules, Proto, Snapshot, Socket
+from portscope.sanitise import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
 ConcreteSource = Literal["netlink", "procfs", "psutil"]
@@ -64,7 +65,7 @@ def read_port_rules(snapshot: Snapshot | None = None, platform: str = sys.platfo
     """This host's rules for ports, for a lookup; a snapshot's range and privilege when one
     is given, so the card agrees with the sockets it lists."""
     return PortRules(
-        ephemeral_range=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform),
+        ephemeral_range=snapshot.ephemeral_range if snapshot else read_ephemeral_range(platform)[0],
         unprivileged_start=unprivileged_port_start(platform),
         privileged=snapshot.privileged if snapshot else is_privileged(),
         platform=platform,
@@ -114,18 +115,20 @@ class Collector:
         else:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
+        ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
+        interfaces, interface_notes = read_interfaces()
         snapshot = Snapshot(
             taken_at=taken_at,
-            host=socket.gethostname(),
+            host=os_text(socket.gethostname()),
             privileged=is_privileged(),
-            ephemeral_range=read_ephemeral_range(),
+            ephemeral_range=ephemeral_range,
             listeners=listeners,
             connections=connections,
             unattributed=unattributed,
-            errors=tuple(errors),
+            errors=tuple(map(os_text, [*errors, *range_notes, *interface_notes])),
             source=self.source,
             duration=time.perf_counter() - started,
-            interfaces=read_interfaces(),
+            interfaces=interfaces,
             totals=read_socket_totals(self.proc_root),
         )
         if moved is not None:

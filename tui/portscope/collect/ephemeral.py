@@ -8,36 +8,62 @@ import sys
 from pathlib import Path
 
 from portscope.model import EphemeralRange
+from portscope.sanitise import decoded, os_text
 
 IANA_DYNAMIC = EphemeralRange(low=49152, high=65535, source="IANA default (RFC 6335)")
 COMMAND_TIMEOUT = 2.0
 
 
-def parse_port_list(text: str) -> frozenset[int]:
-    """Parse the kernel's `8080,9000-9010` notation; junk items are ignored."""
+def parse_port_list(text: str) -> tuple[frozenset[int], list[str]]:
+    """Parse the kernel's `8080,9000-9010` notation: the ports, and the items that are
+    not a port or a rising span of ports in 0-65535."""
     ports: set[int] = set()
-    for item in text.replace("\n", ",").split(","):
-        low, dash, high = item.strip().partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            continue
-        first, last = int(low), int(high or low)
-        if 0 <= first <= last <= 65535:
-            ports.update(range(first, last + 1))
-    return frozenset(ports)
+    junk: list[str] = []
+    for item in filter(None, (i.strip() for i in text.replace("\n", ",").split(","))):
+        low, dash, high = item.partition("-")
+        bounds = (low, high) if dash else (low, low)
+        if all(b.isascii() and b.isdigit() for b in bounds) and (
+            0 <= int(bounds[0]) <= int(bounds[1]) <= 65535
+        ):
+            ports.update(range(int(bounds[0]), int(bounds[1]) + 1))
+        else:
+            junk.append(item)
+    return frozenset(ports), junk
 
 
-def linux_range(proc_sys: Path = Path("/proc/sys/net/ipv4")) -> EphemeralRange | None:
+def linux_range(proc_root: str = "/proc") -> tuple[EphemeralRange | None, list[str]]:
+    """The range and reserved ports under `proc_root` (the machine's, or the procfs that
+    `--proc-root` names), and a note for each file that could not be read or holds what
+    the kernel would not write. A missing file is not noted: not this kernel's."""
+    sysctl = Path(proc_root, "sys/net/ipv4")
+    range_file = sysctl / "ip_local_port_range"
+    notes: list[str] = []
+    text = read_sysctl(range_file, notes)
+    if text is None:
+        return None, notes
+    words = text.split()
+    digits = len(words) == 2 and all(w.isascii() and w.isdigit() for w in words)
+    low, high = (int(words[0]), int(words[1])) if digits else (0, 0)
+    if not 1 <= low <= high <= 65535:
+        return None, [f"{range_file}: not a port range: {text.strip()[:40]}"]
+    reserved_file = sysctl / "ip_local_reserved_ports"
+    reserved, junk = parse_port_list(read_sysctl(reserved_file, notes) or "")
+    if junk:
+        notes.append(f"{reserved_file}: not ports, skipped: {', '.join(junk)[:80]}")
+    source = os_text(str(range_file))
+    return EphemeralRange(low=low, high=high, reserved=reserved, source=source), notes
+
+
+def read_sysctl(path: Path, notes: list[str]) -> str | None:
+    """A sysctl file's text (bytes that are not UTF-8 as `\\xNN`), None when it is missing
+    or unreadable; unreadable is noted."""
     try:
-        low, high = (int(x) for x in (proc_sys / "ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
+        return decoded(path.read_bytes())
+    except FileNotFoundError:
         return None
-    try:
-        reserved = parse_port_list((proc_sys / "ip_local_reserved_ports").read_text())
-    except OSError:
-        reserved = frozenset()
-    return EphemeralRange(
-        low=low, high=high, reserved=reserved, source=str(proc_sys / "ip_local_port_range")
-    )
+    except OSError as exc:
+        notes.append(f"{path}: {exc.strerror or exc}")
+        return None
 
 
 def run_fixed(argv: list[str]) -> str | None:
@@ -72,14 +98,18 @@ def windows_range() -> EphemeralRange | None:
     )
 
 
-def read_ephemeral_range(platform: str = sys.platform) -> EphemeralRange:
-    """This OS's range, or IANA's 49152-65535 when the OS will not say."""
+def read_ephemeral_range(
+    platform: str = sys.platform, proc_root: str = "/proc"
+) -> tuple[EphemeralRange, list[str]]:
+    """This OS's range, or IANA's 49152-65535 when the OS will not say; and, on Linux,
+    a note for each sysctl file under `proc_root` that could not be read or trusted."""
+    notes: list[str] = []
     if platform.startswith("linux"):
-        found = linux_range()
+        found, notes = linux_range(proc_root)
     elif platform == "darwin":
         found = macos_range()
     elif platform == "win32":
         found = windows_range()
     else:
         found = None
-    return found or IANA_DYNAMIC
+    return found or IANA_DYNAMIC, notes

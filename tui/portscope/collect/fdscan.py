@@ -12,13 +12,15 @@ Wider refreshes re-read non-socket fds, or everything, for the rarer reuse that 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Iterable
 from enum import Enum
 
 ProcessId = tuple[int, float]
 """A process that cannot be confused with a later one reusing its pid."""
 NOT_A_SOCKET = 0
-SOCKET_PREFIX = "socket:["
+SOCKET_LINK = re.compile(r"socket:\[(\d+)\]", re.ASCII)
+"""What the kernel writes for a socket fd; under --proc-root a link may say anything."""
 VACANCIES_KEPT = 32
 """Closed fds remembered per process, lowest first: where its next sockets will land."""
 
@@ -41,9 +43,8 @@ def fd_inode(name: str, directory: int) -> int | None:
         return None
     except OSError:
         return NOT_A_SOCKET
-    if target.startswith(SOCKET_PREFIX):
-        return int(target[len(SOCKET_PREFIX) : -1])
-    return NOT_A_SOCKET
+    socket = SOCKET_LINK.fullmatch(target)
+    return int(socket.group(1)) if socket else NOT_A_SOCKET
 
 
 class FdTable:

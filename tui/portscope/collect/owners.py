@@ -16,13 +16,20 @@ import psutil
 
 from portscope.collect.fdscan import FdTables, ProcessId, Recheck
 from portscope.model import Owner
+from portscope.sanitise import os_text
+
+MALFORMED = (ValueError, IndexError, KeyError, RuntimeError)
+"""What psutil raises parsing a /proc file the kernel would not write (a procfs given
+with --proc-root may hold anything, or lack /proc/stat's boot time): that process
+cannot be read."""
 
 
 def identify(pid: int) -> ProcessId | None:
-    """(pid, create_time) of a live process, or None once it has gone."""
+    """(pid, create_time) of a live process, or None once it has gone (or when its
+    /proc files cannot be read or parsed)."""
     try:
         return pid, psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied, ValueError):
+    except (psutil.Error, OSError, *MALFORMED):
         return None
 
 
@@ -47,17 +54,19 @@ class OwnerCache:
 
 
 def read_owner(ident: ProcessId) -> Owner:
-    """Read name, user and cmdline; a field that is hidden or vanishes stays None."""
+    """Read name, user and cmdline; a field that is hidden or vanishes stays None.
+
+    psutil hands back bytes that are not UTF-8 as lone surrogates; they become `\\xNN`
+    text here, where the bytes were read, so no output downstream meets them."""
     pid, create_time = ident
     name = user = None
     cmdline: tuple[str, ...] | None = None
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
-            name = _quietly(proc.name)
-            user = _quietly(proc.username)
-            args = _quietly(proc.cmdline)
-            cmdline = tuple(args) if args is not None else None
+            name = _quietly(lambda: os_text(proc.name()))
+            user = _quietly(lambda: os_text(proc.username()))
+            cmdline = _quietly(lambda: tuple(map(os_text, proc.cmdline())))
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         pass
     return Owner(pid=pid, name=name, user=user, cmdline=cmdline, create_time=create_time)
@@ -66,7 +75,7 @@ def read_owner(ident: ProcessId) -> Owner:
 def _quietly(read):  # type: ignore[no-untyped-def]
     try:
         return read()
-    except (psutil.AccessDenied, psutil.ZombieProcess, OSError):
+    except (psutil.AccessDenied, psutil.ZombieProcess, OSError, *MALFORMED):
         return None
 
 

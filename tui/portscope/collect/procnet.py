@@ -7,8 +7,10 @@ from a cache (see `owners`).
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -78,31 +80,79 @@ def decode_address(hex_address: str) -> str:
     return format_ip(b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4)))
 
 
-def parse_table(text: str, proto: Proto, family: Family) -> Iterator[RawSocket]:
-    """Decode one /proc/net table; the header line and malformed rows are skipped.
+HEX = "[0-9A-F]"
+ROW = {
+    width: re.compile(
+        rf" *\d+: ({HEX}{{{width}}}):({HEX}{{4}}) ({HEX}{{{width}}}):({HEX}{{4}}) ({HEX}{{2}}) "
+        rf"({HEX}{{8}}):({HEX}{{8}}) {HEX}+:{HEX}+ {HEX}+ +(\d+) +-?\d+ +(\d+)(?: |$)"
+    )
+    for width in (8, 32)
+}
+"""One row as the kernel prints it (`%08X:%04X`, ...), up to the inode; what follows is
+not read. Every field is checked by its width and digits, so a port is never above
+0xFFFF and an address is always 4 or 16 bytes."""
+ADDRESS_WIDTH: dict[Family, int] = {"ipv4": 8, "ipv6": 32}
+MAX_UID = 2**32 - 1
+MAX_INODE = 2**64 - 1
+
+
+class TableProblem(ValueError):
+    """A file that is not a socket table at all: no rows can be trusted from it."""
+
+
+@dataclass(slots=True)
+class Rejects:
+    """The lines of one table that were not rows: how many, and the first one's number."""
+
+    count: int = 0
+    first: int | None = None
+
+    def add(self, line_number: int) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = line_number
+
+    def note(self, path: str) -> str:
+        lines = "line" if self.count == 1 else "lines"
+        return f"{path}: {self.count} malformed {lines} skipped (first: line {self.first})"
+
+
+def parse_table(text: str, proto: Proto, family: Family, rejects: Rejects) -> Iterator[RawSocket]:
+    """Decode one /proc/net table. Raises TableProblem when its first line is not the
+    kernel's header; a row that is not what the kernel writes is skipped and counted in
+    `rejects` (by its line number in the file, the header being line 1).
 
     A LISTEN row's tx_queue column is not its backlog (the kernel prints the unsent
     byte count there, always 0), so a listener's backlog is left unknown; netlink
     sock_diag reports it.
     """
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 10:
-            continue
-        try:
-            yield parse_row(fields, proto, family)
-        except ValueError:
-            continue
+    lines = text.split("\n")  # not splitlines(): a \f or \x1c inside a row is no line break
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0].split()[:2] != ["sl", "local_address"]:
+        raise TableProblem("not a socket table (no kernel header line)")
+    row = ROW[ADDRESS_WIDTH[family]].match
+    for number, line in enumerate(lines[1:], start=2):
+        fields = row(line)
+        parsed = None if fields is None else parse_row(fields.groups(), proto, family)
+        if parsed is not None:
+            yield parsed
+        else:
+            rejects.add(number)
 
 
-def parse_row(fields: list[str], proto: Proto, family: Family) -> RawSocket:
-    """One table row, split on whitespace; ValueError when a field is not what it must be."""
-    local_hex, local_port_hex = fields[1].split(":")
-    remote_hex, remote_port_hex = fields[2].split(":")
-    tx_hex, rx_hex = fields[4].split(":")
-    code = fields[3]
+def parse_row(fields: tuple[str, ...], proto: Proto, family: Family) -> RawSocket | None:
+    """One table row from `ROW`'s groups; None when a value is out of range (a state the
+    kernel does not have, a uid or inode wider than the kernel's)."""
+    local_hex, local_port, remote_hex, remote_port, code, tx_hex, rx_hex, uid_text, inode_text = (
+        fields
+    )
+    name = TCP_STATES.get(code)
+    uid, inode = int(uid_text), int(inode_text)
+    if name is None or uid > MAX_UID or inode > MAX_INODE:
+        return None
     if proto == "tcp":
-        state: str | None = TCP_STATES.get(code, code)
+        state: str | None = name
         connected = state != "LISTEN"
     else:
         state = None
@@ -111,19 +161,20 @@ def parse_row(fields: list[str], proto: Proto, family: Family) -> RawSocket:
         proto=proto,
         family=family,
         local_address=decode_address(local_hex),
-        local_port=int(local_port_hex, 16),
+        local_port=int(local_port, 16),
         remote_address=decode_address(remote_hex) if connected else None,
-        remote_port=int(remote_port_hex, 16) if connected else None,
+        remote_port=int(remote_port, 16) if connected else None,
         state=state,
-        inode=int(fields[9]),
-        uid=int(fields[7]),
+        inode=inode,
+        uid=uid,
         rx_queue=int(rx_hex, 16),
         tx_queue=None if state == "LISTEN" else int(tx_hex, 16),
     )
 
 
 def read_tables(root: str = "/proc/net") -> tuple[list[RawSocket], list[str]]:
-    """Every inet socket in this network namespace, plus a note for each unreadable table.
+    """Every inet socket in this network namespace, plus a note for each table that could
+    not be read or held lines that are not rows (one note per table, with a count).
 
     Raises OSError when not one table can be read: that is a failed poll (a wrong or
     hidden root), not an empty machine.
@@ -134,15 +185,31 @@ def read_tables(root: str = "/proc/net") -> tuple[list[RawSocket], list[str]]:
     for name, proto, family in TABLES:
         path = f"{root}/{name}"
         try:
-            with open(path, encoding="ascii") as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             continue  # no IPv6 in this kernel, say
         except OSError as exc:
             errors.append(f"{path}: {exc.strerror or exc}")
             continue
+        rejects = Rejects()
+        try:
+            rows.extend(parse_table(ascii_text(data), proto, family, rejects))
+        except TableProblem as exc:
+            errors.append(f"{path}: {exc}")
+            continue
         found += 1
-        rows.extend(parse_table(text, proto, family))
+        if rejects.count:
+            errors.append(rejects.note(path))
     if not found:
         raise OSError(errors[0] if errors else f"no socket tables in {root}")
     return rows, errors
+
+
+def ascii_text(data: bytes) -> str:
+    """The kernel writes these tables in ASCII; any other byte becomes U+FFFD, which no
+    row pattern matches, so only the lines holding one are lost."""
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        return data.decode("ascii", "replace")

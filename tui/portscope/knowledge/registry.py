@@ -17,6 +17,7 @@ from typing import Any
 from portscope.knowledge.notes import NoteLine, parse_notes
 from portscope.knowledge.records import IANA, SYSTEM, Note, ServiceEntry
 from portscope.knowledge.services_file import ServiceLine, parse_services
+from portscope.sanitise import decoded
 
 DATA = Path(__file__).resolve().parent / "data"
 IANA_FILE = DATA / "iana.json"
@@ -25,9 +26,10 @@ SYSTEM_SERVICES = Path("/etc/services")
 
 
 def read_text(path: Path) -> str:
-    """A file's text, or nothing when it is missing or unreadable (an optional overlay)."""
+    """A file's text (bytes that are not UTF-8 as `\\xNN`, as everywhere), or nothing when
+    it is missing or unreadable (an optional overlay)."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return decoded(path.read_bytes())
     except OSError:
         return ""
 

@@ -1,7 +1,9 @@
 """`portscope check` output: a monitoring-plugin status line, details and JSON.
 
 The first line is `PORTSCOPE <STATUS> - <summary> | <perfdata>`, which Nagios,
-Icinga and Sensu read as is; each following line is one problem or note.
+Icinga and Sensu read as is; each following line is one problem or note. Every line
+passes through `plugin_text` as it is written, so nothing a process names itself can
+end the summary early or forge perfdata.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from portscope.report.health import (
     percent_label,
     pressure_record,
 )
-from portscope.sanitise import printable
+from portscope.sanitise import perf_label, plugin_text, printable
 
 SCHEMA = "portscope.check/1"
 STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
@@ -42,8 +44,9 @@ class Outcome:
 
     @property
     def text(self) -> str:
-        head = f"PORTSCOPE {self.status} - {self.summary}"
-        return "\n".join([f"{head} | {self.perfdata}" if self.perfdata else head, *self.details])
+        head = f"PORTSCOPE {self.status} - {plugin_text(self.summary)}"
+        lines = [f"{head} | {self.perfdata}" if self.perfdata else head]
+        return "\n".join([*lines, *map(plugin_text, self.details)])
 
 
 def perfdata(report: HealthReport) -> str:
@@ -53,10 +56,13 @@ def perfdata(report: HealthReport) -> str:
     top = report.top_pressure.percent if report.top_pressure else 0.0
     queue = max((q.percent or 0.0 for q in report.accept_queues), default=0.0)
     close_wait = sum(trend.count for trend in report.close_wait)
-    return (
-        f"max_pressure={top:.1f}%;{bounds} max_accept_queue={queue:.1f}%;{bounds} "
-        f"time_wait={report.time_wait} close_wait={close_wait}"
-    )
+    figures = {
+        "max_pressure": f"{top:.1f}%;{bounds}",
+        "max_accept_queue": f"{queue:.1f}%;{bounds}",
+        "time_wait": str(report.time_wait),
+        "close_wait": str(close_wait),
+    }
+    return " ".join(f"{perf_label(label)}={value}" for label, value in figures.items())
 
 
 def ok_summary(report: HealthReport) -> str:

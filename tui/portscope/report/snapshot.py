@@ -14,7 +14,7 @@ from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_la
 from portscope.report.json_rows import connection_rows
 from portscope.report.owner import owner_record
 from portscope.report.table import format_table
-from portscope.sanitise import csv_cell
+from portscope.sanitise import csv_cell, printable
 
 SCHEMA = "portscope.snapshot/1"
 CONNECTION_FIELDS = (
@@ -145,4 +145,4 @@ def to_table(snapshot: Snapshot) -> str:
         f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
         f"({rng.source})"
     )
-    return format_table(headers, rows) + "\n" + summary
+    return format_table(headers, rows) + "\n" + printable(summary)
