@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -165,4 +166,5 @@ async def test_details_follow_the_process_each_poll_and_after_a_signal(
         await next_poll(pilot)
         await until(pilot, lambda: "status   exited" in screen_text(screen))
         assert "nothing to terminate or kill" in screen_text(screen)
+        assert f"cwd      {os.getcwd()}" in screen_text(screen)
         assert screen.check_action("terminate", ()) is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
 import psutil
@@ -20,6 +20,7 @@ from portscope.model import Owner
 T = TypeVar("T")
 
 PID_REUSED = "its pid now belongs to another process"
+UNREAPED = "its parent has not collected it yet (a zombie)"
 
 COMMON_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh"})
 NOT_SHELLS = frozenset({"tmux", "screen"})
@@ -45,8 +46,17 @@ class ProcessDetails:
     parent_name: str | None = None
     status: str | None = None
     exited: bool = False
-    """The process is gone (`status` says if its pid now names another): the rest is
-    what it was."""
+    """The process is gone (`status` may say more): the rest is what it was."""
+
+    def known_from(self, earlier: ProcessDetails) -> ProcessDetails:
+        """These details, with what `earlier` knew of the same process where these see
+        nothing: one that is exiting, or gone, shows less and less of itself."""
+        missing = {
+            f.name: getattr(earlier, f.name)
+            for f in fields(self)
+            if f.name != "status" and getattr(self, f.name) is None
+        }
+        return replace(self, **missing)
 
 
 def _visible(read: Callable[[], T]) -> T | None:
@@ -70,6 +80,8 @@ def describe_process(owner: Owner) -> ProcessDetails:
         if owner.create_time is not None and proc.create_time() != owner.create_time:
             return known_only(exited=True, status=PID_REUSED)
         with proc.oneshot():
+            if _visible(proc.status) == psutil.STATUS_ZOMBIE:
+                return known_only(exited=True, status=UNREAPED)
             cmdline = _visible(proc.cmdline)
             parent_pid = _visible(proc.ppid)
             return ProcessDetails(

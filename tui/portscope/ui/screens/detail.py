@@ -83,8 +83,6 @@ def status_text(details: ProcessDetails) -> str:
     if details.exited:
         because = f"; {details.status}" if details.status else ""
         return f"exited{because} (the rest is what it was)"
-    if details.status == "zombie":
-        return "zombie: it has exited; its parent has not collected it yet"
     return printable(details.status) or "unknown"
 
 
@@ -227,8 +225,11 @@ class ProcessScreen(Screen[int | None]):
         self.app.call_from_thread(self._loaded, details)
 
     def _loaded(self, details: ProcessDetails) -> None:
-        """Fresh details: the facts, and whether terminate and kill still apply."""
+        """Fresh details: the facts, and whether terminate and kill still apply. A
+        process that has gone keeps the facts last read while it ran."""
         was_exited = self.exited
+        if self.details is not None:
+            details = details.known_from(self.details)
         self.details = details
         self.query_one("#process-facts", Static).update(details_text(details, self.owner, self.now))
         if self.exited != was_exited:
