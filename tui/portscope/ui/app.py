@@ -412,9 +412,9 @@ class PortscopeApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide keys that make no sense where the focus is; dim those that do nothing now."""
-        return self.action_state(action, self.screen)
+        return self.state_of_action(action, self.screen)
 
-    def action_state(self, action: str, screen: Screen) -> bool | None:
+    def state_of_action(self, action: str, screen: Screen) -> bool | None:
         """`check_action` for `screen`: the command palette asks about the screen it was
         opened from, whose focus is where the user was, not about itself."""
         if action not in PANE_ACTIONS:
@@ -544,7 +544,7 @@ class PortscopeApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for item in ACTIONS:
-            if item.id in ("quit", "help") or self.action_state(item.action, screen) is False:
+            if item.id in ("quit", "help") or self.state_of_action(item.action, screen) is False:
                 continue
             yield SystemCommand(item.label, item.help, self._runner(item.action))
 
