@@ -48,10 +48,11 @@ class Row:
 
     `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
     column and the new-row highlight; `gone_at` is set while a vanished row lingers.
-    `search` (the text a filter matches) is built on first use: most rows are never
-    filtered, and at 20,000 rows building it eagerly cost a tenth of a full rebuild.
-    Its cells are one per line (cells never hold a newline: they are printable), so a
-    filter matches within a cell, never across two.
+    `lines` (the text a regex filter matches) and `search` (the same casefolded, for a
+    plain one) are built on first use: most rows are never filtered, and at 20,000 rows
+    building them eagerly cost a tenth of a full rebuild. Cells are one per line (they
+    never hold a newline: they are printable), so a filter matches within a cell,
+    never across two.
     """
 
     key: Hashable
@@ -62,7 +63,14 @@ class Row:
     new: bool = False
     gone_at: float | None = None
     payload: object = None
+    _lines: str | None = field(default=None, init=False, repr=False, compare=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def lines(self) -> str:
+        if self._lines is None:
+            self._lines = CELL_SEPARATOR.join(self.cells)
+        return self._lines
 
     @property
     def search(self) -> str:
@@ -113,7 +121,7 @@ def make_matcher(text: str) -> Matcher | None:
         if not pattern:
             return None
         compiled = compile_regex(pattern)
-        return lambda row: compiled.search(CELL_SEPARATOR.join(row.cells)) is not None
+        return lambda row: compiled.search(row.lines) is not None
     if not text:
         return None
     needle = text.casefold()
