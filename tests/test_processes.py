@@ -97,3 +97,49 @@ def test_not_permitted_is_said_plainly(sleeper: subprocess.Popen[bytes]) -> None
     assert done.returncode == 0, done.stderr
     assert "Not permitted to signal sleeper" in done.stdout
     assert sleeper.poll() is None
+
+
+REASON_FOR_PARENT = """
+import os, psutil
+from portscope.model import Owner
+from portscope.processes import refuse_reason
+parent = psutil.Process(os.getppid())
+print(parent.name(), "|", refuse_reason(Owner(parent.pid, parent.name())))
+"""
+
+
+def parent_reason(argv: list[str]) -> tuple[str, str]:
+    """(name of the parent, why portscope would refuse to signal it), asked of a
+    portscope in its own session started by `argv`."""
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=cli_env(), timeout=30, start_new_session=True
+    )
+    assert done.returncode == 0, done.stderr
+    name, _, reason = done.stdout.strip().partition(" | ")
+    return name, reason
+
+
+def test_a_parent_that_is_not_a_shell_is_not_called_one() -> None:
+    """Started by a Python process (as by a script or a test runner)."""
+    name, reason = parent_reason([sys.executable, "-c", REASON_FOR_PARENT])
+    assert name.startswith("python") or name == "pytest"
+    assert reason == "that is portscope's parent process, which started it"
+
+
+def test_the_shell_portscope_runs_in_is_named_so() -> None:
+    """`; exit` keeps the shell from replacing itself with the last command."""
+    script = f"{sys.executable} -c '{REASON_FOR_PARENT}'; exit $?"
+    name, reason = parent_reason(["/bin/sh", "-c", script])
+    assert name in ("sh", "dash", "bash")
+    assert reason == "that is the shell portscope runs in"
+
+
+def test_the_shell_above_a_wrapper_is_protected_too() -> None:
+    """Under `make run`, `timeout` or `sudo` the shell is the grandparent."""
+    probe = REASON_FOR_PARENT.replace(
+        "parent = psutil.Process(os.getppid())", "parent = psutil.Process(os.getppid()).parent()"
+    )
+    script = f"timeout 20 {sys.executable} -c '{probe}'; exit $?"
+    name, reason = parent_reason(["/bin/sh", "-c", script])
+    assert name in ("sh", "dash", "bash")
+    assert reason == "that is the shell portscope runs in"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from textual.command import CommandList, CommandPalette
+
 from demo.scenes import open_process
 from demo.server import HOSTILE_NAME, ScriptedSource, demo_snapshot, with_sockets
 from portscope.config import Config, load_config
@@ -12,7 +15,9 @@ from portscope.model import Snapshot, Socket
 from portscope.poller import PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.ui.app import INTERVALS, PollArrived, PortscopeApp
-from ui_support import FakeClock, demo_app, first_frame, next_poll, until
+from portscope.ui.screens.help import HelpScreen
+from portscope.ui.widgets.socket_table import layout_columns
+from ui_support import FakeClock, demo_app, first_frame, next_poll, screen_lines, until
 
 
 async def test_first_frame_fills_both_socket_panes(tmp_path: Path) -> None:
@@ -53,20 +58,42 @@ async def test_filter_matches_any_column_and_escape_clears(tmp_path: Path) -> No
         assert not app.listening.filter_box.display
 
 
-async def test_regex_filter_and_bad_regex_is_an_inline_error(tmp_path: Path) -> None:
+async def test_a_regex_matches_within_a_cell(tmp_path: Path) -> None:
+    """`re:` patterns run on each cell, so `$` is the end of the port, not of the row."""
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
-        await pilot.press("slash")
-        app.listening.filter_box.value = "re:^tcp\t0\\.0\\.0\\.0\t(80|443)\t"
-        await pilot.pause()
+        await pilot.press("slash", *"re:^(80|443)$")
         assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
-        app.listening.filter_box.value = "re:(unclosed"
-        await pilot.pause()
-        assert app.listening.filter_box.has_class("-invalid")
-        assert "bad regular expression" in app.listening.filter_box.border_subtitle
+        await pilot.press("ctrl+u", *"re:30$")
+        assert [r.payload.local_port for r in _rows(table)] == [60630]
+        await pilot.press("ctrl+u", *"re:^tcp.*443")
+        assert _rows(table) == []
+
+
+async def test_a_bad_regex_says_so_beside_the_box_and_keeps_the_last_valid_filter(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """In words on screen, so NO_COLOR (where red is not red) shows it too."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.press("slash", *"re:^(80|443)$")
         assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
+        await pilot.press("(")
+        await pilot.pause()
+        shown = " ".join(line.strip("│ ") for line in screen_lines(app))
+        assert "✖ bad regular expression: missing ): ^(80|443)$(" in shown
+        assert "still showing the last valid filter: re:^(80|443)$" in shown
+        assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
+        assert "2 of" in str(app.listening.border_title)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "bad regular expression" not in "\n".join(screen_lines(app))
+        assert len(table.model) == len(demo_snapshot().listeners)
 
 
 async def test_huge_paste_with_control_characters_does_not_break_the_filter(
@@ -92,9 +119,17 @@ async def test_sort_key_cycles_columns_and_header_click_reverses(tmp_path: Path)
         assert ports == sorted(ports)
         await pilot.press("S")
         assert [r.payload.local_port for r in _rows(table)] == sorted(ports, reverse=True)
+        width = table.scrollable_content_region.width
+        visible = [i for i, _width in layout_columns(table.columns, width)]
+        assert 3 not in visible and 4 in visible  # iface gives way at this width
         await pilot.press("s")
-        assert table.model.sort_column == 3
-        assert "iface" in app.listening.border_subtitle
+        assert table.model.sort_column == 4
+        assert "exposure" in app.listening.border_subtitle
+        sorted_by = set()
+        for _ in table.columns:
+            await pilot.press("s")
+            sorted_by.add(table.model.sort_column)
+        assert sorted_by == set(visible)
         await pilot.click(table, offset=(1, 0))
         assert table.model.sort_column == 0
         assert not table.model.reverse
@@ -221,6 +256,33 @@ async def test_resizing_down_to_40x10_shows_a_notice_and_back(tmp_path: Path) ->
         assert app.listening.table.model.total
 
 
+@pytest.mark.parametrize("pane", ["listening", "ephemeral", "lookup"])
+async def test_the_focus_comes_back_after_the_terminal_was_too_small(
+    tmp_path: Path, pane: str
+) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        focused = {
+            "listening": app.listening.table,
+            "ephemeral": app.ephemeral.table,
+            "lookup": app.lookup.query_box,
+        }[pane]
+        focused.focus()
+        await pilot.pause()
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.focused is focused
+        if pane == "lookup":
+            return
+        await pilot.press("s")
+        assert focused.model.sort_column != (2 if pane == "listening" else 9)
+        await pilot.press("slash")
+        assert app.focused is getattr(app, pane).filter_box
+
+
 async def test_maximise_the_focused_pane_and_restore(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -254,6 +316,34 @@ async def test_palette_offers_the_same_actions(tmp_path: Path) -> None:
         await until(pilot, lambda: app.poller.paused)
 
 
+@pytest.mark.parametrize(
+    ("typed", "title"), [("filter", "Filter"), ("sort", "Sort"), ("zoom", "Zoom")]
+)
+async def test_pane_actions_are_found_and_run_from_the_palette(
+    tmp_path: Path, typed: str, title: str
+) -> None:
+    """The palette asks about the screen it was opened from, where the focus is a pane."""
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        table = app.listening.table
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*typed)
+        options = app.screen.query_one(CommandList)
+        await until(pilot, lambda: options.option_count > 0 and options.highlighted is not None)
+        offered = options.get_option_at_index(options.highlighted)
+        assert str(offered.prompt).splitlines()[0] == title
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+        if title == "Filter":
+            await until(pilot, lambda: app.focused is app.listening.filter_box)
+        elif title == "Sort":
+            await until(pilot, lambda: table.model.sort_column != 2)
+        else:
+            await until(pilot, lambda: app.screen.maximized is app.listening)
+
+
 async def test_help_lists_every_footer_key(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
@@ -264,6 +354,39 @@ async def test_help_lists_every_footer_key(tmp_path: Path) -> None:
             assert needle in text
         await pilot.press("escape")
         assert app.screen is app.screen_stack[0]
+
+
+async def test_q_in_help_closes_it_and_its_footer_says_so(tmp_path: Path) -> None:
+    """The dashboard's Footer used to show through below help, saying `q Quit`."""
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert "Close" in footer and "Quit" not in footer
+        await pilot.press("q")
+        await until(pilot, lambda: app.screen is app.screen_stack[0])
+        assert app.return_code is None
+
+
+@pytest.mark.parametrize("where", ["table", "filter box", "help", "details"])
+async def test_ctrl_c_quits_from_anywhere(tmp_path: Path, where: str) -> None:
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_frame(pilot)
+        if where == "filter box":
+            await pilot.press("slash", "x")
+            assert app.focused is app.listening.filter_box
+        elif where == "help":
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        elif where == "details":
+            await open_process(pilot, 443)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0
 
 
 def _rows(table):
@@ -325,6 +448,9 @@ async def test_c_copies_the_selected_socket_row(tmp_path: Path) -> None:
         await open_process(pilot, 443)
         await pilot.press("c")
         assert "lport=443" in app.clipboard and "state=LISTEN" in app.clipboard
+        said = [n.message for n in app._notifications]
+        assert any("Sent the row to the terminal's clipboard (OSC 52)" in m for m in said)
+        assert not any("Copied" in m for m in said)
 
 
 async def test_cursor_keeps_its_screen_line_in_a_scrolled_table(tmp_path: Path) -> None:

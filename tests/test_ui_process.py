@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,8 @@ from demo.server import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
-from ui_support import demo_app, first_frame, until
+from portscope.ui.widgets.socket_table import format_age
+from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 VICTIM_PORT = 47001
 
@@ -117,11 +120,14 @@ async def test_a_pid_that_now_belongs_to_another_process_is_not_signalled(
     app = demo_app(tmp_path / "config.toml", [with_sockets(demo_snapshot(), sock)])
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        await open_process(pilot, VICTIM_PORT)
-        await pilot.press("t", "y")
-        await until(
-            pilot, lambda: any("different process" in n.message for n in app._notifications)
-        )
+        screen = await open_process(pilot, VICTIM_PORT)
+        text = screen_text(screen)
+        assert "exited; its pid now belongs to another process" in text
+        assert "nothing to terminate or kill" in text
+        assert screen.check_action("terminate", ()) is None
+        await pilot.press("t", "y", "k", "y", "y")
+        await pilot.pause()
+        assert app.screen is screen
         assert victim.poll() is None
 
 
@@ -136,3 +142,29 @@ async def test_enter_on_a_socket_with_a_hidden_owner_explains_why(tmp_path: Path
         assert any("another user" in n.message for n in app._notifications)
         await until(pilot, lambda: "Port 53 " in str(app.lookup.card.render()))
         assert app.focused is app.lookup.query_box
+
+
+async def test_details_follow_the_process_each_poll_and_after_a_signal(
+    tmp_path: Path, victim
+) -> None:
+    """Its age moves on with each poll; after SIGTERM it is shown as exited, and
+    terminate and kill no longer apply."""
+    clock = FakeClock(time.time())
+    snapshots = [with_sockets(demo_snapshot(), victim_socket(victim))]
+    app = demo_app(tmp_path / "config.toml", snapshots, clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        screen = await open_process(pilot, VICTIM_PORT)
+        assert "status   sleeping" in screen_text(screen)
+        clock.advance(125)
+        age = format_age(clock.now - psutil.Process(victim.pid).create_time())
+        assert age.startswith("2m")
+        await next_poll(pilot)
+        await until(pilot, lambda: f"({age} ago)" in screen_text(screen))
+        await pilot.press("t", "y")
+        assert victim.wait(timeout=10) == -signal.SIGTERM
+        await next_poll(pilot)
+        await until(pilot, lambda: "status   exited" in screen_text(screen))
+        assert "nothing to terminate or kill" in screen_text(screen)
+        assert f"cwd      {os.getcwd()}" in screen_text(screen)
+        assert screen.check_action("terminate", ()) is None

@@ -20,7 +20,7 @@ def shown(model: RowModel) -> list[int]:
 
 def expected(rows: dict[int, int], column: int, reverse: bool, needle: str = "") -> list[int]:
     """Sorted by the column; ties in the order keys were first added (dicts keep it)."""
-    kept = [(k, v) for k, v in rows.items() if needle in f"k{k}\tv{v}"]
+    kept = [(k, v) for k, v in rows.items() if needle in f"k{k}" or needle in f"v{v}"]
     arrival = {k: i for i, k in enumerate(rows)}
     ordered = sorted(kept, key=lambda kv: (kv[column], arrival[kv[0]]))
     keys = [k for k, _v in ordered]
@@ -103,11 +103,38 @@ def test_bad_regex_raises_and_keeps_the_previous_filter() -> None:
     assert shown(model) == [1]
 
 
+def cells(*texts: str) -> Row:
+    return Row(key=texts, cells=texts, sort_values=())
+
+
 def test_plain_filter_is_a_case_insensitive_substring_not_a_pattern() -> None:
     matcher = make_matcher("A.B")
     assert matcher is not None
-    assert matcher("xa.by") and not matcher("xaxby")
+    assert matcher(cells("xa.by")) and not matcher(cells("xaxby"))
     assert make_matcher("") is None and make_matcher("re:") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        ("re:8080$", True),
+        ("re:^8080$", True),
+        ("re:^LISTEN$", True),
+        ("re:^tcp$", True),
+        ("re:^tcp.8080", False),
+        (r"re:tcp\s8080", False),
+        ("re:tcp[^x]*8080", False),
+        ("re:1\t8080", False),
+        ("re:^127.0.0.1$", True),
+        ("re:8080$|^nothing", True),
+        ("tcp\t127", False),
+    ],
+)
+def test_a_filter_matches_within_one_cell_never_across_two(pattern: str, matches: bool) -> None:
+    """Any cell that matches makes the row match; `^`/`$` are a cell's ends."""
+    matcher = make_matcher(pattern)
+    assert matcher is not None
+    assert matcher(cells("tcp", "127.0.0.1", "8080", "listen")) is matches
 
 
 def test_narrow_tables_drop_low_priority_columns_first() -> None:

@@ -65,9 +65,10 @@ def test_signal_ends_the_dashboard_with_status_0(sig: signal.Signals) -> None:
     assert drain_until_exit(proc, main) == 0
 
 
-def test_q_quits_and_restores_the_terminal() -> None:
+@pytest.mark.parametrize("key", [b"q", b"\x03"], ids=["q", "ctrl+c"])
+def test_q_and_ctrl_c_quit_and_restore_the_terminal(key: bytes) -> None:
     proc, main = start_in_pty()
-    os.write(main, b"q")
+    os.write(main, key)
     tail = b""
     deadline = time.monotonic() + 20
     while proc.poll() is None and time.monotonic() < deadline:

@@ -12,9 +12,10 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from demo.server import DEMO_TIME, SSH_CONNECTION, ScriptedSource, demo_snapshot
+from demo.server import DEMO_TIME, SSH_CONNECTION, ScriptedSource, demo_details, demo_snapshot
 from portscope.config import Config
-from portscope.model import Snapshot
+from portscope.model import Owner, Snapshot
+from portscope.processes import ProcessDetails, describe_process
 from portscope.session import current_session
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.detail import ProcessScreen
@@ -34,6 +35,11 @@ class StoppedClock:
         self.now += seconds
 
 
+def demo_or_real_details(owner: Owner) -> ProcessDetails:
+    """The demo's facts for its own processes; /proc's for a real one a test added."""
+    return demo_details(owner) or describe_process(owner)
+
+
 def demo_app(
     config_file: Path,
     snapshots: list[Snapshot] | None = None,
@@ -48,6 +54,7 @@ def demo_app(
         session=current_session({"SSH_CONNECTION": SSH_CONNECTION}),
         config=Config(),
         config_file=config_file,
+        describe=demo_or_real_details,
     )
 
 

@@ -19,6 +19,7 @@ from portscope.model import (
     Snapshot,
     Socket,
 )
+from portscope.processes import ProcessDetails
 
 DEMO_TIME = 1_790_000_000.0
 DEMO_HOST = "web-01"
@@ -51,6 +52,26 @@ VITE = _owner(3105, "vite", "dev", "--port", "60630")
 CURL = _owner(4242, "curl", "dev", "https://example.org/")
 PYTHON = _owner(4301, "python3", "app", "worker.py")
 HOSTILE = _owner(6666, HOSTILE_NAME, "nobody", HOSTILE_NAME)
+DEMO_OWNERS = (SYSTEMD, SSHD, NGINX, POSTGRES, REDIS, NODE, VITE, CURL, PYTHON, HOSTILE)
+
+
+def demo_details(owner: Owner) -> ProcessDetails | None:
+    """What the detail screen shows for a demo process (its pids are not real ones, so
+    /proc has nothing to say about them); None for any other process."""
+    if owner not in DEMO_OWNERS:
+        return None
+    parent = (None, None) if owner is SYSTEMD else (SYSTEMD.pid, SYSTEMD.name)
+    return ProcessDetails(
+        owner,
+        owner.cmdline,
+        owner.user,
+        owner.create_time,
+        cwd="/",
+        exe=f"/usr/bin/{owner.name}",
+        parent_pid=parent[0],
+        parent_name=parent[1],
+        status="sleeping",
+    )
 
 
 def _listen(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
 import psutil
@@ -19,6 +19,14 @@ from portscope.model import Owner
 from portscope.sanitise import os_text
 
 T = TypeVar("T")
+
+PID_REUSED = "its pid now belongs to another process"
+UNREAPED = "its parent has not collected it yet (a zombie)"
+
+COMMON_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh"})
+NOT_SHELLS = frozenset({"tmux", "screen"})
+"""Listed in /etc/shells on some systems so they may be login shells, but they are
+terminal multiplexers: the shell portscope runs in is inside them."""
 
 
 class ActionRefused(Exception):
@@ -33,10 +41,23 @@ class ProcessDetails:
     cmdline: tuple[str, ...] | None
     user: str | None
     started: float | None
-    cwd: str | None
-    exe: str | None
-    parent_pid: int | None
-    status: str | None
+    cwd: str | None = None
+    exe: str | None = None
+    parent_pid: int | None = None
+    parent_name: str | None = None
+    status: str | None = None
+    exited: bool = False
+    """The process is gone (`status` may say more): the rest is what it was."""
+
+    def known_from(self, earlier: ProcessDetails) -> ProcessDetails:
+        """These details, with what `earlier` knew of the same process where these see
+        nothing: one that is exiting, or gone, shows less and less of itself."""
+        missing = {
+            f.name: getattr(earlier, f.name)
+            for f in fields(self)
+            if f.name != "status" and getattr(self, f.name) is None
+        }
+        return replace(self, **missing)
 
 
 def _visible(read: Callable[[], T]) -> T | None:
@@ -52,15 +73,21 @@ def describe_process(owner: Owner) -> ProcessDetails:
 
     Text read here is `os_text`, as the collector's owners are: bytes that are not
     UTF-8 show as `\\xNN`."""
-    empty = ProcessDetails(
-        owner, owner.cmdline, owner.user, owner.create_time, None, None, None, None
-    )
+
+    def known_only(exited: bool = False, status: str | None = None) -> ProcessDetails:
+        return ProcessDetails(
+            owner, owner.cmdline, owner.user, owner.create_time, status=status, exited=exited
+        )
+
     try:
         proc = psutil.Process(owner.pid)
         if owner.create_time is not None and proc.create_time() != owner.create_time:
-            return empty
+            return known_only(exited=True, status=PID_REUSED)
         with proc.oneshot():
+            if _visible(proc.status) == psutil.STATUS_ZOMBIE:
+                return known_only(exited=True, status=UNREAPED)
             cmdline = _visible(lambda: tuple(map(os_text, proc.cmdline())))
+            parent_pid = _visible(proc.ppid)
             return ProcessDetails(
                 owner=owner,
                 cmdline=cmdline if cmdline is not None else owner.cmdline,
@@ -68,20 +95,63 @@ def describe_process(owner: Owner) -> ProcessDetails:
                 started=owner.create_time,
                 cwd=_visible(lambda: os_text(proc.cwd())),
                 exe=_visible(lambda: os_text(proc.exe())) or None,
-                parent_pid=_visible(proc.ppid),
+                parent_pid=parent_pid,
+                parent_name=_name_of(parent_pid) if parent_pid else None,
                 status=_visible(proc.status),
             )
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return empty
+    except psutil.NoSuchProcess:
+        return known_only(exited=True)
+    except psutil.AccessDenied:
+        return known_only()
+
+
+def _name_of(pid: int) -> str | None:
+    try:
+        return os_text(psutil.Process(pid).name())
+    except (psutil.Error, OSError):
+        return None
+
+
+def shell_names() -> frozenset[str]:
+    """Program names of shells: those /etc/shells lists, and the common ones it may not."""
+    try:
+        with open("/etc/shells", encoding="utf-8", errors="replace") as handle:
+            listed = {os.path.basename(line.strip()) for line in handle if line.startswith("/")}
+    except OSError:
+        listed = set()
+    return frozenset(listed | COMMON_SHELLS) - NOT_SHELLS
+
+
+def own_shell() -> int | None:
+    """The nearest ancestor of portscope in its session that is a shell, if any.
+
+    Under `make run`, `sudo`, `timeout` or a script, the parent is not the shell; and
+    a parent that is not a shell must not be called one.
+    """
+    session = os.getsid(0)
+    shells = shell_names()
+    try:
+        for ancestor in psutil.Process().parents():
+            if os.getsid(ancestor.pid) != session:
+                return None
+            if ancestor.name() in shells:
+                return ancestor.pid
+    except (psutil.Error, OSError):
+        return None
+    return None
 
 
 def protected_pids() -> dict[int, str]:
     """Processes portscope refuses to signal, with the reason."""
-    return {
+    reasons = {
         1: "PID 1 is the init process; signalling it can take the whole machine down",
         os.getpid(): "that is portscope itself; quit with q instead",
-        os.getppid(): "that is the shell portscope runs in",
     }
+    shell = own_shell()
+    if shell is not None:
+        reasons.setdefault(shell, "that is the shell portscope runs in")
+    reasons.setdefault(os.getppid(), "that is portscope's parent process, which started it")
+    return reasons
 
 
 def refuse_reason(owner: Owner) -> str | None:

@@ -20,6 +20,14 @@ class Action:
     help: str
     show: bool = True
     key_display: str | None = None
+    everywhere: str = ""
+    """A second key that works on every screen and in text boxes too (a priority binding)."""
+
+    @property
+    def keys(self) -> str:
+        """The keys as the help screen lists them."""
+        key = self.key_display or self.key
+        return f"{key}, {self.everywhere}" if self.everywhere else key
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -85,7 +93,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "lookup_pane", "ctrl+l", "focus_lookup", "Lookup box", "Jump to the lookup box", show=False
     ),
-    Action("quit", "q", "quit", "Quit", "Quit portscope"),
+    Action("quit", "q", "quit", "Quit", "Quit portscope", everywhere="ctrl+c"),
 )
 
 TABLE_KEYS = (
@@ -98,7 +106,7 @@ TABLE_KEYS = (
 
 
 def bindings() -> list[Binding]:
-    return [
+    keyed = [
         Binding(
             a.key,
             a.action,
@@ -110,3 +118,17 @@ def bindings() -> list[Binding]:
         )
         for a in ACTIONS
     ]
+    everywhere = [
+        Binding(
+            a.everywhere,
+            a.action,
+            a.label,
+            show=False,
+            priority=True,
+            id=f"portscope.{a.id}.everywhere",
+            tooltip=a.help,
+        )
+        for a in ACTIONS
+        if a.everywhere
+    ]
+    return keyed + everywhere

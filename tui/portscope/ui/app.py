@@ -25,7 +25,9 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -37,12 +39,14 @@ from portscope.delta import Delta
 from portscope.failures import Failure
 from portscope.model import Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
+from portscope.processes import describe_process
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
-from portscope.ui.screens.detail import ProcessScreen
+from portscope.ui.screens.detail import Describe, ProcessScreen, sockets_of
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
+from portscope.ui.text import text, toast_text
 from portscope.ui.widgets.ephemeral import EphemeralPane
 from portscope.ui.widgets.header import HeaderStrip
 from portscope.ui.widgets.listening import ListeningPane
@@ -109,7 +113,8 @@ def default_collect() -> Collect:
 
 
 class PortscopeApp(App[int]):
-    """`collect` is injectable: tests feed deterministic snapshots through the real Poller."""
+    """`collect` and `describe` are injectable: tests and screenshots feed deterministic
+    snapshots through the real Poller, and facts about processes that exist only there."""
 
     TITLE = "portscope"
     CSS_PATH = "app.tcss"
@@ -128,6 +133,7 @@ class PortscopeApp(App[int]):
         resolver: Callable[[Callable[[str, str | None], None]], Resolver] = Resolver,
         thresholds: Thresholds | None = None,
         freeze_after_start: bool = False,
+        describe: Describe = describe_process,
     ) -> None:
         # Native ANSI mode is what makes Textual honour NO_COLOR by dropping colour
         # altogether; otherwise it only turns the theme grey.
@@ -149,6 +155,7 @@ class PortscopeApp(App[int]):
         )
         self.health: HealthReport | None = None
         self.clock = clock
+        self.describe = describe
         self.session = session
         self._previous_handlers: dict[int, Any] = {}
         self.numeric = self.config.numeric
@@ -167,6 +174,7 @@ class PortscopeApp(App[int]):
         self._freeze_after_start = freeze_after_start
         self._settled = False
         self._tick_timer: Timer | None = None
+        self._focus_before_small: Widget | None = None
 
     def _configured_thresholds(self) -> Thresholds:
         """The config file's warning/critical percentages; defaults if they contradict."""
@@ -200,7 +208,7 @@ class PortscopeApp(App[int]):
         self.theme = self.config.theme if self.config.theme in self.available_themes else self.theme
         self.header.show_polling(self.poller.interval, paused=False)
         for warning in self.config_warnings:
-            self.notify(warning, severity="warning", timeout=8, markup=False)
+            self.notify(warning, severity="warning", timeout=8)
         self._unsubscribe = [
             self.poller.subscribe(self.health_feed.on_poll),
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
@@ -242,14 +250,55 @@ class PortscopeApp(App[int]):
         if self._resolver is not None:
             self._resolver.close()
 
+    def notify(
+        self,
+        message: str | Content,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is shown as text, never read as markup: messages carry
+        process names, paths and errors, and `x[/]y` in one ended the app. `markup` is
+        accepted because Textual's own callers pass it (Widget.notify always says True);
+        it is not honoured. Build messages with `ui.text.text`."""
+        super().notify(
+            toast_text(message),
+            title=toast_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def on_resize(self, event: events.Resize) -> None:
+        """Below MIN_SIZE the panes are hidden, which takes the focus from them: the
+        focused widget is remembered and given its focus back when the room returns."""
         width, height = event.size
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        main = self.screen_stack[0]
+        if small and not self.has_class("-too-small"):
+            self._focus_before_small = main.focused
         self.set_class(small, "-too-small")
         self.query_one("#too-small", Static).update(
-            f"Terminal too small: {width}x{height}. portscope needs at least "
-            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}; enlarge the window or press q to quit."
+            text(
+                "Terminal too small: {width}x{height}. portscope needs at least "
+                "{min_width}x{min_height}; enlarge the window or press q to quit.",
+                width=width,
+                height=height,
+                min_width=MIN_SIZE[0],
+                min_height=MIN_SIZE[1],
+            )
         )
+        if not small and self._focus_before_small is not None:
+            widget, self._focus_before_small = self._focus_before_small, None
+            self.call_after_refresh(self._refocus, widget)
+
+    def _refocus(self, widget: Widget) -> None:
+        main = self.screen_stack[0]
+        if main.focused is None:
+            target = widget if widget.is_attached and widget.focusable else self.listening.table
+            main.set_focus(target)
 
     # --- data flow -------------------------------------------------------------------
 
@@ -261,7 +310,7 @@ class PortscopeApp(App[int]):
             if self.shown is not None:
                 self.header.show_notice(self.shown, event.error)
             else:
-                self.notify(f"poll failed: {event.error}", severity="error", markup=False)
+                self.notify(text("poll failed: {error}", error=event.error), severity="error")
             return
         self._last_error = ""
         self.show_snapshot(event.snapshot, event.delta, event.sequence)
@@ -292,6 +341,9 @@ class PortscopeApp(App[int]):
                 pane.show(ctx, delta, pane.context is None)
         self.header.show_snapshot(snapshot, self.port_use.lent)
         self.lookup.show_snapshot(snapshot)
+        for screen in self.screen_stack:
+            if isinstance(screen, ProcessScreen):
+                screen.show_snapshot(snapshot, self.clock())
         self._tick()
         if self._tick_timer is not None:
             self._tick_timer.reset()
@@ -314,7 +366,7 @@ class PortscopeApp(App[int]):
 
     @on(FailureArrived)
     def _show_failure(self, message: FailureArrived) -> None:
-        self.notify(message.failure.notice, severity="error", markup=False)
+        self.notify(message.failure.notice, severity="error")
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
@@ -370,27 +422,33 @@ class PortscopeApp(App[int]):
 
     # --- focus helpers ---------------------------------------------------------------
 
-    def focused_pane(self) -> Widget | None:
-        node = self.focused
+    def focused_pane(self, screen: Screen | None = None) -> Widget | None:
+        """The pane holding the focus of `screen` (the active one by default)."""
+        node = (screen or self.screen).focused
         while node is not None and not node.has_class("pane"):
             node = node.parent if isinstance(node.parent, Widget) else None
         return node
 
-    def focused_socket_pane(self) -> SocketPane | None:
-        pane = self.focused_pane()
+    def focused_socket_pane(self, screen: Screen | None = None) -> SocketPane | None:
+        pane = self.focused_pane(screen)
         return pane if isinstance(pane, SocketPane) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide keys that make no sense where the focus is; dim those that do nothing now."""
+        return self.state_of_action(action, self.screen)
+
+    def state_of_action(self, action: str, screen: Screen) -> bool | None:
+        """`check_action` for `screen`: the command palette asks about the screen it was
+        opened from, whose focus is where the user was, not about itself."""
         if action not in PANE_ACTIONS:
             return True
-        if self.screen is not self.screen_stack[0]:
+        if screen is not self.screen_stack[0]:
             return False
-        pane = self.focused_socket_pane()
+        pane = self.focused_socket_pane(screen)
         if action == "toggle_all":
             return pane is self.ephemeral
         if action == "toggle_maximize":
-            return self.focused_pane() is not None or self.screen.maximized is not None
+            return self.focused_pane(screen) is not None or screen.maximized is not None
         if action == "focus_lookup":
             return True
         if pane is None:
@@ -417,7 +475,9 @@ class PortscopeApp(App[int]):
         pane = self.focused_socket_pane()
         if pane is not None:
             table = pane.table
-            table.sort_by((table.model.sort_column + 1) % len(table.columns), reverse=False)
+            shown = table.visible_columns or tuple(range(len(table.columns)))
+            later = [i for i in shown if i > table.model.sort_column]
+            table.sort_by(later[0] if later else shown[0], reverse=False)
 
     def action_reverse(self) -> None:
         pane = self.focused_socket_pane()
@@ -493,21 +553,21 @@ class PortscopeApp(App[int]):
             self.look_up_port(sock.local_port)
             return
         owner = sock.owner
-        shown = self.shown.sockets if self.shown is not None else (sock,)
-        sockets = [s for s in shown if s.owner is not None and s.owner.pid == owner.pid]
+        sockets = sockets_of(owner, self.shown) if self.shown is not None else [sock]
 
         def done(port: int | None) -> None:
             if port is not None:
                 self.look_up_port(port)
 
-        self.push_screen(ProcessScreen(owner, sockets, sock, self.clock(), self.health), done)
+        screen = ProcessScreen(owner, sockets, sock, self.clock(), self.health, self.describe)
+        self.push_screen(screen, done)
 
     # --- palette and settings --------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for item in ACTIONS:
-            if item.id in ("quit", "help") or self.check_action(item.action, ()) is False:
+            if item.id in ("quit", "help") or self.state_of_action(item.action, screen) is False:
                 continue
             yield SystemCommand(item.label, item.help, self._runner(item.action))
 
@@ -526,7 +586,8 @@ class PortscopeApp(App[int]):
         try:
             save_config(self.config, self.config_file)
         except OSError as exc:
-            self.notify(f"settings not saved: {exc.strerror or exc}", severity="warning")
+            reason = exc.strerror or exc
+            self.notify(text("settings not saved: {reason}", reason=reason), severity="warning")
 
 
 def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:

@@ -18,7 +18,6 @@ from typing import Literal
 import re2
 
 SortValue = int | str | bytes
-Matcher = Callable[[str], bool]
 Align = Literal["left", "right"]
 
 REGEX_PREFIX = "re:"
@@ -50,9 +49,11 @@ class Row:
 
     `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
     column and the new-row highlight; `gone_at` is set while a vanished row lingers.
-    `search` (the text a filter matches) is built on first use: most rows are never
-    filtered, and at 20,000 rows building it eagerly was a real part of a full rebuild
-    (BENCHMARKS.md, "Behind the code").
+    `lines` (the text a regex filter matches) and `search` (the same casefolded, for a
+    plain one) are built on first use: most rows are never filtered, and at 20,000 rows
+    building them eagerly was a real part of a full rebuild (BENCHMARKS.md, "Behind the
+    code"). Cells are one per line (they never hold a newline: they are printable), so a
+    filter matches within a cell, never across two.
     """
 
     key: Hashable
@@ -63,13 +64,24 @@ class Row:
     new: bool = False
     gone_at: float | None = None
     payload: object = None
+    _lines: str | None = field(default=None, init=False, repr=False, compare=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def lines(self) -> str:
+        if self._lines is None:
+            self._lines = CELL_SEPARATOR.join(self.cells)
+        return self._lines
 
     @property
     def search(self) -> str:
         if self._search is None:
-            self._search = "\t".join(self.cells).casefold()
+            self._search = CELL_SEPARATOR.join(self.cells).casefold()
         return self._search
+
+
+Matcher = Callable[[Row], bool]
+CELL_SEPARATOR = "\n"
 
 
 class FilterError(ValueError):
@@ -77,14 +89,21 @@ class FilterError(ValueError):
 
 
 def compile_regex(pattern: str) -> re2._Regexp:
-    """A case-insensitive RE2 pattern: linear-time matching, so no pattern a user
-    types (`(a+)+$` and friends) can freeze the table. RE2 has no backreferences or
-    lookaround; those are reported as errors like any other bad pattern."""
+    """A case-insensitive RE2 pattern for a row's cells, one per line: linear-time
+    matching, so no pattern a user types (`(a+)+$` and friends) can freeze the table.
+
+    `^` and `$` mean the start and end of a cell (multi-line mode), and nothing in the
+    pattern matches a newline (`never_nl`), so no match spans two cells: `8080$` finds
+    the port 8080 as it would in that cell alone, searched one cell at a time but in a
+    tenth of the time. RE2 has no backreferences or lookaround; those are reported as
+    errors like any other bad pattern."""
     options = re2.Options()
     options.case_sensitive = False
+    options.never_nl = True
     options.log_errors = False  # RE2 would write to fd 2, straight onto the screen
     try:
-        return re2.compile(pattern, options)
+        re2.compile(pattern, options)  # so an error quotes what the user typed
+        return re2.compile(f"(?m){pattern}", options)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else "invalid"
         if isinstance(reason, bytes):
@@ -93,7 +112,8 @@ def compile_regex(pattern: str) -> re2._Regexp:
 
 
 def make_matcher(text: str) -> Matcher | None:
-    """Case-insensitive substring match; `re:PATTERN` for a regular expression.
+    """Case-insensitive substring of any cell; `re:PATTERN`: a regular expression that
+    matches in any cell.
 
     Returns None for an empty filter. Raises FilterError with a one-line reason.
     """
@@ -102,11 +122,11 @@ def make_matcher(text: str) -> Matcher | None:
         if not pattern:
             return None
         compiled = compile_regex(pattern)
-        return lambda haystack: compiled.search(haystack) is not None
+        return lambda row: compiled.search(row.lines) is not None
     if not text:
         return None
     needle = text.casefold()
-    return lambda haystack: needle in haystack
+    return lambda row: needle in row.search
 
 
 Entry = tuple[SortValue, int, Hashable]
@@ -210,7 +230,7 @@ class RowModel:
         matcher = self._matcher
         entries = []
         for row in rows:
-            if matcher is not None and not matcher(row.search):
+            if matcher is not None and not matcher(row):
                 continue
             entry = self._entry(row)
             self._entries[row.key] = entry
@@ -235,6 +255,6 @@ class RowModel:
     def _rebuild(self) -> None:
         matcher = self._matcher
         rows = self.rows.values()
-        shown = rows if matcher is None else (r for r in rows if matcher(r.search))
+        shown = rows if matcher is None else (r for r in rows if matcher(r))
         self._entries = {row.key: self._entry(row) for row in shown}
         self._order = sorted(self._entries.values())

@@ -1,15 +1,17 @@
 """Process details: who holds these sockets, and the safe way to stop it.
 
-Details are read in a thread worker; terminate asks once, kill asks twice, and both
-name the process and pid. Refusals (PID 1, portscope, its shell) and permission
-errors are shown as plain sentences, never as tracebacks.
+Details are read in a thread worker, again with each poll and after a signal, so the
+status and age stay current and a process that has gone says so; terminate asks once,
+kill asks twice, and both name the process and pid. Refusals (PID 1, portscope, its
+parent and its shell) and permission errors are shown as plain sentences, never as
+tracebacks.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual import work
@@ -21,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from portscope.analysis import CloseWaitTrend, HealthReport
-from portscope.model import Owner, Socket
+from portscope.model import Owner, Snapshot, Socket
 from portscope.processes import (
     ActionRefused,
     ProcessDetails,
@@ -32,10 +34,17 @@ from portscope.processes import (
 from portscope.sanitise import printable
 from portscope.ui.pressure_rows import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
+from portscope.ui.text import text
 from portscope.ui.widgets.socket_table import SocketTable, format_age
 from portscope.view.rows import PROCESS_COLUMNS, process_row, row_text
 
 LABEL = "dim"
+Describe = Callable[[Owner], ProcessDetails]
+COPY_SENT = (
+    "Sent the row to the terminal's clipboard (OSC 52); a terminal that does not support "
+    "OSC 52, or tmux without set-clipboard, ignores it."
+)
+"""What `c` can honestly say: the terminal never tells whether it took the text."""
 
 
 def owner_label(owner: Owner) -> str:
@@ -55,31 +64,43 @@ def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float)
     if details.started is not None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(details.started))
         started = f"{stamp} ({format_age(clock_now - details.started)} ago)"
+    parent = "unknown"
+    if details.parent_pid is not None:
+        parent = f"{details.parent_pid} ({printable(details.parent_name, 40) or '?'})"
     lines = [
         line("cmdline", printable(cmdline, 400)),
         line("user", printable(details.user) or "hidden"),
         line("started", started),
         line("cwd", printable(details.cwd) or "not visible"),
         line("exe", printable(details.exe) or "not visible"),
-        line("parent", str(details.parent_pid) if details.parent_pid is not None else "unknown"),
-        line("status", printable(details.status) or "unknown"),
+        line("parent", parent),
+        line("status", status_text(details)),
     ]
     return Content("\n").join(lines)
+
+
+def status_text(details: ProcessDetails) -> str:
+    if details.exited:
+        because = f"; {details.status}" if details.status else ""
+        return f"exited{because} (the rest is what it was)"
+    return printable(details.status) or "unknown"
+
+
+def same_process(owner: Owner, other: Owner | None) -> bool:
+    """Same pid and same start time: a pid alone may have been handed to another process."""
+    return other is not None and (other.pid, other.create_time) == (owner.pid, owner.create_time)
+
+
+def sockets_of(owner: Owner, snapshot: Snapshot) -> list[Socket]:
+    """The sockets this process holds in `snapshot`."""
+    return [s for s in snapshot.sockets if same_process(owner, s.owner)]
 
 
 def close_wait_of(owner: Owner, report: HealthReport | None) -> CloseWaitTrend | None:
     """This process's CLOSE_WAIT trend (same pid and start time), if it holds any."""
     if report is None:
         return None
-    return next(
-        (
-            t
-            for t in report.close_wait
-            if t.owner is not None
-            and (t.owner.pid, t.owner.create_time) == (owner.pid, owner.create_time)
-        ),
-        None,
-    )
+    return next((t for t in report.close_wait if same_process(owner, t.owner)), None)
 
 
 def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
@@ -99,7 +120,11 @@ class ProcessScreen(Screen[int | None]):
             "escape", "dismiss(None)", "Back", id="detail.back", tooltip="Back to the dashboard"
         ),
         Binding(
-            "c", "copy_row", "Copy row", id="detail.copy", tooltip="Copy the selected socket row"
+            "c",
+            "copy_row",
+            "Copy row",
+            id="detail.copy",
+            tooltip="Send the selected socket row to the terminal's clipboard (OSC 52)",
         ),
         Binding(
             "l", "lookup", "Look up port", id="detail.lookup", tooltip="Look up this row's port"
@@ -123,8 +148,10 @@ class ProcessScreen(Screen[int | None]):
         selected: Socket,
         now: float,
         health: HealthReport | None = None,
+        describe: Describe = describe_process,
     ) -> None:
         super().__init__()
+        self.describe = describe
         self.health = health
         self.owner = owner
         self.sockets = tuple(sockets)
@@ -133,7 +160,11 @@ class ProcessScreen(Screen[int | None]):
         self.details: ProcessDetails | None = None
         self.refusal = refuse_reason(owner)
         self.table = SocketTable(
-            PROCESS_COLUMNS, sort_column=2, selectable=False, id="process-sockets"
+            PROCESS_COLUMNS,
+            sort_column=2,
+            selectable=False,
+            empty_text="it holds no sockets now",
+            id="process-sockets",
         )
 
     def compose(self) -> ComposeResult:
@@ -152,30 +183,58 @@ class ProcessScreen(Screen[int | None]):
         self.health = report
         self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
 
+    def show_snapshot(self, snapshot: Snapshot, now: float) -> None:
+        """Each poll: the sockets it holds now, and its status and age read again."""
+        self.now = now
+        self.sockets = tuple(sockets_of(self.owner, snapshot))
+        self._show_sockets()
+        self._load()
+
+    @property
+    def exited(self) -> bool:
+        return self.details is not None and self.details.exited
+
     def _refusal_text(self) -> Content:
+        if self.exited:
+            return Content.styled(
+                "It has exited: there is nothing to terminate or kill.", "$text-warning"
+            )
         if self.refusal is None:
             return Content.styled(
                 "t terminates (SIGTERM), k kills (SIGKILL); both ask first.", LABEL
             )
-        return Content.styled(f"Terminate and kill are refused: {self.refusal}.", "$text-warning")
+        return text("Terminate and kill are refused: {reason}.", reason=self.refusal).stylize(
+            "$text-warning"
+        )
 
     def on_mount(self) -> None:
-        self.table.border_title = f"sockets of this process · {len(self.sockets)}"
-        self.table.replace_rows(process_row(s) for s in self.sockets)
+        self._show_sockets()
         index = self.table.model.index_of(self.selected.key)
         if index is not None:
             self.table.cursor = index
         self.table.focus()
         self._load()
 
+    def _show_sockets(self) -> None:
+        self.table.border_title = f"sockets of this process · {len(self.sockets)}"
+        self.table.replace_rows(process_row(s) for s in self.sockets)
+
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def _load(self) -> None:
-        details = describe_process(self.owner)
+        details = self.describe(self.owner)
         self.app.call_from_thread(self._loaded, details)
 
     def _loaded(self, details: ProcessDetails) -> None:
+        """Fresh details: the facts, and whether terminate and kill still apply. A
+        process that has gone keeps the facts last read while it ran."""
+        was_exited = self.exited
+        if self.details is not None:
+            details = details.known_from(self.details)
         self.details = details
         self.query_one("#process-facts", Static).update(details_text(details, self.owner, self.now))
+        if self.exited != was_exited:
+            self.query_one("#process-refusal", Static).update(self._refusal_text())
+            self.refresh_bindings()
 
     def _selected_socket(self) -> Socket:
         row = self.table.cursor_row
@@ -186,14 +245,15 @@ class ProcessScreen(Screen[int | None]):
         if row is None:
             return
         self.app.copy_to_clipboard(row_text(row, PROCESS_COLUMNS))
-        self.notify("Copied the row to the clipboard.", timeout=3)
+        self.notify(COPY_SENT, timeout=5)
 
     def action_lookup(self) -> None:
         self.dismiss(self._selected_socket().local_port)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Terminate and kill are dimmed, with the reason on screen, for refused processes."""
-        if action in ("terminate", "kill") and self.refusal is not None:
+        """Terminate and kill are dimmed, with the reason on screen, for refused processes
+        and for one that has exited."""
+        if action in ("terminate", "kill") and (self.refusal is not None or self.exited):
             return None
         return True
 
@@ -231,3 +291,5 @@ class ProcessScreen(Screen[int | None]):
         except ActionRefused as exc:
             message, severity = str(exc), "error"
         self.app.call_from_thread(self.notify, message, severity=severity, timeout=8)
+        details = self.describe(self.owner)
+        self.app.call_from_thread(self._loaded, details)

@@ -9,12 +9,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from portscope.ui.actions import ACTIONS, TABLE_KEYS
 
 DETAIL_KEYS = (
-    ("c", "Copy the selected socket row"),
+    ("c", "Send the selected socket row to the terminal's clipboard (OSC 52)"),
     ("l", "Look up the selected row's port"),
     ("t", "Terminate (SIGTERM), after a confirmation naming the process and pid"),
     ("k", "Kill (SIGKILL), after two confirmations"),
@@ -24,7 +24,7 @@ DETAIL_KEYS = (
 
 def help_text() -> Content:
     lines: list[Content] = [Content.styled("Dashboard", "bold $text-accent")]
-    keyed = [(a.key_display or a.key, a.help) for a in ACTIONS]
+    keyed = [(a.keys, a.help) for a in ACTIONS]
     for title, rows in (("", keyed), ("Tables", TABLE_KEYS), ("Process details", DETAIL_KEYS)):
         if title:
             lines += [Content(""), Content.styled(title, "bold $text-accent")]
@@ -41,6 +41,9 @@ def help_text() -> Content:
 
 
 class HelpScreen(ModalScreen[None]):
+    """Its own Footer: the dashboard's, showing through below, said `q Quit` while q
+    closes help here."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape,question_mark,q", "dismiss", "Close", id="help.close", tooltip="Close help"
@@ -53,6 +56,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Static(help_text())
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).border_title = "portscope keys"

@@ -13,10 +13,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Input
+from textual.content import Content
+from textual.widgets import Input, Static
 
 from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
+from portscope.sanitise import printable
+from portscope.ui.text import text
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.rows import RowContext
 from portscope.view.table_model import Column, FilterError, Row
@@ -63,6 +66,8 @@ class SocketPane(Vertical):
         self.filter_box = FilterBox(
             placeholder="filter: text, or re:PATTERN — Esc clears", max_length=MAX_FILTER
         )
+        self.filter_note = Static("", classes="filter-note")
+        self.valid_filter = ""
         self.context: RowContext | None = None
         self.heading = self.TITLE
         self._titles: tuple[str, str] = ("", "")
@@ -70,9 +75,11 @@ class SocketPane(Vertical):
     def compose(self) -> ComposeResult:
         yield self.table
         yield self.filter_box
+        yield self.filter_note
 
     def on_mount(self) -> None:
         self.filter_box.display = False
+        self.filter_note.display = False
         self.update_title()
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
@@ -133,16 +140,28 @@ class SocketPane(Vertical):
 
     @on(Input.Changed)
     def _filter_changed(self, event: Input.Changed) -> None:
+        """A bad pattern keeps the last valid filter on the table, and says so in words
+        below the box (colour alone says nothing under NO_COLOR)."""
         event.stop()
         try:
             self.table.set_filter(event.value)
         except FilterError as exc:
             self.filter_box.add_class("-invalid")
-            self.filter_box.border_subtitle = str(exc).splitlines()[0][:80]
+            self.filter_note.update(self._bad_filter_note(exc))
+            self.filter_note.display = True
             return
+        self.valid_filter = event.value
         self.filter_box.remove_class("-invalid")
-        self.filter_box.border_subtitle = ""
+        self.filter_note.display = False
         self.update_title()
+
+    def _bad_filter_note(self, error: FilterError) -> Content:
+        shown = self.valid_filter if self.table.model.filtered else "none, every row"
+        return text(
+            "✖ {reason}; still showing the last valid filter: {shown}",
+            reason=str(error).splitlines()[0][:120],
+            shown=printable(shown, 60),
+        )
 
     @on(Input.Submitted)
     def _filter_submitted(self, event: Input.Submitted) -> None:

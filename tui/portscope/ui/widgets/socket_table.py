@@ -183,6 +183,11 @@ class SocketTable(ScrollView, can_focus=True):
         return self.model.row_at(min(self.cursor, len(self.model) - 1))
 
     @property
+    def visible_columns(self) -> tuple[int, ...]:
+        """The columns drawn at the table's width (narrow tables drop some)."""
+        return tuple(i for i, _width in self._columns_for(self.scrollable_content_region.width))
+
+    @property
     def page_height(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
 
