@@ -179,6 +179,28 @@ async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) ->
         assert "this session" in session[0].cells[7]
 
 
+async def test_showing_every_connection_keeps_each_one_s_age_and_marks_none_new(
+    tmp_path: Path,
+) -> None:
+    """`a` brings incoming connections into view that were there all along: they show
+    how long they have been seen, not 0s, and are not highlighted as new."""
+    clock = FakeClock()
+    app = demo_app(tmp_path / "config.toml", clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        clock.advance(30)
+        await next_poll(pilot)
+        await pilot.press("tab", "a")
+        await pilot.pause()
+        table = app.ephemeral.table
+        incoming = [r for r in table.model.rows.values() if r.payload.local_port == 443]
+        assert len(incoming) == 2
+        assert not any(r.new for r in incoming)
+        lines = [table.render_line(y).text for y in range(1, len(table.model) + 1)]
+        shown = [line for line in lines if line.split()[1] == "443"]
+        assert len(shown) == 2 and all(line.endswith(" 30s") for line in shown), lines
+
+
 async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:

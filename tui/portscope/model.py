@@ -21,6 +21,21 @@ ESTABLISHED = "ESTABLISHED"
 SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
 
+TCP_LIFE = {
+    "SYN_SENT": 0,
+    "SYN_RECV": 0,
+    "NEW_SYN_RECV": 0,
+    ESTABLISHED: 1,
+    "FIN_WAIT1": 2,
+    CLOSE_WAIT: 2,
+    "FIN_WAIT2": 3,
+    "CLOSING": 3,
+    "LAST_ACK": 3,
+    TIME_WAIT: 4,
+    "CLOSE": 5,
+}
+"""How far through its life a TCP connection is: one socket only ever moves forward."""
+
 
 def proto_label(proto: str, family: str) -> str:
     """`tcp`, `tcp6`, `udp6`: the protocol column as ss and netstat print it."""
@@ -85,12 +100,14 @@ class Socket:
 
     @property
     def key(self) -> SocketKey:
-        """Identity that survives state changes.
+        """Where a socket is, as one poll sees it: unique within a poll, and the same
+        for one socket through its state changes.
 
         A TCP connection is unique by its 4-tuple, and keeps it from ESTABLISHED through
         TIME_WAIT (when the kernel drops the inode), so the inode is left out there.
-        Listeners and UDP sockets can share an address (SO_REUSEPORT), so the inode
-        tells them apart.
+        A later connection can take the same 4-tuple, though: `continues` tells a new
+        socket on an old key from the old one. Listeners and UDP sockets can share an
+        address (SO_REUSEPORT), so the inode tells them apart.
         """
         connected_tcp = self.proto == "tcp" and self.state != LISTEN
         return (
@@ -102,6 +119,24 @@ class Socket:
             self.remote_port,
             0 if connected_tcp else (self.inode or 0),
         )
+
+    def continues(self, was: Socket) -> bool:
+        """Whether this can be `was` (same key, an earlier poll) later in its life, rather
+        than a new socket that took over its 4-tuple.
+
+        The inode names the socket while a process holds it; the kernel reports 0 before
+        it is accepted and after its holder closed it (FIN_WAIT, LAST_ACK, TIME_WAIT), so
+        two different non-zero inodes are two sockets, and a change to or from 0 is not
+        a new one. Without both inodes, the state decides: a TCP socket never moves back
+        in its life (`TCP_LIFE`), so TIME_WAIT followed by ESTABLISHED is a connection
+        that reused the 4-tuple. Two sockets in a row at the same stage of life and
+        without both inodes (psutil knows none) cannot be told apart.
+        """
+        if self.inode and was.inode:
+            return self.inode == was.inode
+        if self.proto != "tcp":
+            return True
+        return TCP_LIFE.get(self.state or "", 0) >= TCP_LIFE.get(was.state or "", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,16 +320,21 @@ class Snapshot:
 class Delta:
     """What changed between two snapshots, keyed by `Socket.key`.
 
-    `changed` holds the new version of sockets whose state, owner or queues moved.
+    `changed` holds the new version of sockets whose state, owner or queues moved;
+    `replaced` the sockets that took over the key of a different one, gone since
+    (`Socket.continues`: a 4-tuple reused after TIME_WAIT, a client that closed and
+    reconnected between two polls). The old socket is in neither `removed` nor
+    `changed`: its key is still there, and what holds it is a new connection.
     """
 
     added: tuple[Socket, ...] = ()
     removed: tuple[Socket, ...] = ()
     changed: tuple[Socket, ...] = ()
+    replaced: tuple[Socket, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.replaced)
 
     @classmethod
     def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
@@ -313,15 +353,17 @@ class Delta:
         if not new.patch_index(old, gone, fresh):
             return cls.compared(old_by_key, new.by_key)
         new_by_key = new.by_key
-        added, changed = [], []
+        added, changed, replaced = [], [], []
         for sock in fresh:
             was = old_by_key.get(sock.key)
             if was is None:
                 added.append(sock)
+            elif not sock.continues(was):
+                replaced.append(sock)
             elif was != sock:
                 changed.append(sock)
         removed = tuple(s for s in gone if s.key not in new_by_key)
-        return cls(added=tuple(added), removed=removed, changed=tuple(changed))
+        return cls(tuple(added), removed, tuple(changed), tuple(replaced))
 
     @classmethod
     def compared(
@@ -331,10 +373,14 @@ class Delta:
         reported a key twice, so objects and keys do not pair up one to one."""
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(
-            s for k, s in new_by_key.items() if (was := old_by_key.get(k, s)) is not s and was != s
-        )
-        return cls(added=added, removed=removed, changed=changed)
+        moved = [
+            (s, was)
+            for k, s in new_by_key.items()
+            if (was := old_by_key.get(k, s)) is not s and was != s
+        ]
+        changed = tuple(s for s, was in moved if s.continues(was))
+        replaced = tuple(s for s, was in moved if not s.continues(was))
+        return cls(added, removed, changed, replaced)
 
 
 def moved_between(old: Snapshot, new: Snapshot) -> tuple[Sequence[Socket], Sequence[Socket]]:

@@ -38,6 +38,7 @@ from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import ACTIONS, bindings
+from portscope.ui.arrivals import Arrivals
 from portscope.ui.health_feed import HealthFeed
 from portscope.ui.port_use import PortUse
 from portscope.ui.rows import RowContext
@@ -142,6 +143,7 @@ class PortscopeApp(App[int]):
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
         self.port_use: PortUse | None = None
+        self.arrivals: Arrivals | None = None
         self._shown_sequence = 0
         self._last_error = ""
         self.header = HeaderStrip(id="header")
@@ -259,15 +261,17 @@ class PortscopeApp(App[int]):
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
         """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        full = self.port_use is None
-        if self.port_use is None:
-            self.port_use = PortUse(snapshot)
+        now = self.clock()
+        full = self.port_use is None or self.arrivals is None
+        if self.port_use is None or self.arrivals is None:
+            self.port_use, self.arrivals = PortUse(snapshot), Arrivals(now)
         else:
             if sequence != self._shown_sequence + 1:
                 delta = Delta.between(self.port_use.snapshot, snapshot)
             self.port_use.follow(snapshot, delta)
+            self.arrivals.follow(delta, now)
         self._shown_sequence = sequence
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, self.arrivals)
         first, *rest = self.socket_panes
         first.show(ctx, delta, full)
         if full:
@@ -302,11 +306,11 @@ class PortscopeApp(App[int]):
             if isinstance(screen, PressureScreen | ProcessScreen):
                 screen.show_health(message.report)
 
-    def _row_context(self, port_use: PortUse) -> RowContext:
+    def _row_context(self, port_use: PortUse, arrivals: Arrivals) -> RowContext:
         """What rows need of the shown snapshot (the one `port_use` has counted)."""
         name_of = None if self.numeric or self._resolver is None else self._resolver.name
         return RowContext(
-            port_use.snapshot, port_use.peers(), self.session, name_of, self.thresholds
+            port_use.snapshot, port_use.peers(), arrivals, self.session, name_of, self.thresholds
         )
 
     def _tick(self) -> None:
@@ -328,7 +332,7 @@ class PortscopeApp(App[int]):
         pane = self.ephemeral
         if self.numeric or pane.context is None or self.port_use is None:
             return
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, pane.context.arrivals)
         pane.context = ctx
         rows = [
             pane.build_row(r.payload, ctx)
@@ -338,9 +342,9 @@ class PortscopeApp(App[int]):
         pane.table.update_rows(rows)
 
     def _refresh_contexts(self) -> None:
-        if self.port_use is None:
+        if self.port_use is None or self.arrivals is None:
             return
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, self.arrivals)
         for pane in self.socket_panes:
             pane.context = ctx
             pane.rebuild()

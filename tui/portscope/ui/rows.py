@@ -17,6 +17,7 @@ from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket, proto_label
 from portscope.report.safe import printable
 from portscope.session import SshSession
+from portscope.ui.arrivals import Arrivals
 from portscope.ui.widgets.table_model import Column, Row, SortValue
 
 NameOf = Callable[[str], "str | None"]
@@ -27,11 +28,12 @@ HIDDEN = "–"
 
 @dataclass(frozen=True, slots=True)
 class RowContext:
-    """What a row needs besides its socket: the snapshot, peers per port, names, and the
-    thresholds that flag a filling accept queue."""
+    """What a row needs besides its socket: the snapshot, peers per port, when each
+    socket was first seen, names, and the thresholds that flag a filling accept queue."""
 
     snapshot: Snapshot
     connections_to: PortCounts
+    arrivals: Arrivals
     session: SshSession | None = None
     name_of: NameOf | None = None
     thresholds: Thresholds | None = None

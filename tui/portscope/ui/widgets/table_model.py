@@ -140,6 +140,10 @@ class RowModel:
             index = len(self._order) - 1 - index
         return self.rows[self._order[index][2]]
 
+    def shows(self, key: Hashable) -> bool:
+        """Whether the row with `key` is held and the filter lets it through."""
+        return key in self._entries
+
     def index_of(self, key: Hashable) -> int | None:
         """Where the row with `key` is shown, or None when absent or filtered out."""
         entry = self._entries.get(key)
