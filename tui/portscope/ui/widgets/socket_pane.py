@@ -115,8 +115,9 @@ class SocketPane(Vertical):
         return 0, 0
 
     def update_title(self) -> None:
-        """Live rows, the filter and the sort in the border; set only when they change,
-        as every assignment repaints the whole pane (twice a poll, for nothing, when idle)."""
+        """Live rows, the filter, rows that arrived out of sight above, and the sort in
+        the border; set only when they change, as every assignment repaints the whole
+        pane (twice a poll, for nothing, when idle)."""
         model = self.table.model
         closed_shown, closed_held = self.closed_rows()
         shown = f"{len(model) - closed_shown:,}"
@@ -128,6 +129,8 @@ class SocketPane(Vertical):
             notes.append(f"+{closed_shown:,} closed")
         if notes:
             shown += f" ({', '.join(notes)})"
+        if self.table.new_above:
+            shown += f" · ▲ {self.table.new_above:,} new above"
         column = self.COLUMNS[model.sort_column]
         titles = (
             f"{self.heading} · {shown}",
@@ -162,5 +165,6 @@ class SocketPane(Vertical):
         self.table.focus()
 
     @on(SocketTable.SortChanged)
-    def _sorted(self) -> None:
+    @on(SocketTable.NewAbove)
+    def _table_changed(self) -> None:
         self.update_title()
