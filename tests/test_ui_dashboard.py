@@ -107,10 +107,10 @@ async def test_space_pauses_and_resumes_polling(tmp_path: Path) -> None:
         await first_frame(pilot)
         await pilot.press("space")
         assert app.poller.paused
-        assert "paused" in str(app.header.polling.render())
+        assert "paused" in str(app.header.paused.render())
         await pilot.press("space")
         assert not app.poller.paused
-        assert "paused" not in str(app.header.polling.render())
+        assert "paused" not in str(app.header.paused.render())
 
 
 async def test_plus_and_minus_change_the_interval_within_bounds(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -26,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.ui.widgets.table_model import Column, Row, RowModel
 
 NEW_FOR = 4.0
@@ -36,28 +36,10 @@ SORT_MARKS = ("▲", "▼")
 Clock = Callable[[], float]
 
 
-def fit(text: str, width: int, align: str = "left") -> str:
-    """`text` cut (with an ellipsis) or padded to exactly `width` cells."""
-    if width <= 0:
-        return ""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…"
-    padding = " " * (width - length)
-    return padding + text if align == "right" else text + padding
-
-
 def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[int, int]]:
     """(column index, width) pairs that fit in `width`: highest priority kept first."""
-    by_priority = sorted(range(len(columns)), key=lambda i: -columns[i].priority)
-    chosen: list[int] = []
-    used = 0
-    for index in by_priority:
-        need = columns[index].width + (GAP if chosen else 0)
-        if used + need <= width:
-            chosen.append(index)
-            used += need
-    chosen.sort()
+    chosen = by_priority([(c.priority, c.width) for c in columns], width, GAP)
+    used = sum(columns[i].width for i in chosen) + GAP * max(0, len(chosen) - 1)
     growers = [i for i in chosen if columns[i].grow]
     spare = width - used
     widths = {i: columns[i].width for i in chosen}
@@ -449,10 +431,15 @@ class SocketTable(ScrollView, can_focus=True):
 
     def _line_text(self, row: Row, width: int, now: float) -> str:
         parts = []
+        marks = row.marks
         for index, col_width in self._layout:
             column = self.columns[index]
-            text = format_age(now - row.first_seen) if column.id == "age" else row.cells[index]
-            parts.append(fit(text, col_width, column.align))
+            if column.id == "age":
+                parts.append(fit(format_age(now - row.first_seen), col_width, column.align))
+            elif marks and index in marks:
+                parts.append(fit_marked(row.cells[index], marks[index], col_width, column.align))
+            else:
+                parts.append(fit(row.cells[index], col_width, column.align))
         return fit((" " * GAP).join(parts), width)
 
     def _row_style(self, row: Row, index: int, paint: _Pass) -> Style:

@@ -10,7 +10,7 @@ imports textual, so the model can be tested and benchmarked on its own.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,6 +49,8 @@ class Row:
 
     `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
     column and the new-row highlight; `gone_at` is set while a vanished row lingers.
+    `marks` maps a column to the marker its cell ends with, in its forms longest first
+    (" ◀ your ssh", " ◀ ssh"): a narrow column cuts the text before it, not the marker.
     `search` (the text a filter matches) is built on first use: most rows are never
     filtered, and at 20,000 rows building it eagerly cost a tenth of a full rebuild.
     """
@@ -61,6 +63,7 @@ class Row:
     new: bool = False
     gone_at: float | None = None
     payload: object = None
+    marks: Mapping[int, tuple[str, ...]] | None = None
     _search: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
