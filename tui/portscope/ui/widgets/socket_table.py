@@ -300,6 +300,8 @@ class SocketTable(ScrollView, can_focus=True):
         """Add the rows that just `arrived` above the view to those counted there, and
         stop counting the ones gone or back in view (or below it)."""
         top = int(self.scroll_y)
+        if not top and not self._above:
+            return
         index_of = self.model.index_of
         before = len(self._above)
         candidates = self._above.union(arrived)
