@@ -26,17 +26,24 @@ from sockets import SocketFarm
 STATES = ("ESTABLISHED", "TIME_WAIT", "CLOSE_WAIT", "LISTEN")
 
 
-def reference(old: Snapshot, new: Snapshot) -> tuple[set[int], set[int], set[int]]:
-    """(added, removed, changed) as object ids, from both indexes built from scratch."""
+Ids = tuple[set[int], set[int], set[int], set[int]]
+
+
+def reference(old: Snapshot, new: Snapshot) -> Ids:
+    """(added, removed, changed, replaced) as object ids, from both indexes built from
+    scratch."""
     before, after = index_sockets(old.sockets), index_sockets(new.sockets)
     added = {id(s) for k, s in after.items() if k not in before}
     removed = {id(s) for k, s in before.items() if k not in after}
-    changed = {id(s) for k, s in after.items() if k in before and before[k] != s}
-    return added, removed, changed
+    moved = [(s, before[k]) for k, s in after.items() if k in before and before[k] != s]
+    changed = {id(s) for s, was in moved if s.continues(was)}
+    replaced = {id(s) for s, was in moved if not s.continues(was)}
+    return added, removed, changed, replaced
 
 
-def ids(delta: Delta) -> tuple[set[int], set[int], set[int]]:
-    return tuple({id(s) for s in part} for part in (delta.added, delta.removed, delta.changed))  # type: ignore[return-value]
+def ids(delta: Delta) -> Ids:
+    parts = (delta.added, delta.removed, delta.changed, delta.replaced)
+    return tuple({id(s) for s in part} for part in parts)  # type: ignore[return-value]
 
 
 def snapshot(sockets: Sequence[Socket]) -> Snapshot:
@@ -51,7 +58,8 @@ def snapshot(sockets: Sequence[Socket]) -> Snapshot:
     )
 
 
-def socket_at(port: int, state: str, queue: int) -> Socket:
+def socket_at(port: int, state: str, queue: int, holder: int = 1) -> Socket:
+    """`holder` 0: no inode (TIME_WAIT, an orphan); another holder is another socket."""
     return Socket(
         proto="tcp",
         family="ipv4",
@@ -60,13 +68,15 @@ def socket_at(port: int, state: str, queue: int) -> Socket:
         remote_address=None if state == "LISTEN" else "127.0.0.2",
         remote_port=None if state == "LISTEN" else 80,
         state=state,
-        inode=port,
+        inode=port * holder,
         rx_queue=queue,
     )
 
 
 universe = st.dictionaries(
-    st.integers(40000, 40030), st.tuples(st.sampled_from(STATES), st.integers(0, 2)), max_size=25
+    st.integers(40000, 40030),
+    st.tuples(st.sampled_from(STATES), st.integers(0, 2), st.integers(0, 2)),
+    max_size=25,
 )
 
 
@@ -78,8 +88,8 @@ universe = st.dictionaries(
     doubled_before=st.sets(st.integers(40000, 40030), max_size=3),
 )
 def test_patched_delta_says_what_the_whole_comparison_says(
-    first: dict[int, tuple[str, int]],
-    second: dict[int, tuple[str, int]],
+    first: dict[int, tuple[str, int, int]],
+    second: dict[int, tuple[str, int, int]],
     kept: set[int],
     doubled: set[int],
     doubled_before: set[int],

@@ -40,13 +40,13 @@ def polls(tmp_path_factory: pytest.TempPathFactory) -> list[Snapshot]:
 
 
 def recounted_peers(snapshot: Snapshot) -> dict[tuple[str, int], int]:
-    """The `conns` column by its definition: established peers of each listening port."""
+    """The `conns` column by its definition: connections on each listening port, in
+    any state but TIME_WAIT."""
     return dict(
         Counter(
             (s.proto, s.local_port)
             for s in snapshot.connections
-            if s.state in (None, "ESTABLISHED")
-            and (s.proto, s.local_port) in snapshot.listening_ports
+            if s.state != "TIME_WAIT" and (s.proto, s.local_port) in snapshot.listening_ports
         )
     )
 

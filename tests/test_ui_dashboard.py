@@ -130,6 +130,8 @@ async def test_sort_key_cycles_columns_and_header_click_reverses(tmp_path: Path)
             await pilot.press("s")
             sorted_by.add(table.model.sort_column)
         assert sorted_by == set(visible)
+        while table.model.sort_column == 0:
+            await pilot.press("s")
         await pilot.click(table, offset=(1, 0))
         assert table.model.sort_column == 0
         assert not table.model.reverse
@@ -143,10 +145,10 @@ async def test_space_pauses_and_resumes_polling(tmp_path: Path) -> None:
         await first_frame(pilot)
         await pilot.press("space")
         assert app.poller.paused
-        assert "paused" in str(app.header.polling.render())
+        assert "paused" in str(app.header.paused.render())
         await pilot.press("space")
         assert not app.poller.paused
-        assert "paused" not in str(app.header.polling.render())
+        assert "paused" not in str(app.header.paused.render())
 
 
 async def test_plus_and_minus_change_the_interval_within_bounds(tmp_path: Path) -> None:
@@ -213,6 +215,28 @@ async def test_all_connections_key_only_in_the_ephemeral_pane(tmp_path: Path) ->
         session = [r for r in rows if r.tag == "session"]
         assert [r.payload.remote_port for r in session] == [50522]
         assert "this session" in session[0].cells[7]
+
+
+async def test_showing_every_connection_keeps_each_one_s_age_and_marks_none_new(
+    tmp_path: Path,
+) -> None:
+    """`a` brings incoming connections into view that were there all along: they show
+    how long they have been seen, not 0s, and are not highlighted as new."""
+    clock = FakeClock()
+    app = demo_app(tmp_path / "config.toml", clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        clock.advance(30)
+        await next_poll(pilot)
+        await pilot.press("tab", "a")
+        await pilot.pause()
+        table = app.ephemeral.table
+        incoming = [r for r in table.model.rows.values() if r.payload.local_port == 443]
+        assert len(incoming) == 2
+        assert not any(r.new for r in incoming)
+        lines = [table.render_line(y).text for y in range(1, len(table.model) + 1)]
+        shown = [line for line in lines if line.split()[1] == "443"]
+        assert len(shown) == 2 and all(line.endswith(" 30s") for line in shown), lines
 
 
 async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ async def test_pressure_view_lists_destinations_by_pressure_with_levels(tmp_path
         assert "192.0.2.10:3000 node (pid 2210): 129 waiting, backlog 128 (full" in findings
         assert "127.0.0.1:5432 postgres (pid 1377): 100 waiting, backlog 128 (filling)" in findings
         assert "0.0.0.0:443" not in findings
-        assert "▲ 3 health (p)" in shown_text(app.header.pressure_detail)
+        assert "▲ 3 health (p)" in shown_text(app.header.health)
         assert header_level(app) == "-critical"
         await pilot.press("p")
         assert app.screen is app.screen_stack[0]

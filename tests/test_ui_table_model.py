@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from portscope.ui.narrow import fit_marked
 from portscope.ui.widgets.socket_table import format_age, layout_columns
 from portscope.view.table_model import Column, FilterError, Row, RowModel, make_matcher
 
@@ -171,3 +172,20 @@ def test_regex_features_re2_lacks_are_inline_errors() -> None:
     for pattern in (r"re:(\w)\1", "re:(?=x)", "re:(?<!y)z"):
         with pytest.raises(FilterError, match="bad regular expression"):
             make_matcher(pattern)
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [
+        (24, "python3.11 ✖ queue full "),
+        (18, "pyth… ✖ queue full"),
+        (12, "pyth… ✖ full"),
+        (9, "✖ full   "),
+        (4, "✖ f…"),
+    ],
+)
+def test_a_marker_cuts_the_text_before_it_then_shortens_then_stands_alone(
+    width: int, shown: str
+) -> None:
+    forms = (" ✖ queue full", " ✖ full")
+    assert fit_marked("python3.11 ✖ queue full", forms, width) == shown

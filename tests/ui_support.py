@@ -10,7 +10,7 @@ FakeClock = StoppedClock
 __all__ = ["FakeClock", "demo_app", "first_frame", "next_poll", "screen_lines", "until"]
 
 
-def screen_lines(app: App) -> list[str]:
+def screen_lines(app: App[object]) -> list[str]:
     """The active screen as a person sees it now: its lines as the compositor draws them,
     notifications and dialogs included."""
     return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -67,16 +67,21 @@ def carry_index(old: Snapshot, new: Snapshot) -> bool:
 class Delta:
     """What changed between two snapshots, keyed by `Socket.key`.
 
-    `changed` holds the new version of sockets whose state, owner or queues moved.
+    `changed` holds the new version of sockets whose state, owner or queues moved;
+    `replaced` the sockets that took over the key of a different one, gone since
+    (`Socket.continues`: a 4-tuple reused after TIME_WAIT, a client that closed and
+    reconnected between two polls). The old socket is in neither `removed` nor
+    `changed`: its key is still there, and what holds it is a new connection.
     """
 
     added: tuple[Socket, ...] = ()
     removed: tuple[Socket, ...] = ()
     changed: tuple[Socket, ...] = ()
+    replaced: tuple[Socket, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.replaced)
 
     @classmethod
     def between(cls, old: Snapshot | None, new: Snapshot) -> Delta:
@@ -91,15 +96,17 @@ class Delta:
         if len(old_by_key) != len(old.sockets) or len(new_by_key) != len(new.sockets):
             return cls.compared(old_by_key, new_by_key)
         moves = Moves.between(old, new)
-        added, changed = [], []
+        added, changed, replaced = [], [], []
         for sock in moves.fresh:
             was = old_by_key.get(sock.key)
             if was is None:
                 added.append(sock)
+            elif not sock.continues(was):
+                replaced.append(sock)
             elif was != sock:
                 changed.append(sock)
         removed = tuple(s for s in moves.gone if s.key not in new_by_key)
-        return cls(added=tuple(added), removed=removed, changed=tuple(changed))
+        return cls(tuple(added), removed, tuple(changed), tuple(replaced))
 
     @classmethod
     def compared(
@@ -109,7 +116,11 @@ class Delta:
         reported a key twice, so objects and keys do not pair up one to one."""
         added = tuple(s for k, s in new_by_key.items() if k not in old_by_key)
         removed = tuple(s for k, s in old_by_key.items() if k not in new_by_key)
-        changed = tuple(
-            s for k, s in new_by_key.items() if (was := old_by_key.get(k, s)) is not s and was != s
-        )
-        return cls(added=added, removed=removed, changed=changed)
+        moved = [
+            (s, was)
+            for k, s in new_by_key.items()
+            if (was := old_by_key.get(k, s)) is not s and was != s
+        ]
+        changed = tuple(s for s, was in moved if s.continues(was))
+        replaced = tuple(s for s, was in moved if not s.continues(was))
+        return cls(added, removed, changed, replaced)

@@ -23,6 +23,21 @@ ESTABLISHED = "ESTABLISHED"
 SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
 
+TCP_LIFE = {
+    "SYN_SENT": 0,
+    "SYN_RECV": 0,
+    "NEW_SYN_RECV": 0,
+    ESTABLISHED: 1,
+    "FIN_WAIT1": 2,
+    CLOSE_WAIT: 2,
+    "FIN_WAIT2": 3,
+    "CLOSING": 3,
+    "LAST_ACK": 3,
+    TIME_WAIT: 4,
+    "CLOSE": 5,
+}
+"""How far through its life a TCP connection is: one socket only ever moves forward."""
+
 
 def proto_label(proto: str, family: str) -> str:
     """`tcp`, `tcp6`, `udp6`: the protocol column as ss and netstat print it."""
@@ -87,12 +102,14 @@ class Socket:
 
     @property
     def key(self) -> SocketKey:
-        """Identity that survives state changes.
+        """Where a socket is, as one poll sees it: unique within a poll, and the same
+        for one socket through its state changes.
 
         A TCP connection is unique by its 4-tuple, and keeps it from ESTABLISHED through
         TIME_WAIT (when the kernel drops the inode), so the inode is left out there.
-        Listeners and UDP sockets can share an address (SO_REUSEPORT), so the inode
-        tells them apart.
+        A later connection can take the same 4-tuple, though: `continues` tells a new
+        socket on an old key from the old one. Listeners and UDP sockets can share an
+        address (SO_REUSEPORT), so the inode tells them apart.
         """
         connected_tcp = self.proto == "tcp" and self.state != LISTEN
         return (
@@ -104,6 +121,24 @@ class Socket:
             self.remote_port,
             0 if connected_tcp else (self.inode or 0),
         )
+
+    def continues(self, was: Socket) -> bool:
+        """Whether this can be `was` (same key, an earlier poll) later in its life, rather
+        than a new socket that took over its 4-tuple.
+
+        The inode names the socket while a process holds it; the kernel reports 0 before
+        it is accepted and after its holder closed it (FIN_WAIT, LAST_ACK, TIME_WAIT), so
+        two different non-zero inodes are two sockets, and a change to or from 0 is not
+        a new one. Without both inodes, the state decides: a TCP socket never moves back
+        in its life (`TCP_LIFE`), so TIME_WAIT followed by ESTABLISHED is a connection
+        that reused the 4-tuple. Two sockets in a row at the same stage of life and
+        without both inodes (psutil knows none) cannot be told apart.
+        """
+        if self.inode and was.inode:
+            return self.inode == was.inode
+        if self.proto != "tcp":
+            return True
+        return TCP_LIFE.get(self.state or "", 0) >= TCP_LIFE.get(was.state or "", 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,9 +63,10 @@ class Tally:
             self._recount(snapshot, True)
             return
         before = old.by_key
+        moved = (*delta.changed, *delta.replaced)
         self._count(delta.removed, -1)
-        self._count([before[s.key] for s in delta.changed], -1)
-        self._count(delta.changed, 1)
+        self._count([before[s.key] for s in moved], -1)
+        self._count(moved, 1)
         self._count(delta.added, 1)
 
     def _recount(self, snapshot: Snapshot, by_key: bool) -> None:

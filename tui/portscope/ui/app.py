@@ -53,6 +53,7 @@ from portscope.ui.widgets.listening import ListeningPane
 from portscope.ui.widgets.lookup_pane import LookupPane
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.arrivals import Arrivals
 from portscope.view.health_feed import HealthFeed
 from portscope.view.port_use import PortUse
 from portscope.view.rows import RowContext
@@ -164,6 +165,7 @@ class PortscopeApp(App[int]):
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
         self.port_use: PortUse | None = None
+        self.arrivals: Arrivals | None = None
         self._shown_sequence = 0
         self._last_error = ""
         self.header = HeaderStrip(id="header")
@@ -323,15 +325,17 @@ class PortscopeApp(App[int]):
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
         """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        full = self.port_use is None
-        if self.port_use is None:
-            self.port_use = PortUse(snapshot)
+        now = self.clock()
+        full = self.port_use is None or self.arrivals is None
+        if self.port_use is None or self.arrivals is None:
+            self.port_use, self.arrivals = PortUse(snapshot), Arrivals(now)
         else:
             if sequence != self._shown_sequence + 1:
                 delta = Delta.between(self.port_use.snapshot, snapshot)
             self.port_use.follow(snapshot, delta)
+            self.arrivals.follow(delta, now)
         self._shown_sequence = sequence
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, self.arrivals)
         first, *rest = self.socket_panes
         first.show(ctx, delta, full)
         if full:
@@ -377,11 +381,11 @@ class PortscopeApp(App[int]):
             if isinstance(screen, PressureScreen | ProcessScreen):
                 screen.show_health(message.report)
 
-    def _row_context(self, port_use: PortUse) -> RowContext:
+    def _row_context(self, port_use: PortUse, arrivals: Arrivals) -> RowContext:
         """What rows need of the shown snapshot (the one `port_use` has counted)."""
         name_of = None if self.numeric or self._resolver is None else self._resolver.name
         return RowContext(
-            port_use.snapshot, port_use.peers(), self.session, name_of, self.thresholds
+            port_use.snapshot, port_use.peers(), arrivals, self.session, name_of, self.thresholds
         )
 
     def _tick(self) -> None:
@@ -403,7 +407,7 @@ class PortscopeApp(App[int]):
         pane = self.ephemeral
         if self.numeric or pane.context is None or self.port_use is None:
             return
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, pane.context.arrivals)
         pane.context = ctx
         rows = [
             pane.build_row(r.payload, ctx)
@@ -413,9 +417,9 @@ class PortscopeApp(App[int]):
         pane.table.update_rows(rows)
 
     def _refresh_contexts(self) -> None:
-        if self.port_use is None:
+        if self.port_use is None or self.arrivals is None:
             return
-        ctx = self._row_context(self.port_use)
+        ctx = self._row_context(self.port_use, self.arrivals)
         for pane in self.socket_panes:
             pane.context = ctx
             pane.rebuild()

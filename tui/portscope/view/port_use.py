@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portscope.analysis.tally import Tally, bump
-from portscope.model import ESTABLISHED, Socket
+from portscope.model import TIME_WAIT, Socket
 
 PortKey = tuple[str, int]
-PEER_STATES = (None, ESTABLISHED)
-"""States that count as a listener's peer: established TCP, and connected UDP."""
 
 
 class PortUse(Tally):
-    """Peers of each listening (proto, port), and the ephemeral ports lent out."""
+    """Connections on each listening (proto, port), and the ephemeral ports lent out."""
 
     def _clear(self) -> None:
         self._peers: dict[PortKey, int] = {}
@@ -30,13 +28,17 @@ class PortUse(Tally):
         for sock in sockets:
             if sock.is_listener:
                 continue
-            if sock.state in PEER_STATES:
+            if sock.state != TIME_WAIT:
                 bump(peers, (sock.proto, sock.local_port), sign)
             if is_ephemeral(sock):
                 bump(lent, sock.local_port, sign)
 
     def peers(self) -> dict[PortKey, int]:
-        """Established connections per listening (proto, port), for the `conns` column."""
+        """Connections per listening (proto, port), for the `conns` column: every one
+        the kernel still has on that port, handshaking, waiting in the accept queue,
+        established or closing (CLOSE_WAIT: the peer hung up and the server has not),
+        but TIME_WAIT, the kernel's remnant of a connection that is over. Connected UDP
+        sockets on the port count too."""
         counts = self._peers
         return {key: n for key in self.snapshot.listening_ports if (n := counts.get(key))}
 

@@ -17,6 +17,7 @@ from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket, proto_label
 from portscope.sanitise import printable
 from portscope.session import SshSession
+from portscope.view.arrivals import Arrivals
 from portscope.view.table_model import Column, Row, SortValue
 
 NameOf = Callable[[str], "str | None"]
@@ -27,11 +28,12 @@ HIDDEN = "–"
 
 @dataclass(frozen=True, slots=True)
 class RowContext:
-    """What a row needs besides its socket: the snapshot, peers per port, names, and the
-    thresholds that flag a filling accept queue."""
+    """What a row needs besides its socket: the snapshot, peers per port, when each
+    socket was first seen, names, and the thresholds that flag a filling accept queue."""
 
     snapshot: Snapshot
     connections_to: PortCounts
+    arrivals: Arrivals
     session: SshSession | None = None
     name_of: NameOf | None = None
     thresholds: Thresholds | None = None
@@ -81,12 +83,13 @@ LISTENING_COLUMNS = (
     Column("iface", "iface", 6, priority=2),
     Column("exposure", "exposure", 14, priority=7),
     Column("service", "service", 9, priority=5),
-    Column("process", "process", 10, priority=6, grow=True),
+    Column("process", "process", 12, priority=6, grow=True),
     Column("pid", "pid", 7, priority=3, align="right"),
     Column("user", "user", 8, priority=1),
     Column("conns", "conns", 5, priority=4, align="right"),
     Column("queue", "accept q", 9, priority=4, align="right"),
 )
+LISTENING_PROCESS = 6
 
 
 def queue_cell(queue: AcceptQueue | None) -> str:
@@ -97,11 +100,29 @@ def queue_cell(queue: AcceptQueue | None) -> str:
     return f"{'full ' if queue.full else ''}{queue.queued}/{backlog}"
 
 
-def queue_marker(queue: AcceptQueue | None) -> str:
+Marker = tuple[str, str]
+"""What a cell ends with to flag its row, long and short (`Row.marks`)."""
+NO_MARKER: Marker = ("", "")
+SSH_LISTENER: Marker = (" ◀ your ssh", " ◀ ssh")
+SSH_CONNECTION: Marker = (" ◀ this session", " ◀ you")
+
+
+def queue_marker(queue: AcceptQueue | None) -> Marker:
     """Beside the process name, so narrow panes that drop the queue column still say it."""
     if queue is None or queue.level == "ok":
-        return ""
-    return " ✖ queue full" if queue.full else f" ▲ queue {queue.percent:.0f}%"
+        return NO_MARKER
+    if queue.full:
+        return (" ✖ queue full", " ✖ full")
+    return (f" ▲ queue {queue.percent:.0f}%", f" ▲ {queue.percent:.0f}%")
+
+
+def marked(text: str, *markers: Marker) -> tuple[str, tuple[str, ...] | None]:
+    """`text` with its markers, and their forms for `Row.marks` (None without any)."""
+    present = [marker for marker in markers if marker[0]]
+    if not present:
+        return text, None
+    forms = tuple("".join(marker[form] for marker in present) for form in (0, 1))
+    return text + forms[0], forms
 
 
 def listening_row(sock: Socket, ctx: RowContext) -> Row:
@@ -109,10 +130,8 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     exposure = exposure_of(sock.local_address)
     process, pid, user = _owner_cells(sock, snapshot.privileged)
     session = ctx.session is not None and ctx.session.is_listener(sock)
-    if session:
-        process = f"{process} ◀ your ssh"
     queue = listener_queue(sock, ctx.thresholds)
-    process += queue_marker(queue)
+    process, marks = marked(process, SSH_LISTENER if session else NO_MARKER, queue_marker(queue))
     conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
@@ -146,7 +165,14 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     tag = "exposed" if exposure == "all" else ("session" if session else "")
     if queue is not None and queue.level != "ok":
         tag = queue.level
-    return Row(sock.key, cells, sort_values, tag=tag, payload=sock)
+    return Row(
+        sock.key,
+        cells,
+        sort_values,
+        tag=tag,
+        payload=sock,
+        marks=None if marks is None else {LISTENING_PROCESS: marks},
+    )
 
 
 EPHEMERAL_COLUMNS = (
@@ -162,14 +188,14 @@ EPHEMERAL_COLUMNS = (
     Column("age", "age", 6, priority=5, align="right"),
 )
 AGE_COLUMN = 9
+EPHEMERAL_PROCESS = 7
 
 
 def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -> Row:
     snapshot = ctx.snapshot
     process, pid, _user = _owner_cells(sock, snapshot.privileged)
     session = ctx.session is not None and ctx.session.is_connection(sock)
-    if session:
-        process = f"{process} ◀ this session"
+    process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER)
     remote = sock.remote_address or ""
     name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
     cells = (
@@ -204,6 +230,7 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
         first_seen=first_seen,
         new=new,
         payload=sock,
+        marks=None if marks is None else {EPHEMERAL_PROCESS: marks},
     )
 
 

@@ -11,7 +11,7 @@ benchmarked on its own.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +54,8 @@ class Row:
     building them eagerly was a real part of a full rebuild (BENCHMARKS.md, "Behind the
     code"). Cells are one per line (they never hold a newline: they are printable), so a
     filter matches within a cell, never across two.
+    `marks` maps a column to the marker its cell ends with, in its forms longest first
+    (" ◀ your ssh", " ◀ ssh"): a narrow column cuts the text before it, not the marker.
     """
 
     key: Hashable
@@ -64,6 +66,7 @@ class Row:
     new: bool = False
     gone_at: float | None = None
     payload: object = None
+    marks: Mapping[int, tuple[str, ...]] | None = None
     _lines: str | None = field(default=None, init=False, repr=False, compare=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -161,6 +164,10 @@ class RowModel:
         if self.reverse:
             index = len(self._order) - 1 - index
         return self.rows[self._order[index][2]]
+
+    def shows(self, key: Hashable) -> bool:
+        """Whether the row with `key` is held and the filter lets it through."""
+        return key in self._entries
 
     def index_of(self, key: Hashable) -> int | None:
         """Where the row with `key` is shown, or None when absent or filtered out."""

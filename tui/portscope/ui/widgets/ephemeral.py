@@ -7,7 +7,7 @@ they go, as TCPView does; `a` widens the pane to every connection.
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Hashable, Iterable
+from collections.abc import Container, Hashable, Iterable, Iterator
 
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
@@ -35,6 +35,15 @@ class Timers:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._since
+
+    def __len__(self) -> int:
+        return len(self._since)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._since)
+
+    def started(self, key: Hashable) -> float | None:
+        return self._since.get(key)
 
     def add(self, key: Hashable, since: float) -> None:
         self._since.pop(key, None)
@@ -75,10 +84,8 @@ class EphemeralPane(SocketPane):
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(clock, id=id)
         self.show_all = False
-        self.first_seen: dict[Hashable, float] = {}
         self._fresh = Timers()
         self._gone = Timers()
-        self._started = False
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         if sock.is_listener:
@@ -86,22 +93,21 @@ class EphemeralPane(SocketPane):
         return self.show_all or snapshot.is_ephemeral(sock)
 
     def build_row(self, sock: Socket, ctx: RowContext) -> Row:
+        """The row, aged from when the dashboard first saw the socket (`Arrivals`), not
+        from when this pane first showed it."""
         key = sock.key
         self._gone.discard(key)
-        seen = self.first_seen.get(key)
-        if seen is None:
-            seen = self.first_seen[key] = self.clock()
-            if self._started:
-                self._fresh.add(key, seen)
+        arrivals = ctx.arrivals
+        seen = arrivals.first_seen(key)
+        fresh = arrivals.arrived(key) and self.clock() - seen < NEW_FOR
+        if fresh and self._fresh.started(key) != seen:
+            self._fresh.add(key, seen)
         return ephemeral_row(sock, ctx, seen, new=key in self._fresh)
 
     def rebuild(self) -> None:
         self._gone = Timers()
         super().rebuild()
-        rows = self.table.model.rows
-        self.first_seen = {k: v for k, v in self.first_seen.items() if k in rows}
-        self._fresh.keep_only(rows)
-        self._started = True
+        self._fresh.keep_only(self.table.model.rows)
 
     def apply_changes(self, upserts: list[Row], removals: Iterable[Hashable]) -> None:
         """Removed rows are not dropped yet: they are marked gone and dimmed. Rows gone
@@ -114,6 +120,14 @@ class EphemeralPane(SocketPane):
                 row.gone_at = now
                 self._gone.add(key, now)
         self.table.update_rows(upserts, self._due(now))
+
+    def closed_rows(self) -> tuple[int, int]:
+        """The rows lingering dimmed: shown (through the filter), and held."""
+        held = len(self._gone)
+        model = self.table.model
+        if not model.filtered:
+            return held, held
+        return sum(1 for key in self._gone if model.shows(key)), held
 
     def set_show_all(self, show_all: bool) -> None:
         self.show_all = show_all
@@ -136,5 +150,4 @@ class EphemeralPane(SocketPane):
         expired = self._gone.pop_due(now, GONE_FOR)
         for key in expired:
             self._fresh.discard(key)
-            self.first_seen.pop(key, None)
         return expired

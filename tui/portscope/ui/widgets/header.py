@@ -3,6 +3,8 @@
 Fed by the app from each snapshot and each health report; it never reads the OS itself.
 The gauge takes the colour of the most pressed destination, and the strip carries a
 `-warning` or `-critical` class while any destination (or other finding) is at that level.
+The gauges line is made of parts with priorities (`PRIORITY`): a narrow terminal drops
+the least important ones whole (the sparkline first, `⏸ paused` last), never cuts one.
 """
 
 from __future__ import annotations
@@ -12,16 +14,30 @@ from collections import deque
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from portscope.analysis import DestinationPressure, HealthReport, Level, worst
 from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.report.health import percent_label
 from portscope.sanitise import printable
+from portscope.ui.narrow import by_priority
 
 HISTORY = 150
 GAUGE_CELLS = 10
 LABEL = "dim"
+SPARK_MIN = 4
+PRIORITY = {
+    "paused": 10,
+    "health": 9,
+    "pressure-gauge": 8,
+    "usage": 7,
+    "range": 6,
+    "polling": 5,
+    "pressure-detail": 4,
+    "spark": 1,
+}
+"""Which parts of the gauges line stay when it is narrow: highest first."""
 
 
 def gauge(used: int, usable: int) -> str:
@@ -51,17 +67,21 @@ def pressure_percent(report: HealthReport) -> Content:
 
 
 def pressure_detail(report: HealthReport) -> Content:
-    """` (10.0.0.9:5432)  ▲ 2 health (p)`: which destination, and other findings to see."""
-    parts: list[str | tuple[str, str]] = []
+    """`(10.0.0.9:5432)`: which destination that is."""
     top = report.top_pressure
-    if top is not None:
-        dest = top.destination
-        parts.append(f"({printable(endpoint(dest.remote_address, dest.remote_port), 50)})")
+    if top is None:
+        return Content("")
+    dest = top.destination
+    return Content(f"({printable(endpoint(dest.remote_address, dest.remote_port), 50)})")
+
+
+def health_count(report: HealthReport) -> Content:
+    """`▲ 2 health (p)`: the other findings the pressure view shows."""
     others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
-    if others:
-        level = worst(f.level for f in others)
-        parts += ["  ", (f"▲ {len(others)} health (p)", gauge_style(0.0, level))]
-    return Content.assemble(*parts)
+    if not others:
+        return Content("")
+    level = worst(f.level for f in others)
+    return Content.assemble((f"▲ {len(others)} health (p)", gauge_style(0.0, level)))
 
 
 def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:
@@ -103,29 +123,72 @@ class HeaderStrip(Vertical):
         super().__init__(id=id)
         self.history: deque[float] = deque(maxlen=HISTORY)
         self.hosts = Static("starting…", id="hosts")
+        self.range = Static("", id="range")
         self.usage = Static("", id="usage")
         self.pressure = Static("", id="pressure-gauge")
         self.pressure_detail = Static("", id="pressure-detail")
+        self.health = Static("", id="health")
         self.level: Level = "ok"
         self._range: EphemeralRange | None = None
         self._used = 0
         self.spark = Sparkline([], id="spark")
         self.polling = Static("", id="polling")
+        self.paused = Static("", id="paused")
         self.notice = Static("", id="notice")
+
+    @property
+    def parts(self) -> tuple[Widget, ...]:
+        """The gauges line, left to right."""
+        return (
+            self.range,
+            self.usage,
+            self.pressure,
+            self.pressure_detail,
+            self.health,
+            self.spark,
+            self.polling,
+            self.paused,
+        )
 
     def compose(self) -> ComposeResult:
         yield self.hosts
         with Horizontal(id="gauges"):
-            yield self.usage
-            yield self.pressure
-            yield self.pressure_detail
-            yield self.spark
-            yield self.polling
+            yield from self.parts[:6]
+            with Horizontal(id="polling-group"):
+                yield from self.parts[6:]
         yield self.notice
 
     def on_mount(self) -> None:
         self.notice.display = False
-        self.spark.display = False
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the parts of the gauges line that fit, by `PRIORITY`, each one whole."""
+        room = self.content_region.width
+        if room <= 0:
+            return
+        parts = [part for part in self.parts if self._wanted(part)]
+        kept = by_priority([(PRIORITY[p.id or ""], self._width(p)) for p in parts], room)
+        shown = {parts[i] for i in kept}
+        for part in self.parts:
+            if part.display != (part in shown):
+                part.display = part in shown
+
+    def _wanted(self, part: Widget) -> bool:
+        if part is self.spark:
+            return len(self.history) > 1
+        return isinstance(part, Static) and bool(str(part.content))
+
+    def _width(self, part: Widget) -> int:
+        """Cells the part takes on the line, its padding and margins included."""
+        styles = part.styles
+        around = styles.padding.width + styles.margin.width
+        if isinstance(part, Static) and isinstance(part.content, Content):
+            return part.content.cell_length + around
+        return SPARK_MIN + around
 
     def show_snapshot(self, snapshot: Snapshot, used: int) -> None:
         """`used`: the ephemeral ports lent out (`PortUse.lent`)."""
@@ -137,19 +200,18 @@ class HeaderStrip(Vertical):
         same_flat_line = min(self.history) == max(self.history) == min(shown, default=-1)
         if not (same_flat_line and max(shown) == used):
             self.spark.data = list(self.history)
-        self.spark.display = len(self.history) > 1
         self.show_notice(snapshot)
+        self._fit()
 
     def _show_usage(self) -> None:
         rng, used = self._range, self._used
         if rng is None:
             return
         share = 100 * used / rng.usable if rng.usable else 0.0
+        set_if_changed(self.range, Content.assemble(("ephemeral ", LABEL), f"{rng.low}–{rng.high}"))
         set_if_changed(
             self.usage,
             Content.assemble(
-                ("ephemeral ", LABEL),
-                f"{rng.low}–{rng.high} ",
                 (gauge(used, rng.usable), gauge_style(share, self.level)),
                 f" {used:,}/{rng.usable:,} ({share:.1f}%)",
             ),
@@ -162,9 +224,11 @@ class HeaderStrip(Vertical):
         self._show_usage()
         set_if_changed(self.pressure, pressure_percent(report))
         set_if_changed(self.pressure_detail, pressure_detail(report))
+        set_if_changed(self.health, health_count(report))
         overall = report.level
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")
+        self._fit()
 
     def show_notice(self, snapshot: Snapshot, error: str = "") -> None:
         notes = []
@@ -179,7 +243,9 @@ class HeaderStrip(Vertical):
         self.notice.display = bool(notes)
 
     def show_polling(self, interval: float, paused: bool) -> None:
-        marks: list[str | tuple[str, str]] = [("every ", LABEL), f"{interval:g}s"]
-        if paused:
-            marks += [" ", ("⏸ paused", "bold $text-warning")]
-        set_if_changed(self.polling, Content.assemble(*marks))
+        set_if_changed(self.polling, Content.assemble(("every ", LABEL), f"{interval:g}s"))
+        set_if_changed(
+            self.paused,
+            Content.assemble(("⏸ paused", "bold $text-warning")) if paused else Content(),
+        )
+        self._fit()

@@ -31,7 +31,7 @@ class ListeningPane(SocketPane):
             return
         moved = _moved(previous, ctx.connections_to)
         if moved:
-            touched = {s.key for s in delta.added} | {s.key for s in delta.changed}
+            touched = {s.key for part in (delta.added, delta.changed, delta.replaced) for s in part}
             self.table.update_rows(
                 listening_row(s, ctx)
                 for s in ctx.snapshot.listeners

@@ -95,12 +95,11 @@ class SocketPane(Vertical):
             self.rebuild()
             return
         snapshot = ctx.snapshot
+        moved = (*delta.changed, *delta.replaced)
         upserts = [
-            self.build_row(s, ctx)
-            for s in (*delta.added, *delta.changed)
-            if self.wants(s, snapshot)
+            self.build_row(s, ctx) for s in (*delta.added, *moved) if self.wants(s, snapshot)
         ]
-        dropped = [s.key for s in delta.changed if not self.wants(s, snapshot)]
+        dropped = [s.key for s in moved if not self.wants(s, snapshot)]
         self.apply_changes(upserts, [*dropped, *(s.key for s in delta.removed)])
         self.update_title()
 
@@ -118,13 +117,28 @@ class SocketPane(Vertical):
         )
         self.update_title()
 
+    def closed_rows(self) -> tuple[int, int]:
+        """(shown, held): rows of sockets the kernel no longer reports, which the title
+        does not count as live. None here; the Ephemeral pane lets them linger."""
+        return 0, 0
+
     def update_title(self) -> None:
-        """Counts and sort in the border; set only when they change, as every
-        assignment repaints the whole pane (twice a poll, for nothing, when idle)."""
+        """Live rows, the filter, rows that arrived out of sight above, and the sort in
+        the border; set only when they change, as every assignment repaints the whole
+        pane (twice a poll, for nothing, when idle)."""
         model = self.table.model
-        shown = f"{len(model):,}"
+        closed_shown, closed_held = self.closed_rows()
+        shown = f"{len(model) - closed_shown:,}"
+        notes = []
         if model.filtered:
-            shown += f" of {model.total:,} (filtered)"
+            shown += f" of {model.total - closed_held:,}"
+            notes.append("filtered")
+        if closed_shown:
+            notes.append(f"+{closed_shown:,} closed")
+        if notes:
+            shown += f" ({', '.join(notes)})"
+        if self.table.new_above:
+            shown += f" · ▲ {self.table.new_above:,} new above"
         column = self.COLUMNS[model.sort_column]
         titles = (
             f"{self.heading} · {shown}",
@@ -171,5 +185,6 @@ class SocketPane(Vertical):
         self.table.focus()
 
     @on(SocketTable.SortChanged)
-    def _sorted(self) -> None:
+    @on(SocketTable.NewAbove)
+    def _table_changed(self) -> None:
         self.update_title()

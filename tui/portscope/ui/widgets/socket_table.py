@@ -3,7 +3,9 @@
 The stock DataTable rebuilds too much per change; this view draws each visible line
 from the `RowModel` on demand (Line API), keeps a fixed header line, and keeps the
 cursor on the same row (by key) and at the same screen offset across updates and
-re-sorts. Narrow terminals drop low-priority columns instead of scrolling sideways.
+re-sorts. A cursor on the first row stays there as rows arrive, so the view follows the
+top; rows that arrive above a view scrolled down are counted (`new_above`). Narrow
+terminals drop low-priority columns instead of scrolling sideways.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -24,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.view.table_model import Column, Row, RowModel
 
 NEW_FOR = 4.0
@@ -34,28 +36,10 @@ SORT_MARKS = ("▲", "▼")
 Clock = Callable[[], float]
 
 
-def fit(text: str, width: int, align: str = "left") -> str:
-    """`text` cut (with an ellipsis) or padded to exactly `width` cells."""
-    if width <= 0:
-        return ""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…"
-    padding = " " * (width - length)
-    return padding + text if align == "right" else text + padding
-
-
 def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[int, int]]:
     """(column index, width) pairs that fit in `width`: highest priority kept first."""
-    by_priority = sorted(range(len(columns)), key=lambda i: -columns[i].priority)
-    chosen: list[int] = []
-    used = 0
-    for index in by_priority:
-        need = columns[index].width + (GAP if chosen else 0)
-        if used + need <= width:
-            chosen.append(index)
-            used += need
-    chosen.sort()
+    chosen = by_priority([(c.priority, c.width) for c in columns], width, GAP)
+    used = sum(columns[i].width for i in chosen) + GAP * max(0, len(chosen) - 1)
     growers = [i for i in chosen if columns[i].grow]
     spare = width - used
     widths = {i: columns[i].width for i in chosen}
@@ -141,6 +125,17 @@ class SocketTable(ScrollView, can_focus=True):
         def control(self) -> SocketTable:
             return self.table
 
+    class NewAbove(Message):
+        """The count of rows that arrived above the view (`new_above`) changed."""
+
+        def __init__(self, table: SocketTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> SocketTable:
+            return self.table
+
     class SortChanged(Message):
         """The user sorted by another column or reversed the order."""
 
@@ -175,6 +170,7 @@ class SocketTable(ScrollView, can_focus=True):
         self._layout_width = -1
         self._painted: dict[int, object] = {}
         self._pass: _Pass | None = None
+        self._above: set[Hashable] = set()
 
     @property
     def cursor_row(self) -> Row | None:
@@ -191,17 +187,30 @@ class SocketTable(ScrollView, can_focus=True):
     def page_height(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
 
+    @property
+    def new_above(self) -> int:
+        """Rows that arrived above the first one on screen and have not been in view
+        since: what the view, kept on the cursor's row, does not show."""
+        return len(self._above)
+
     def update_rows(self, upserts: Iterable[Row] = (), removals: Iterable[Hashable] = ()) -> None:
-        """Apply a change to the rows, keeping the cursor row where it is on screen."""
+        """Apply a change to the rows, keeping the cursor row where it is on screen
+        (or on the first row, when it was there)."""
         upserts = list(upserts)
         removals = list(removals)
         if not upserts and not removals:
             return
-        with self._cursor_kept(repaint_all=False):
+        held = self.model.rows
+        arrived = [
+            row.key
+            for row in upserts
+            if (was := held.get(row.key)) is None or was.first_seen != row.first_seen
+        ]
+        with self._cursor_kept(repaint_all=False, follow_top=True, arrived=arrived):
             self.model.apply(upserts, removals)
 
     def replace_rows(self, rows: Iterable[Row]) -> None:
-        with self._cursor_kept():
+        with self._cursor_kept(follow_top=True):
             self.model.replace_all(rows)
 
     def sort_by(self, column: int, reverse: bool | None = None) -> None:
@@ -244,8 +253,10 @@ class SocketTable(ScrollView, can_focus=True):
             format_age(now - row.first_seen) if has_age else "",
         )
 
-    def _cursor_kept(self, repaint_all: bool = True) -> _CursorKeeper:
-        return _CursorKeeper(self, repaint_all)
+    def _cursor_kept(
+        self, repaint_all: bool = True, follow_top: bool = False, arrived: Iterable[Hashable] = ()
+    ) -> _CursorKeeper:
+        return _CursorKeeper(self, repaint_all, follow_top, arrived)
 
     def _set_virtual_height(self, lines: int) -> None:
         """Resize the scrollable area; a full layout only when the scrollbar comes or goes.
@@ -266,21 +277,48 @@ class SocketTable(ScrollView, can_focus=True):
         self.set_reactive(Widget.virtual_size, new)
         self._scroll_update(new)
 
-    def _restore_cursor(
-        self, key: Hashable | None, offset: int, old_index: int, repaint_all: bool
-    ) -> None:
+    def _restore_cursor(self, kept: _CursorKeeper) -> None:
+        """Put the cursor back on its row, at its line on screen, after a change.
+
+        Following the top (a change in the data, not a re-sort), a cursor on the first
+        row stays on the first row, whichever it is now, and a view at the top stays
+        there as long as the cursor's row is still on it.
+        """
         count = len(self.model)
         self._set_virtual_height(count + 1)
-        index = self.model.index_of(key) if key is not None else None
+        at_top = kept.follow_top and kept.top == 0
+        index = None
+        if kept.key is not None and not (at_top and kept.index == 0):
+            index = self.model.index_of(kept.key)
         if index is None:
-            index = min(old_index, max(0, count - 1))
+            index = min(kept.index, max(0, count - 1))
         self.set_reactive(SocketTable.cursor, index)
         self._cursor_key = self.model.row_at(index).key if count else None
-        self.scroll_to(y=max(0, index - offset), animate=False, immediate=True, force=True)
-        if repaint_all:
+        top = index - (self.page_height - 1 if at_top else max(0, kept.offset))
+        self.scroll_to(y=max(0, top), animate=False, immediate=True, force=True)
+        self._count_above(kept.arrived)
+        if kept.repaint_all:
             self.refresh()
         else:
             self.refresh_rows()
+
+    def _count_above(self, arrived: Iterable[Hashable] = ()) -> None:
+        """Add the rows that just `arrived` above the view to those counted there, and
+        stop counting the ones gone or back in view (or below it)."""
+        top = int(self.scroll_y)
+        if not top and not self._above:
+            return
+        index_of = self.model.index_of
+        before = len(self._above)
+        candidates = self._above.union(arrived)
+        self._above = {k for k in candidates if (i := index_of(k)) is not None and i < top}
+        if len(self._above) != before:
+            self.post_message(self.NewAbove(self))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._above and new_value < old_value:
+            self._count_above()
 
     def watch_cursor(self, old: int, new: int) -> None:
         count = len(self.model)
@@ -401,10 +439,15 @@ class SocketTable(ScrollView, can_focus=True):
 
     def _line_text(self, row: Row, width: int, now: float) -> str:
         parts = []
+        marks = row.marks
         for index, col_width in self._layout:
             column = self.columns[index]
-            text = format_age(now - row.first_seen) if column.id == "age" else row.cells[index]
-            parts.append(fit(text, col_width, column.align))
+            if column.id == "age":
+                parts.append(fit(format_age(now - row.first_seen), col_width, column.align))
+            elif marks and index in marks:
+                parts.append(fit_marked(row.cells[index], marks[index], col_width, column.align))
+            else:
+                parts.append(fit(row.cells[index], col_width, column.align))
         return fit((" " * GAP).join(parts), width)
 
     def _row_style(self, row: Row, index: int, paint: _Pass) -> Style:
@@ -452,20 +495,30 @@ class _Pass:
 
 
 class _CursorKeeper:
-    """Context: remember the cursor row and its screen offset, restore them after a change."""
+    """Context: remember the cursor row and its screen offset, restore them after a
+    change (`SocketTable._restore_cursor`); `arrived`: keys of rows the change brings."""
 
-    def __init__(self, table: SocketTable, repaint_all: bool) -> None:
+    def __init__(
+        self,
+        table: SocketTable,
+        repaint_all: bool,
+        follow_top: bool,
+        arrived: Iterable[Hashable],
+    ) -> None:
         self.table = table
         self.repaint_all = repaint_all
+        self.follow_top = follow_top
+        self.arrived = arrived
 
     def __enter__(self) -> None:
         table = self.table
         self.key = table._cursor_key
         self.index = table.cursor
-        self.offset = table.cursor - int(table.scroll_y)
+        self.top = int(table.scroll_y)
+        self.offset = self.index - self.top
 
     def __exit__(self, *exc: object) -> None:
-        self.table._restore_cursor(self.key, max(0, self.offset), self.index, self.repaint_all)
+        self.table._restore_cursor(self)
 
 
 def format_age(seconds: float) -> str:
