@@ -10,38 +10,13 @@ import argparse
 from typing import Any
 
 from portscope.analysis.levels import Thresholds
+from portscope.cli.numbers import Number
 
 MAX_INTERVAL = 3600.0
-
-
-def percentage(text: str) -> float:
-    value = number(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, 100]")
-    return value
-
-
-def count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def seconds(text: str) -> float:
-    value = number(text)
-    if not 0 <= value <= MAX_INTERVAL:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-3600")
-    return value
-
-
-def number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value:  # NaN
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    return value
+MAX_COUNT = 1_000_000_000
+PERCENTAGE = Number("a percentage", 0, 100, above_low=True)
+COUNT = Number("a whole number", 1, MAX_COUNT, whole=True)
+SECONDS = Number("a number of seconds", 0, MAX_INTERVAL)
 
 
 def add_parser(commands: Any) -> None:
@@ -54,7 +29,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "-w",
         "--warning",
-        type=percentage,
+        type=PERCENTAGE,
         default=defaults.warning,
         help="percent of a destination's ephemeral ports, or of an accept queue, that warns "
         "(default %(default)g)",
@@ -62,27 +37,27 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "-c",
         "--critical",
-        type=percentage,
+        type=PERCENTAGE,
         default=defaults.critical,
         help="percent that is critical (default %(default)g)",
     )
     parser.add_argument(
         "--close-wait-critical",
-        type=count,
+        type=COUNT,
         default=defaults.close_wait_critical,
         help="a process's CLOSE_WAIT count that is critical when growing, and a warning "
         "when steady (default %(default)d)",
     )
     parser.add_argument(
         "--close-wait-growth",
-        type=count,
+        type=COUNT,
         default=defaults.close_wait_growth,
         help="how many new CLOSE_WAIT sockets between polls (above the earlier high) "
         "count as growth (default %(default)d)",
     )
     parser.add_argument(
         "--interval",
-        type=seconds,
+        type=SECONDS,
         default=0.0,
         help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
         "(default: one poll, no growth check)",
@@ -93,11 +68,11 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
     import time
 
     from portscope.analysis import HealthTracker
     from portscope.cli import UsageError
+    from portscope.cli.output import emit
     from portscope.collect import Collector
     from portscope.events import describe_error
     from portscope.report.check import failure, outcome
@@ -120,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
         result = failure(f"snapshot failed: {describe_error(exc)}")
     else:
         result = outcome(tracker.update(snapshot), snapshot.errors)
-    sys.stdout.write((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
+    emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code

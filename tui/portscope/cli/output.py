@@ -1,0 +1,33 @@
+"""Where a command's output goes: standard output, or what `-o FILE` names.
+
+A write that fails (a full disk, /dev/full, a file portscope refuses to replace) is
+an `OutputFailed`: one line on stderr and exit status 2. A reader that left (`| head`)
+is not a failure: BrokenPipeError goes on to the entry point, which exits 0.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from portscope.report.safe import printable
+
+
+class OutputFailed(Exception):
+    """The output could not be written; str() is the line for stderr."""
+
+
+def emit(text: str, path: str | None = None) -> None:
+    """Write `text` to standard output (flushed now, so a failure is seen here) or to `path`."""
+    from portscope.files import write_output
+
+    try:
+        if path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_output(path, text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        where = "standard output" if path is None else f"'{printable(path)}'"
+        raise OutputFailed(f"cannot write {where}: {printable(exc.strerror or str(exc))}") from None
