@@ -266,3 +266,23 @@ def test_standard_output_that_cannot_be_written_is_one_line_and_status_2(
         2,
         "portscope: cannot write standard output: No space left on device\n",
     )
+
+
+@pytest.mark.parametrize("to_link", [False, True])
+def test_closed_standard_output_is_one_line_and_status_2(tmp_path: Path, to_link: bool) -> None:
+    """`portscope snapshot >&-`, as cron lines have it: no traceback, and with `-o` naming
+    /dev/stdout no descriptor opened later (a socket-table reader) takes its place."""
+    link = tmp_path / "stdout-link"
+    link.symlink_to("/proc/self/fd/1")
+    argv = [sys.executable, "-m", "portscope", "snapshot", *(["-o", str(link)] * to_link)]
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *argv],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+        check=False,
+    )
+    reason = "it names a descriptor" if to_link else "cannot write standard output: it is closed"
+    assert reason in one_line(done, 2)
+    assert link.is_symlink()

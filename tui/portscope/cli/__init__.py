@@ -72,6 +72,7 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hold_closed_standard_descriptors()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -110,10 +111,25 @@ def require_terminal() -> None:
         raise UsageError(NO_TERMINAL)
 
 
+def hold_closed_standard_descriptors() -> None:
+    """A standard descriptor closed at start (`portscope snapshot >&-`) would be the next
+    one opened: a socket-table reader could become what /dev/stdout names. /dev/null,
+    read-only, holds its place, so writes to it fail as they would have."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            placeholder = os.open(os.devnull, os.O_RDONLY)
+            if placeholder != fd:
+                os.dup2(placeholder, fd)
+                os.close(placeholder)
+
+
 def discard_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's own flush at exit of what is still
     buffered has nowhere left to fail."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def die_interrupted() -> int:

@@ -22,6 +22,8 @@ def emit(text: str, path: str | None = None) -> None:
 
     try:
         if path is None:
+            if sys.stdout is None:  # closed when the interpreter started
+                raise OutputFailed("cannot write standard output: it is closed")
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
