@@ -18,8 +18,6 @@ class OutputFailed(Exception):
 
 def emit(text: str, path: str | None = None) -> None:
     """Write `text` to standard output (flushed now, so a failure is seen here) or to `path`."""
-    from portscope.files import write_output
-
     try:
         if path is None:
             if sys.stdout is None:  # closed when the interpreter started
@@ -27,6 +25,8 @@ def emit(text: str, path: str | None = None) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
+            from portscope.files import write_output  # only -o needs it
+
             write_output(path, text)
     except BrokenPipeError:
         raise
