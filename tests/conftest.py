@@ -41,6 +41,27 @@ def run_portscope(*args: str, timeout: float = 120, **env: str) -> CompletedProc
     return run_with_tree([sys.executable, "-m", "portscope", *args], timeout, **env)
 
 
+NOBODY = 65534
+AS_NOBODY = f"""
+import encodings.ascii, os, shutil, sys  # imported lazily by argparse and open()
+import portscope.cli, portscope.cli.output, portscope.cli.snapshot, portscope.collect
+import portscope.files, portscope.poller, portscope.report.snapshot
+os.setgroups([])
+os.setgid({NOBODY})
+os.setuid({NOBODY})
+assert os.geteuid() == {NOBODY} and os.getegid() == {NOBODY}
+sys.exit(portscope.cli.main(sys.argv[1:]))
+"""
+
+
+def run_portscope_as_nobody(*args: str) -> CompletedProcess[str]:
+    """The real CLI entry point as uid and gid 65534 (root only). This venv's interpreter
+    may live under /root (mode 700), where `nobody` cannot start it: the child starts as
+    root, imports everything the commands need, drops to nobody for good, and only then
+    runs the CLI."""
+    return run_with_tree([sys.executable, "-c", AS_NOBODY, *args])
+
+
 def snapshot_json(*args: str) -> dict:
     done = run_portscope("snapshot", "--json", *args)
     assert done.returncode == 0, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -141,6 +142,27 @@ def test_a_directory_in_place_of_the_file_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir()
     config, warnings = load_config(tmp_path / "config.toml")
     assert config == Config() and warnings
+
+
+@pytest.mark.timeout(30)  # the bug this guards against was a read that never returned
+@pytest.mark.parametrize("kind", ["a FIFO", "a character device"])
+def test_a_fifo_or_device_in_place_of_the_file_is_refused_unopened(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO nobody writes to blocked the read for ever; a device could stream for ever."""
+    path = tmp_path / "config.toml"
+    if kind == "a FIFO":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    assert load_config(path) == (
+        Config(),
+        [f"{path}: unreadable (it is {kind}, not a regular file); using defaults"],
+    )
+    if kind == "a FIFO":
+        with pytest.raises(OSError, match="it is a FIFO, not a regular file"):
+            save_config(Config(theme="nord"), path)
+        assert stat.S_ISFIFO(path.lstat().st_mode), "saving must not replace it either"
 
 
 def test_save_never_follows_a_planted_symlink(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,15 @@ def first_screen(**env: str) -> bytes:
     os.write(main, b"q")
     assert drain_until_exit(proc, main) == 0
     return seen
+
+
+def test_a_fifo_for_the_config_file_is_not_waited_on(tmp_path: Path) -> None:
+    """config.toml as a FIFO nobody writes to: the dashboard starts on the defaults and
+    says why, instead of a blank screen for ever."""
+    (tmp_path / "portscope").mkdir()
+    os.mkfifo(tmp_path / "portscope" / "config.toml")
+    seen = first_screen(XDG_CONFIG_HOME=str(tmp_path))
+    assert b"Listening" in seen and b"FIFO" in seen
 
 
 COLOUR_SGR = re.compile(rb"\x1b\[[0-9;]*(?:38|48);[25];[0-9;]*m")

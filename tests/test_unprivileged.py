@@ -1,32 +1,13 @@
-"""`portscope snapshot --json` run by an unprivileged user sees root's sockets without owners.
-
-This venv's interpreter lives under /root (mode 700), so `nobody` cannot start it. The
-child starts as root, imports everything the command needs, drops to nobody for good,
-and only then runs the real CLI entry point.
-"""
+"""`portscope snapshot --json` run by an unprivileged user sees root's sockets without owners."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from conftest import needs_root, run_with_tree
+from conftest import needs_root, run_portscope_as_nobody
 from sockets import SocketFarm
-
-NOBODY = 65534
-
-AS_NOBODY = f"""
-import encodings.ascii, os, shutil, sys  # imported lazily by argparse and open()
-import portscope.cli, portscope.cli.snapshot, portscope.collect, portscope.poller
-import portscope.report.snapshot
-os.setgroups([])
-os.setgid({NOBODY})
-os.setuid({NOBODY})
-assert os.geteuid() == {NOBODY} and os.getegid() == {NOBODY}
-sys.exit(portscope.cli.main(sys.argv[1:]))
-"""
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -40,8 +21,7 @@ def test_unprivileged_snapshot_lists_root_sockets_without_owners(
     pairs = farm.connect(listener, 5)
     bound = {s.getsockname()[:2] for s in (listener, udp)}
     connected = {(s.getsockname()[:2], s.getpeername()[:2]) for pair in pairs for s in pair}
-    argv = [sys.executable, "-c", AS_NOBODY, "snapshot", "--json", "--source", source]
-    done = run_with_tree(argv)
+    done = run_portscope_as_nobody("snapshot", "--json", "--source", source)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["privileged"] is False

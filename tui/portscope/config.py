@@ -1,8 +1,9 @@
 """The user's settings, kept in $XDG_CONFIG_HOME/portscope/config.toml.
 
 Read defensively (a corrupt or hostile file means defaults plus a warning, never a
-crash) and written atomically, so a crash mid-save or a symlink planted where the
-file goes can never leave a half-written file or overwrite something else.
+crash, and a FIFO or device in its place is refused unopened, never waited on) and
+written atomically, so a crash mid-save or a symlink planted where the file goes can
+never leave a half-written file or overwrite something else.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
 from portscope.config_kinds import Flag, Kind, Number, Refused, Text
-from portscope.files import write_atomic
+from portscope.files import read_small_file, replace_file
 from portscope.poller import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL
 
 if sys.version_info >= (3, 11):
@@ -117,8 +118,7 @@ def load_config(path: Path | None = None) -> tuple[Config, list[str]]:
     """Settings from the file, defaults for anything missing or bad, and what was wrong."""
     path = path or config_path()
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        raw = read_small_file(path, MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return Config(), []
     except OSError as exc:
@@ -134,7 +134,8 @@ def load_config(path: Path | None = None) -> tuple[Config, list[str]]:
 
 
 def save_config(config: Config, path: Path | None = None) -> None:
-    """Write atomically; a symlink planted at `path` is replaced, never followed."""
+    """Write atomically (see `replace_file`: a symlink planted at `path` is replaced,
+    never followed; anything but a regular file there is refused with an OSError)."""
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lines = []
@@ -142,4 +143,4 @@ def save_config(config: Config, path: Path | None = None) -> None:
         about = setting_of(item)
         lines.append(f"# {about.description} ({about.kind.wanted})")
         lines.append(f"{item.name} = {about.kind.toml(getattr(config, item.name))}")
-    write_atomic(path, "\n".join(lines) + "\n", mode=0o600)
+    replace_file(path, "\n".join(lines) + "\n", mode=0o600)

@@ -8,38 +8,45 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from portscope import __version__
 from portscope.cli import check, lookup, snapshot
 from portscope.cli.errors import USAGE_ERROR, UsageError
+from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE, Number
+from portscope.cli.output import OutputFailed
 
 SUBCOMMANDS = (snapshot, lookup, check)
+OUTPUT_FAILED = 2
+INTERRUPTED = 128 + signal.SIGINT
+NO_TERMINAL = (
+    "the dashboard needs a terminal on stdin, stdout and stderr (ssh -t for a remote one); "
+    "`portscope snapshot` prints one poll without one"
+)
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr, not usage text plus a line."""
+    """argparse, but a usage error is one line on stderr, not usage text plus a line, and
+    `-inf`, `-1e5` or `-nan` after an option is its value (which the option's type then
+    refuses with a word on numbers), not an unknown option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER_LIKE  # argparse's own knows only -1
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
-def interval_seconds(text: str) -> float:
-    """A poll interval the poller accepts, or a usage error saying which ones it does."""
+def dashboard_interval(text: str) -> float:
+    """A poll interval the poller accepts (imported here: the poller brings asyncio)."""
     from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
 
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-        raise argparse.ArgumentTypeError(
-            f"{text[:40]!r} is not a number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL:g}"
-        )
-    return seconds
+    return Number("a number of seconds", MIN_INTERVAL, MAX_INTERVAL)(text)
 
 
 def build_parser() -> Parser:
@@ -51,7 +58,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"portscope {__version__}")
     parser.add_argument(
         "--interval",
-        type=interval_seconds,
+        type=dashboard_interval,
         default=None,
         help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )
@@ -89,11 +96,13 @@ def start_log(path: Path, command: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hold_closed_standard_descriptors()
     try:
         args = build_parser().parse_args(argv)
         if args.log is not None:
             start_log(args.log, args.command or "dashboard")
         if args.command is None:
+            require_terminal()
             from portscope.view.prefetch import start_collect
             from portscope.view.startup_gc import STARTUP
 
@@ -108,10 +117,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"portscope: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except OutputFailed as exc:
+        print(f"portscope: {exc}", file=sys.stderr)
+        discard_stdout()
+        return OUTPUT_FAILED
     except KeyboardInterrupt:
-        return 130
+        print("portscope: interrupted", file=sys.stderr)
+        return die_interrupted()
     except BrokenPipeError:
-        # The reader left (`| head`): not an error. Point stdout at /dev/null so the
-        # interpreter's own flush at exit has nowhere left to fail.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_stdout()  # the reader left (`| head`): not an error
         return 0
+
+
+def require_terminal() -> None:
+    """The dashboard reads keys from stdin and draws on a terminal: without one it would
+    fill a file or a pipe with escape codes and wait for keys that never come."""
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    if not all(stream is not None and stream.isatty() for stream in streams):
+        raise UsageError(NO_TERMINAL)
+
+
+def hold_closed_standard_descriptors() -> None:
+    """A standard descriptor closed at start (`portscope snapshot >&-`) would be the next
+    one opened: a socket-table reader could become what /dev/stdout names. /dev/null,
+    read-only, holds its place, so writes to it fail as they would have."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            placeholder = os.open(os.devnull, os.O_RDONLY)
+            if placeholder != fd:
+                os.dup2(placeholder, fd)
+                os.close(placeholder)
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit of what is still
+    buffered has nowhere left to fail."""
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def die_interrupted() -> int:
+    """End as a process killed by SIGINT, as an uncaught ctrl+c would: that is how a shell
+    running portscope in a loop or script knows to stop too (an exit status of 130 does
+    not tell it). INTERRUPTED only where the signal does not end the process."""
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    return INTERRUPTED

@@ -10,40 +10,15 @@ import argparse
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
+from portscope.cli.numbers import Number
 
 MAX_GAP = 3600.0
 """The longest `--interval`: how far apart check's two polls may be (the dashboard's
 poll interval is another thing, bounded by the poller)."""
-
-
-def percentage(text: str) -> float:
-    value = number(text)
-    if not 0 < value <= MAX_PERCENT:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage in (0, {MAX_PERCENT:g}]")
-    return value
-
-
-def count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def seconds(text: str) -> float:
-    value = number(text)
-    if not 0 <= value <= MAX_GAP:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 0-{MAX_GAP:g}")
-    return value
-
-
-def number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value:  # NaN
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    return value
+MAX_COUNT = 1_000_000_000
+PERCENTAGE = Number("a percentage", 0, MAX_PERCENT, above_low=True)
+COUNT = Number("a whole number", 1, MAX_COUNT, whole=True)
+SECONDS = Number("a number of seconds", 0, MAX_GAP)
 
 
 def add_parser(commands: Any) -> None:
@@ -56,7 +31,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "-w",
         "--warning",
-        type=percentage,
+        type=PERCENTAGE,
         default=defaults.warning,
         help="percent of a destination's ephemeral ports, or of an accept queue, that warns "
         "(default %(default)g)",
@@ -64,27 +39,27 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "-c",
         "--critical",
-        type=percentage,
+        type=PERCENTAGE,
         default=defaults.critical,
         help="percent that is critical (default %(default)g)",
     )
     parser.add_argument(
         "--close-wait-critical",
-        type=count,
+        type=COUNT,
         default=defaults.close_wait_critical,
         help="a process's CLOSE_WAIT count that is critical when growing, and a warning "
         "when steady (default %(default)d)",
     )
     parser.add_argument(
         "--close-wait-growth",
-        type=count,
+        type=COUNT,
         default=defaults.close_wait_growth,
         help="how many new CLOSE_WAIT sockets between polls (above the earlier high) "
         "count as growth (default %(default)d)",
     )
     parser.add_argument(
         "--interval",
-        type=seconds,
+        type=SECONDS,
         default=0.0,
         help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
         "(default: one poll, no growth check)",
@@ -95,11 +70,11 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
     import time
 
     from portscope.analysis import HealthTracker
     from portscope.cli.errors import UsageError
+    from portscope.cli.output import emit
     from portscope.collect import Collector
     from portscope.failures import survived
     from portscope.report.check import failure, outcome
@@ -122,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
         result = failure(survived("snapshot", exc).notice)
     else:
         result = outcome(tracker.update(snapshot), snapshot.errors)
-    sys.stdout.write((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
+    emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code

@@ -6,10 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from portscope.cli.numbers import Number
+
 if TYPE_CHECKING:
     from portscope.model import Snapshot
 
 COLLECTION_FAILED = 1
+MAX_LIMIT = 65536
+"""Every port there is: a larger limit would mean the same."""
+LIMIT = Number("a whole number", 0, MAX_LIMIT, whole=True)
 
 
 def add_parser(commands: Any) -> None:
@@ -29,13 +34,14 @@ def add_parser(commands: Any) -> None:
         help="skip reading this machine's sockets (no 'in use' or live bind check)",
     )
     parser.add_argument(
-        "--limit", type=int, default=50, help="show at most this many ports (default 50)"
+        "--limit", type=LIMIT, default=50, help="show at most this many ports (default 50)"
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from portscope.cli.errors import UsageError
+    from portscope.cli.output import emit
     from portscope.collect import read_port_rules
     from portscope.knowledge import QueryError, lookup, parse_query
     from portscope.report.lookup import to_json, to_text
@@ -44,11 +50,9 @@ def run(args: argparse.Namespace) -> int:
         parse_query(args.query)
     except QueryError as exc:
         raise UsageError(f"lookup: {exc}") from None
-    if args.limit < 0:
-        raise UsageError("lookup: --limit must be 0 or more")
     snapshot = take_live_snapshot() if args.live else None
     result = lookup(args.query, read_port_rules(snapshot), snapshot, limit=args.limit)
-    sys.stdout.write((to_json(result) if args.json else to_text(result)) + "\n")
+    emit((to_json(result) if args.json else to_text(result)) + "\n")
     return 0
 
 

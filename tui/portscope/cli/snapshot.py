@@ -7,7 +7,6 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
@@ -35,9 +34,9 @@ def add_parser(commands: Any) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        type=Path,
-        help="write to FILE (atomically: a reader never sees half of it, and a symlink "
-        "planted at FILE is replaced, not followed) instead of standard output",
+        help="write to FILE instead of standard output: a file is replaced atomically "
+        "(keeping its owner and mode; a symlink planted there is replaced, not followed), "
+        "a device, FIFO or terminal is written into",
     )
     parser.set_defaults(format="table", run=run)
 
@@ -62,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def take_and_write(args: argparse.Namespace) -> int:
+    from portscope.cli.output import emit
     from portscope.collect import take_snapshot
     from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
@@ -81,15 +81,5 @@ def take_and_write(args: argparse.Namespace) -> int:
     for error in snap.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
-    text = render(snap) + ("" if args.format == "csv" else "\n")
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    from portscope.files import write_atomic
-
-    try:
-        write_atomic(args.output, text)
-    except OSError as exc:
-        print(f"portscope: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return COLLECTION_FAILED
+    emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
     return 0
