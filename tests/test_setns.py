@@ -36,7 +36,7 @@ from ss import SsSocket
 pytestmark = [needs_root, needs_netns, pytest.mark.root]
 
 NOBODY = 65534
-RANGE = "ipv4/ip_local_port_range"
+RANGE = "sys/net/ipv4/ip_local_port_range"
 
 
 def as_ss(rows: list[RawSocket]) -> set[SsSocket]:
@@ -118,7 +118,7 @@ def test_sysctls_read_through_a_handle_are_the_namespaces_own(named: tuple[str, 
     """/proc/sys/net shows the reading thread's namespace: entering is what it takes,
     and a file opened inside keeps reading that namespace's current value."""
     name, held = named
-    ours = Path(f"/proc/sys/net/{RANGE}").read_text()
+    ours = Path(f"/proc/{RANGE}").read_text()
     low = 20000 if not ours.startswith("20000") else 21000
 
     def set_range(first: int) -> None:
@@ -128,14 +128,26 @@ def test_sysctls_read_through_a_handle_are_the_namespaces_own(named: tuple[str, 
 
     set_range(low)
     with handle_on(discover(), held.inode) as handle:
-        assert handle.sysctl(RANGE) == f"{low}\t30000\n"
+        assert handle.read(RANGE) == f"{low}\t30000\n"
         set_range(low + 1)
-        assert handle.sysctl(RANGE) == f"{low + 1}\t30000\n"
-        assert handle.sysctl("ipv4/ip_unprivileged_port_start") is not None
-        assert handle.sysctl("ipv4/no_such_sysctl") is None
+        assert handle.read(RANGE) == f"{low + 1}\t30000\n"
+        assert handle.read("sys/net/ipv4/ip_unprivileged_port_start") is not None
+        assert handle.read("sys/net/ipv4/no_such_sysctl") is None
     # Through the process's own /proc, from outside, it is still our value, not theirs.
-    assert Path(f"/proc/{held.pid}/root/proc/sys/net/{RANGE}").read_text() == ours
-    assert Path(f"/proc/sys/net/{RANGE}").read_text() == ours
+    assert Path(f"/proc/{held.pid}/root/proc/{RANGE}").read_text() == ours
+    assert Path(f"/proc/{RANGE}").read_text() == ours
+
+
+def test_sockstat_through_a_handle_counts_that_namespaces_sockets() -> None:
+    """Zero means nothing to dump; the counts follow the namespace as it changes."""
+    with listener_in(["unshare", "--net"]) as held, handle_on(discover(), held.inode) as handle:
+        assert handle.inet_sockets() == 3  # the listener and both ends of a connection
+        held.connect()
+        assert handle.inet_sockets() == 5
+        assert handle.read("net/sockstat") == Path(f"/proc/{held.pid}/net/sockstat").read_text()
+    with ip_netns() as name, handle_on(discover(), discover().find(name).inode) as handle:
+        assert handle.inet_sockets() == 0
+        assert SockDiagReader(conn=handle.diag).read().rows == []
 
 
 def test_proc_pid_net_is_read_without_entering(named: tuple[str, Held]) -> None:
