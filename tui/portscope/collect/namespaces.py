@@ -5,10 +5,10 @@ A namespace is known by the inode of its nsfs file: the same inode behind
 `/run/netns`, whatever path led to it. `ss` walks one namespace; containers,
 `ip netns` sandboxes and Kubernetes pods each have their own, so the inventory starts
 here. Discovery is one `readlink` per process (no file is opened; `stat` of the same
-link costs three times as much, as it makes the kernel resolve the namespace's dentry),
-cheap enough for every poll (BENCHMARKS.md, "Network namespaces"); threads that entered another
-namespace on their own are not followed (a socket is counted where it was made, and
-these are rare).
+link costs three times as much, as it makes the kernel resolve the namespace's
+dentry), cheap enough for every poll (BENCHMARKS.md, "Network namespaces"). Threads
+that entered another namespace on their own are not followed: they are rare, and
+the short-lived ones portscope itself makes (`setns`) are gone before it looks.
 """
 
 from __future__ import annotations
