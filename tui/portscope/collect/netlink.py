@@ -142,20 +142,29 @@ def replies(conn: socket.socket, sequence: int) -> list[Batch]:
             offset += (length + 3) & ~3
 
 
-@contextmanager
-def diag_socket() -> Iterator[socket.socket]:
-    """A NETLINK_SOCK_DIAG socket; any refusal while it is open becomes NetlinkUnavailable."""
+def open_diag_socket() -> socket.socket:
+    """A NETLINK_SOCK_DIAG socket, bound for life to the network namespace of the thread
+    that opens it."""
     try:
-        conn = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
     except (OSError, AttributeError) as exc:
         raise NetlinkUnavailable(errno.EAFNOSUPPORT, f"netlink socket: {exc}") from exc
-    with conn:
-        try:
-            yield conn
-        except NetlinkUnavailable:
-            raise
-        except OSError as exc:
-            raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
+
+
+@contextmanager
+def diag_socket(given: socket.socket | None = None) -> Iterator[socket.socket]:
+    """`given` (left open: it was opened in another namespace, to be reused), or a new
+    socket closed afterwards; any refusal while it is in use becomes NetlinkUnavailable."""
+    conn = given if given is not None else open_diag_socket()
+    try:
+        yield conn
+    except NetlinkUnavailable:
+        raise
+    except OSError as exc:
+        raise NetlinkUnavailable(exc.errno or errno.EIO, f"sock_diag: {exc}") from exc
+    finally:
+        if given is None:
+            conn.close()
 
 
 @lru_cache(maxsize=64)
@@ -213,14 +222,18 @@ class SockDiagReader:
     left out of the comparison, so it does not make a socket look changed.
     """
 
-    def __init__(self, dumps: tuple[Dump, ...] = DUMPS) -> None:
+    def __init__(self, dumps: tuple[Dump, ...] = DUMPS, conn: socket.socket | None = None) -> None:
         self.dumps = dumps
+        self.conn = conn
+        """A socket opened in another namespace (`nshandle`), reused every read; None:
+        a new one in ours each read."""
         self._rows: list[dict[bytes, RawSocket]] = [{} for _ in dumps]
 
     def read(self) -> Table:
-        """Every inet socket in this network namespace; NetlinkUnavailable if refused."""
+        """Every inet socket in the socket's network namespace; NetlinkUnavailable if
+        refused."""
         table = Table([], set())
-        with diag_socket() as conn:
+        with diag_socket(self.conn) as conn:
             for index, (family, protocol, proto, name) in enumerate(self.dumps):
                 conn.send(dump_request(family, protocol, index + 1))
                 self._rows[index] = self._dump(conn, index, proto, name, table)
@@ -256,14 +269,15 @@ def batch_inodes(buffer: bytes, offsets: Sequence[int], length: int) -> list[int
     return [INODE.unpack_from(buffer, offset)[0] for offset in offsets]
 
 
-def live_inodes(dumps: tuple[Dump, ...] = DUMPS) -> set[int]:
-    """Just the inodes of every socket now: a recount for owner attribution, which
-    needs no decoding. Sockets without an inode (TIME_WAIT, orphans) are left out."""
+def live_inodes(dumps: tuple[Dump, ...] = DUMPS, conn: socket.socket | None = None) -> set[int]:
+    """Just the inodes of every socket now (in `conn`'s namespace, if given): a recount
+    for owner attribution, which needs no decoding. Sockets without an inode (TIME_WAIT,
+    orphans) are left out."""
     inodes: set[int] = set()
-    with diag_socket() as conn:
+    with diag_socket(conn) as diag:
         for index, (family, protocol, _proto, _name) in enumerate(dumps):
-            conn.send(dump_request(family, protocol, index + 1, HOLDABLE_STATES))
-            for batch in replies(conn, index + 1):
+            diag.send(dump_request(family, protocol, index + 1, HOLDABLE_STATES))
+            for batch in replies(diag, index + 1):
                 inodes.update(batch_inodes(*batch))
     inodes.discard(0)
     return inodes
