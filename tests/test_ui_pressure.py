@@ -14,8 +14,9 @@ from demo.server import NODE, ScriptedSource, demo_snapshot, with_sockets
 from portscope.analysis import Thresholds
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
+from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
-from ui_support import demo_app, first_frame, next_poll
+from ui_support import demo_app, first_frame, help_rows, next_poll, until
 
 
 def tight(*connections_to: tuple[tuple[str, int], int]) -> Snapshot:
@@ -187,4 +188,6 @@ async def test_p_is_a_discoverable_binding(tmp_path: Path) -> None:
         assert binding.key == "p" and binding.tooltip
         assert "Pressure" in {c.title for c in app.get_system_commands(app.screen)}
         await pilot.press("question_mark")
-        assert "CLOSE_WAIT leaks" in shown_text(app.screen.query_one(Static))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "CLOSE_WAIT leaks" in binding.tooltip
+        assert help_rows(app)[binding.tooltip] == "p"

@@ -34,7 +34,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport, Thresholds
-from portscope.config import Config, load_config, save_config
+from portscope.config import Config, config_path, load_config, save_config
 from portscope.delta import Delta
 from portscope.failures import Failure
 from portscope.model import Snapshot, Socket
@@ -42,7 +42,16 @@ from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.processes import describe_process
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
-from portscope.ui.actions import ACTIONS, bindings
+from portscope.ui.actions import (
+    PALETTE,
+    SCOPE_OF,
+    Scope,
+    bindings,
+    checked_keymap,
+    first_key,
+    full_keymap,
+    key_list,
+)
 from portscope.ui.screens.detail import Describe, ProcessScreen, sockets_of
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
@@ -67,9 +76,6 @@ NAMES_BATCH = 0.5
 GC_THRESHOLDS = (700, 10, 100)
 """Python's defaults but for full collections, which wait ten times as long: see
 `run_dashboard`."""
-PANE_ACTIONS = frozenset(
-    {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
-)
 
 Collect = Callable[[], Snapshot]
 
@@ -120,7 +126,7 @@ class PortscopeApp(App[int]):
     TITLE = "portscope"
     CSS_PATH = "app.tcss"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS: ClassVar[list[BindingType]] = bindings()
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.APP)
 
     def __init__(
         self,
@@ -149,6 +155,7 @@ class PortscopeApp(App[int]):
             on_failure=self._failed,
         )
         self.thresholds = thresholds or self._configured_thresholds()
+        self._apply_keymap()
         self.health_feed = HealthFeed(
             lambda report: self.post_message(HealthArrived(report)),
             self.thresholds,
@@ -185,6 +192,16 @@ class PortscopeApp(App[int]):
         except ValueError as exc:
             self.config_warnings.append(f"{exc}; using the defaults")
             return Thresholds()
+
+    def _apply_keymap(self) -> None:
+        """The config file's keymap, less the entries that name no binding or no key. The
+        palette's key is looked up by the Footer under COMMAND_PALETTE_BINDING."""
+        keymap, problems = checked_keymap(self.config.keymap)
+        path = self.config_file or config_path()
+        self.config_warnings += [f"{path}: {problem}" for problem in problems]
+        self.set_keymap(full_keymap(keymap))
+        if palette := keymap.get("portscope.palette"):
+            self.COMMAND_PALETTE_BINDING = key_list(palette)[0]
 
     @property
     def shown(self) -> Snapshot | None:
@@ -285,7 +302,8 @@ class PortscopeApp(App[int]):
         self.query_one("#too-small", Static).update(
             text(
                 "Terminal too small: {width}x{height}. portscope needs at least "
-                "{min_width}x{min_height}; enlarge the window or press q to quit.",
+                "{min_width}x{min_height}; enlarge the window or press {quit} to quit.",
+                quit=first_key(self, "portscope.quit"),
                 width=width,
                 height=height,
                 min_width=MIN_SIZE[0],
@@ -443,8 +461,9 @@ class PortscopeApp(App[int]):
 
     def state_of_action(self, action: str, screen: Screen) -> bool | None:
         """`check_action` for `screen`: the command palette asks about the screen it was
-        opened from, whose focus is where the user was, not about itself."""
-        if action not in PANE_ACTIONS:
+        opened from, whose focus is where the user was, not about itself. The dashboard's
+        actions apply on the dashboard only, to the pane with the focus."""
+        if SCOPE_OF.get(action) is not Scope.DASHBOARD:
             return True
         if screen is not self.screen_stack[0]:
             return False
@@ -570,10 +589,9 @@ class PortscopeApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for item in ACTIONS:
-            if item.id in ("quit", "help") or self.state_of_action(item.action, screen) is False:
-                continue
-            yield SystemCommand(item.label, item.help, self._runner(item.action))
+        for item in PALETTE:
+            if self.state_of_action(item.name, screen) is not False:
+                yield SystemCommand(item.label, item.help, self._runner(item.action))
 
     def _runner(self, action: str) -> Callable[[], None]:
         async def run() -> None:

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -32,6 +32,7 @@ from portscope.processes import (
     send_signal,
 )
 from portscope.sanitise import printable
+from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.pressure_rows import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.text import text
@@ -115,31 +116,7 @@ def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
 class ProcessScreen(Screen[int | None]):
     """Dismissed with a port to look up, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape", "dismiss(None)", "Back", id="detail.back", tooltip="Back to the dashboard"
-        ),
-        Binding(
-            "c",
-            "copy_row",
-            "Copy row",
-            id="detail.copy",
-            tooltip="Send the selected socket row to the terminal's clipboard (OSC 52)",
-        ),
-        Binding(
-            "l", "lookup", "Look up port", id="detail.lookup", tooltip="Look up this row's port"
-        ),
-        Binding(
-            "t",
-            "terminate",
-            "Terminate",
-            id="detail.terminate",
-            tooltip="Send SIGTERM, after a confirmation",
-        ),
-        Binding(
-            "k", "kill", "Kill", id="detail.kill", tooltip="Send SIGKILL, after two confirmations"
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.PROCESS)
 
     def __init__(
         self,
@@ -200,9 +177,11 @@ class ProcessScreen(Screen[int | None]):
                 "It has exited: there is nothing to terminate or kill.", "$text-warning"
             )
         if self.refusal is None:
-            return Content.styled(
-                "t terminates (SIGTERM), k kills (SIGKILL); both ask first.", LABEL
-            )
+            return text(
+                "{terminate} terminates (SIGTERM), {kill} kills (SIGKILL); both ask first.",
+                terminate=first_key(self, "portscope.process.terminate"),
+                kill=first_key(self, "portscope.process.kill"),
+            ).stylize(LABEL)
         return text("Terminate and kill are refused: {reason}.", reason=self.refusal).stylize(
             "$text-warning"
         )

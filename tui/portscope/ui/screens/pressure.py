@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport
+from portscope.ui.actions import Scope, bindings
 from portscope.ui.pressure_rows import (
     PERCENT_COLUMN,
     PRESSURE_COLUMNS,
@@ -27,11 +28,7 @@ from portscope.ui.widgets.socket_table import SocketTable
 
 
 class PressureScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape,p", "dismiss(None)", "Back", id="pressure.back", tooltip="Back to the dashboard"
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.PRESSURE)
 
     def __init__(self, report: HealthReport | None) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from portscope.collect import read_port_rules
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
+from portscope.ui.actions import Scope, bindings
 from portscope.ui.widgets.lookup_card import DIM, result_card
 from portscope.ui.widgets.socket_table import SocketTable
 
@@ -30,9 +31,7 @@ class LookupPane(Vertical):
     """Search box plus the card of its answer, refreshed when a new snapshot arrives."""
 
     ALLOW_MAXIMIZE = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to tables", id="lookup.leave", tooltip="Focus the tables"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.LOOKUP)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
 from portscope.sanitise import printable
+from portscope.ui.actions import Scope, bindings
 from portscope.ui.text import text
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.rows import RowContext
@@ -30,9 +31,7 @@ MAX_FILTER = 100_000
 class FilterBox(Input):
     """The `/` filter: Enter keeps it and returns to the table, Esc clears it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "clear", "Clear filter", id="filter.clear", tooltip="Clear and close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.FILTER)
 
     def action_clear(self) -> None:
         self.value = ""

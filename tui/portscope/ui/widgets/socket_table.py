@@ -17,7 +17,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from portscope.ui.actions import Scope, bindings
 from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.view.table_model import Column, Row, RowModel
 
@@ -86,30 +87,7 @@ class SocketTable(ScrollView, can_focus=True):
     SocketTable > .socket-table--critical { color: $text-error; text-style: bold; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="table.up", tooltip="Previous row"),
-        Binding("down", "cursor(1)", "Down", show=False, id="table.down", tooltip="Next row"),
-        Binding(
-            "pageup", "page(-1)", "Page up", show=False, id="table.page_up", tooltip="Up a page"
-        ),
-        Binding(
-            "pagedown",
-            "page(1)",
-            "Page down",
-            show=False,
-            id="table.page_down",
-            tooltip="Down a page",
-        ),
-        Binding("home", "jump(0)", "First row", show=False, id="table.home", tooltip="First row"),
-        Binding("end", "jump(-1)", "Last row", show=False, id="table.end", tooltip="Last row"),
-        Binding(
-            "enter",
-            "select",
-            "Details",
-            id="table.details",
-            tooltip="The process behind this row (cmdline, sockets, terminate); its port in Lookup",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.TABLE)
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
