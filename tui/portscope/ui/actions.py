@@ -350,6 +350,7 @@ def shown_key(key: str) -> str:
 
 
 def keys_in_force(action: Action, keymap: Mapping[str, str]) -> list[str]:
+    """The keys that run `action` once `keymap` is applied, as Textual names them."""
     return key_list(keymap.get(action.binding_id) or action.key)
 
 
