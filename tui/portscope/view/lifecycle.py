@@ -8,8 +8,8 @@ they are a real share of the start (BENCHMARKS.md, "Behind the code").
 
 Once the first poll is on screen (`Lifecycle.on_screen`): what lives as long as the app
 (the UI, the registry, the first poll's sockets and rows) is frozen out of collections,
-and collection resumes, full collections waiting ten times as long as Python's default.
-Young cyclic garbage is still collected as usual.
+then collection resumes, its full collections (walking every live object) waiting ten
+times as long as Python's default. Young cyclic garbage is collected as usual.
 
 While it runs (`Lifecycle.start`, `Lifecycle.end`): losing the terminal (SIGHUP) or a
 plain kill (SIGTERM) exits, whatever state the event loop is in.
