@@ -103,11 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_log(args.log, args.command or "dashboard")
         if args.command is None:
             require_terminal()
-            from portscope.view.prefetch import start_collect
-            from portscope.view.startup_gc import STARTUP
+            from portscope.view.lifecycle import begin
 
-            STARTUP.hold()  # released once the first poll is on screen
-            collect = start_collect()  # under way while the UI is imported
+            collect = begin()  # the first collect under way while the UI is imported
             from portscope.ui.app import run_dashboard
 
             return run_dashboard(collect, interval=args.interval)

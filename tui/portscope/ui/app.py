@@ -1,25 +1,20 @@
 """The dashboard: one Poller feeds the header and every pane; keys drive everything.
 
 The app owns the single `Poller`; a `HealthFeed` subscribed to it analyses every poll
-off the event loop and hands back `HealthReport`s for the header, the listener rows'
-queues, the pressure view and the process details. Poll results arrive as messages that replace one
-another while queued, so a slow frame never builds a backlog; each pane is brought up
-to date from the delta between what it last showed and the newest snapshot.
+off the event loop and hands back `HealthReport`s. Poll results arrive as messages that
+replace one another while queued, so a slow frame never builds a backlog. The app
+publishes each one, and each report, on its `Live` broadcasts, to which every pane and
+screen subscribes itself (`ui.live`); its start and end are `view.lifecycle`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -52,7 +47,8 @@ from portscope.ui.actions import (
     full_keymap,
     key_list,
 )
-from portscope.ui.screens.detail import Describe, ProcessScreen, sockets_of
+from portscope.ui.live import Live
+from portscope.ui.screens.detail import Describe, ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.text import text, toast_text
@@ -62,20 +58,13 @@ from portscope.ui.widgets.listening import ListeningPane
 from portscope.ui.widgets.lookup_pane import LookupPane
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
-from portscope.view.arrivals import Arrivals
 from portscope.view.health_feed import HealthFeed
-from portscope.view.port_use import PortUse
-from portscope.view.rows import RowContext
-from portscope.view.startup_gc import STARTUP
+from portscope.view.lifecycle import Lifecycle
+from portscope.view.showing import Showing
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)
-TICK = 1.0
-EXIT_GRACE = 3.0
 NAMES_BATCH = 0.5
-GC_THRESHOLDS = (700, 10, 100)
-"""Python's defaults but for full collections, which wait ten times as long: see
-`run_dashboard`."""
 
 Collect = Callable[[], Snapshot]
 
@@ -161,28 +150,22 @@ class PortscopeApp(App[int]):
             self.thresholds,
             on_failure=self._failed,
         )
-        self.health: HealthReport | None = None
+        self.live = Live(self, Showing(session, self.thresholds), on_failure=self._failed)
+        self.lifecycle = Lifecycle(freeze=freeze_after_start)
         self.clock = clock
         self.describe = describe
         self.session = session
-        self._previous_handlers: dict[int, Any] = {}
         self.numeric = self.config.numeric
         self._make_resolver = resolver
         self._resolver: Resolver | None = None
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
-        self.port_use: PortUse | None = None
-        self.arrivals: Arrivals | None = None
-        self._shown_sequence = 0
-        self._last_error = ""
         self.header = HeaderStrip(id="header")
         self.listening = ListeningPane(clock, id="listening")
         self.ephemeral = EphemeralPane(clock, id="ephemeral")
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
-        self._freeze_after_start = freeze_after_start
         self._settled = False
-        self._tick_timer: Timer | None = None
         self._focus_before_small: Widget | None = None
 
     def _configured_thresholds(self) -> Thresholds:
@@ -206,12 +189,12 @@ class PortscopeApp(App[int]):
     @property
     def shown(self) -> Snapshot | None:
         """The snapshot on screen: the one the port counts follow."""
-        return self.port_use.snapshot if self.port_use is not None else None
+        return self.live.snapshot
 
     @property
-    def socket_panes(self) -> tuple[SocketPane, ...]:
-        """Every pane fed by the poller: the pressure view joins this tuple."""
-        return (self.listening, self.ephemeral)
+    def health(self) -> HealthReport | None:
+        """The latest health report."""
+        return self.live.health
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -233,35 +216,12 @@ class PortscopeApp(App[int]):
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
-        self._tick_timer = self.set_interval(TICK, self._tick)
-        self._install_signal_handlers()
+        self.lifecycle.start(self.exit)
         self.listening.table.focus()
         self._settled = True
 
-    def _install_signal_handlers(self) -> None:
-        """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) exits, whatever state
-        the event loop is in.
-
-        The handler is a plain signal handler, not the loop's: a dashboard whose terminal
-        vanished (tests/test_ui_terminal.py does that to it) blocked its main thread on
-        Textual's output queue (the writer thread had died on the dead terminal), so a
-        loop-scheduled exit never ran and the process stayed, spinning its input thread.
-        A clean exit is asked of the loop first; if it has not happened within
-        EXIT_GRACE seconds, a watchdog thread ends the process.
-        """
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signum: int, frame: object) -> None:
-            loop.call_soon_threadsafe(self.exit, 0)
-            threading.Thread(target=exit_after, args=(EXIT_GRACE,), daemon=True).start()
-
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(ValueError, OSError):
-                self._previous_handlers[sig] = signal.signal(sig, on_signal)
-
     async def on_unmount(self) -> None:
-        for sig, handler in self._previous_handlers.items():
-            signal.signal(sig, handler)
+        self.lifecycle.end()
         self.poller.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -324,64 +284,21 @@ class PortscopeApp(App[int]):
 
     @on(PollArrived)
     def _poll_arrived(self, message: PollArrived) -> None:
+        """Published to every subscriber; then, once it is on screen, the start-up's end
+        (`Lifecycle.on_screen`), after the panes that fill in the frame after."""
         event = message.event
-        if isinstance(event, PollFailed):
-            self._last_error = event.error
-            if self.shown is not None:
-                self.header.show_notice(self.shown, event.error)
-            else:
-                self.notify(text("poll failed: {error}", error=event.error), severity="error")
-            return
-        self._last_error = ""
-        self.show_snapshot(event.snapshot, event.delta, event.sequence)
-
-    @on(PollArrived)
-    def _started(self, message: PollArrived) -> None:
-        """The first poll is in (or failed): garbage collection, held since start-up,
-        resumes once it and the rows it fills are on screen (after `_poll_arrived`)."""
-        self.call_after_refresh(STARTUP.release)
+        if isinstance(event, PollUpdate):
+            self.show_snapshot(event.snapshot, event.delta, event.sequence)
+        elif self.shown is not None:
+            self.live.poll_failed(event)
+        else:
+            self.notify(text("poll failed: {error}", error=event.error), severity="error")
+        self.call_after_refresh(self.lifecycle.on_screen, self.shown is not None)
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
-        """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        now = self.clock()
-        full = self.port_use is None or self.arrivals is None
-        if self.port_use is None or self.arrivals is None:
-            self.port_use, self.arrivals = PortUse(snapshot), Arrivals(now)
-        else:
-            if sequence != self._shown_sequence + 1:
-                delta = Delta.between(self.port_use.snapshot, snapshot)
-            self.port_use.follow(snapshot, delta)
-            self.arrivals.follow(delta, now)
-        self._shown_sequence = sequence
-        ctx = self._row_context(self.port_use, self.arrivals)
-        first, *rest = self.socket_panes
-        first.show(ctx, delta, full)
-        if full:
-            self.call_after_refresh(self._fill_first_poll, ctx, delta)
-        else:
-            for pane in rest:
-                pane.show(ctx, delta, pane.context is None)
-        self.header.show_snapshot(snapshot, self.port_use.lent)
-        self.lookup.show_snapshot(snapshot)
-        for screen in self.screen_stack:
-            if isinstance(screen, ProcessScreen):
-                screen.show_snapshot(snapshot, self.clock())
-        self._tick()
-        if self._tick_timer is not None:
-            self._tick_timer.reset()
-
-    def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
-        """The first poll's other panes, once its listeners and header are on screen.
-
-        At 20,000 connections their rows take longer to build than the first frame should
-        wait (BENCHMARKS.md, "Behind the code"). A newer poll arriving first has filled
-        them already.
-        """
-        for pane in self.socket_panes[1:]:
-            if pane.context is None:
-                pane.show(ctx, delta, True)
-        if self._freeze_after_start:
-            gc.freeze()
+        """Show a poll on every pane and screen; a skipped (coalesced) poll means a
+        fresh delta (`Showing.follow`)."""
+        self.live.poll(snapshot, delta, sequence, self.clock())
 
     def _failed(self, failure: Failure) -> None:
         self.post_message(FailureArrived(failure))
@@ -392,24 +309,7 @@ class PortscopeApp(App[int]):
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
-        """The header gauge, and every open screen that shows health, get the new report."""
-        self.health = message.report
-        self.header.show_health(message.report)
-        for screen in self.screen_stack:
-            if isinstance(screen, PressureScreen | ProcessScreen):
-                screen.show_health(message.report)
-
-    def _row_context(self, port_use: PortUse, arrivals: Arrivals) -> RowContext:
-        """What rows need of the shown snapshot (the one `port_use` has counted)."""
-        name_of = None if self.numeric or self._resolver is None else self._resolver.name
-        return RowContext(
-            port_use.snapshot, port_use.peers(), arrivals, self.session, name_of, self.thresholds
-        )
-
-    def _tick(self) -> None:
-        """Ages, highlights and lingering rows follow the clock. Each poll ticks too and
-        restarts the timer, so polling every second repaints once a second, not twice."""
-        self.ephemeral.expire()
+        self.live.report(message.report)
 
     def _name_resolved(self, address: str, name: str | None) -> None:
         if name is None:
@@ -422,25 +322,13 @@ class PortscopeApp(App[int]):
         """Rebuild only the rows whose peer got a name since the last batch."""
         self._names_timer = None
         addresses, self._resolved = self._resolved, set()
-        pane = self.ephemeral
-        if self.numeric or pane.context is None or self.port_use is None:
-            return
-        ctx = self._row_context(self.port_use, pane.context.arrivals)
-        pane.context = ctx
-        rows = [
-            pane.build_row(r.payload, ctx)
-            for r in pane.table.model.rows.values()
-            if isinstance(r.payload, Socket) and r.payload.remote_address in addresses
-        ]
-        pane.table.update_rows(rows)
+        if not self.numeric:
+            self.live.named(frozenset(addresses))
 
     def _refresh_contexts(self) -> None:
-        if self.port_use is None or self.arrivals is None:
-            return
-        ctx = self._row_context(self.port_use, self.arrivals)
-        for pane in self.socket_panes:
-            pane.context = ctx
-            pane.rebuild()
+        """Every row again: peers named, or as numbers."""
+        name_of = None if self.numeric or self._resolver is None else self._resolver.name
+        self.live.relabel(name_of)
 
     # --- focus helpers ---------------------------------------------------------------
 
@@ -487,7 +375,7 @@ class PortscopeApp(App[int]):
         if isinstance(self.screen, PressureScreen):
             self.pop_screen()
         else:
-            self.push_screen(PressureScreen(self.health))
+            self.push_screen(PressureScreen())
 
     def action_filter(self) -> None:
         pane = self.focused_socket_pane()
@@ -575,15 +463,12 @@ class PortscopeApp(App[int]):
             self.notify(hidden_owner_reason(sock, self.shown), severity="warning")
             self.look_up_port(sock.local_port)
             return
-        owner = sock.owner
-        sockets = sockets_of(owner, self.shown) if self.shown is not None else [sock]
 
         def done(port: int | None) -> None:
             if port is not None:
                 self.look_up_port(port)
 
-        screen = ProcessScreen(owner, sockets, sock, self.clock(), self.health, self.describe)
-        self.push_screen(screen, done)
+        self.push_screen(ProcessScreen(sock.owner, sock, self.clock, self.describe), done)
 
     # --- palette and settings --------------------------------------------------------
 
@@ -623,22 +508,11 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def exit_after(seconds: float) -> None:
-    """Last resort for a dashboard that cannot finish exiting: end the process."""
-    time.sleep(seconds)
-    os._exit(0)
-
-
 def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
-    """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
+    """`portscope` with no command (after `view.lifecycle.begin`): run the dashboard
+    until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
-    # At 20,000 sockets full garbage collections walking every live object were most of
-    # the collector's cost (BENCHMARKS.md, "Behind the code"). Most objects live as long
-    # as the app (the UI, the registry, the first poll's sockets and rows): they are
-    # frozen out of collections once the first poll is on screen, and full collections
-    # wait ten times as long. Young cyclic garbage is still collected as usual.
-    gc.set_threshold(*GC_THRESHOLDS)
     app = PortscopeApp(
         collect, interval=interval, session=current_session(), freeze_after_start=True
     )

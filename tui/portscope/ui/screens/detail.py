@@ -1,17 +1,17 @@
 """Process details: who holds these sockets, and the safe way to stop it.
 
-Details are read in a thread worker, again with each poll and after a signal, so the
-status and age stay current and a process that has gone says so; terminate asks once,
-kill asks twice, and both name the process and pid. Refusals (PID 1, portscope, its
-parent and its shell) and permission errors are shown as plain sentences, never as
-tracebacks.
+It subscribes to the polls shown and the health reports (`ui.live`). Details are read
+in a thread worker, again with each poll and after a signal, so the status and age stay
+current and a process that has gone says so; terminate asks once, kill asks twice, and
+both name the process and pid. Refusals (PID 1, portscope, its parent and its shell)
+and permission errors are shown as plain sentences, never as tracebacks.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
@@ -33,11 +33,13 @@ from portscope.processes import (
 )
 from portscope.sanitise import printable
 from portscope.ui.actions import Scope, bindings, first_key
+from portscope.ui.live import Live
 from portscope.ui.pressure_rows import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.text import text
-from portscope.ui.widgets.socket_table import SocketTable, format_age
+from portscope.ui.widgets.socket_table import Clock, SocketTable, format_age
 from portscope.view.rows import PROCESS_COLUMNS, process_row, row_text
+from portscope.view.showing import Shown
 
 LABEL = "dim"
 Describe = Callable[[Owner], ProcessDetails]
@@ -119,21 +121,16 @@ class ProcessScreen(Screen[int | None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.PROCESS)
 
     def __init__(
-        self,
-        owner: Owner,
-        sockets: Sequence[Socket],
-        selected: Socket,
-        now: float,
-        health: HealthReport | None = None,
-        describe: Describe = describe_process,
+        self, owner: Owner, selected: Socket, clock: Clock, describe: Describe = describe_process
     ) -> None:
         super().__init__()
         self.describe = describe
-        self.health = health
+        self.clock = clock
+        self.health: HealthReport | None = None
         self.owner = owner
-        self.sockets = tuple(sockets)
+        self.sockets: tuple[Socket, ...] = ()
         self.selected = selected
-        self.now = now
+        self.now = clock()
         self.details: ProcessDetails | None = None
         self.refusal = refuse_reason(owner)
         self.table = SocketTable(
@@ -160,10 +157,10 @@ class ProcessScreen(Screen[int | None]):
         self.health = report
         self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
 
-    def show_snapshot(self, snapshot: Snapshot, now: float) -> None:
+    def show_poll(self, shown: Shown) -> None:
         """Each poll: the sockets it holds now, and its status and age read again."""
-        self.now = now
-        self.sockets = tuple(sockets_of(self.owner, snapshot))
+        self.now = self.clock()
+        self.sockets = tuple(sockets_of(self.owner, shown.snapshot))
         self._show_sockets()
         self._load()
 
@@ -187,12 +184,15 @@ class ProcessScreen(Screen[int | None]):
         )
 
     def on_mount(self) -> None:
-        self._show_sockets()
+        """The poll on screen and its health are handed over as it subscribes: its
+        sockets are shown and its details read before the cursor goes to the one chosen."""
+        live = Live.of(self)
+        live.on_health(self, self.show_health)
+        live.on_poll(self, self.show_poll)
         index = self.table.model.index_of(self.selected.key)
         if index is not None:
             self.table.cursor = index
         self.table.focus()
-        self._load()
 
     def _show_sockets(self) -> None:
         self.table.border_title = f"sockets of this process · {len(self.sockets)}"

@@ -1,8 +1,8 @@
 """The pressure view (`p`): which destinations are running out of source ports, and leaks.
 
 A full screen reads best at 80x24: the destination table gets every line it can, the
-findings (CLOSE_WAIT trends, accept queues) sit below it. The app hands it each new
-`HealthReport`; the screen never analyses anything itself.
+findings (CLOSE_WAIT trends, accept queues) sit below it. It subscribes to the health
+reports (`ui.live`), the latest one first; the screen never analyses anything itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport
 from portscope.ui.actions import Scope, bindings
+from portscope.ui.live import Live
 from portscope.ui.pressure_rows import (
     PERCENT_COLUMN,
     PRESSURE_COLUMNS,
@@ -30,9 +31,9 @@ from portscope.ui.widgets.socket_table import SocketTable
 class PressureScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.PRESSURE)
 
-    def __init__(self, report: HealthReport | None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.report = report
+        self.report: HealthReport | None = None
         self.summary = Static("waiting for the first analysis…", id="pressure-summary")
         self.table = SocketTable(
             PRESSURE_COLUMNS,
@@ -54,9 +55,8 @@ class PressureScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#pressure-health").border_title = "CLOSE_WAIT and accept queues"
-        if self.report is not None:
-            self.show_health(self.report)
-        else:
+        Live.of(self).on_health(self, self.show_health)
+        if self.report is None:
             self.table.border_title = "ephemeral ports per destination"
         self.table.focus()
 

@@ -1,10 +1,11 @@
 """The header strip: host, interfaces and gateway, ephemeral usage, pressure, polling state.
 
-Fed by the app from each snapshot and each health report; it never reads the OS itself.
-The gauge takes the colour of the most pressed destination, and the strip carries a
-`-warning` or `-critical` class while any destination (or other finding) is at that level.
-The gauges line is made of parts with priorities (`PRIORITY`): a narrow terminal drops
-the least important ones whole (the sparkline first, `⏸ paused` last), never cuts one.
+It subscribes to each poll shown, each health report and each failed poll (`ui.live`);
+it never reads the OS itself. The gauge takes the colour of the most pressed
+destination, and the strip carries a `-warning` or `-critical` class while any
+destination (or other finding) is at that level. The gauges line is made of parts with
+priorities (`PRIORITY`): a narrow terminal drops the least important ones whole (the
+sparkline first, `⏸ paused` last), never cuts one.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from portscope.analysis import DestinationPressure, HealthReport, Level, worst
+from portscope.events import PollFailed
 from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.report.health import percent_label
 from portscope.sanitise import printable
+from portscope.ui.live import Live
 from portscope.ui.narrow import by_priority
+from portscope.view.showing import Shown
 
 HISTORY = 150
 GAUGE_CELLS = 10
@@ -129,6 +133,7 @@ class HeaderStrip(Vertical):
         self.pressure_detail = Static("", id="pressure-detail")
         self.health = Static("", id="health")
         self.level: Level = "ok"
+        self.snapshot: Snapshot | None = None
         self._range: EphemeralRange | None = None
         self._used = 0
         self.spark = Sparkline([], id="spark")
@@ -161,6 +166,10 @@ class HeaderStrip(Vertical):
     def on_mount(self) -> None:
         self.notice.display = False
         self._fit()
+        live = Live.of(self)
+        live.on_poll(self, self.show_poll)
+        live.on_health(self, self.show_health)
+        live.on_poll_failed(self, self._poll_failed)
 
     def on_resize(self) -> None:
         self._fit()
@@ -190,15 +199,17 @@ class HeaderStrip(Vertical):
             return part.content.cell_length + around
         return SPARK_MIN + around
 
-    def show_snapshot(self, snapshot: Snapshot, used: int) -> None:
-        """`used`: the ephemeral ports lent out (`PortUse.lent`)."""
+    def show_poll(self, shown: Shown) -> None:
+        """The hosts line, and the ephemeral ports lent out on the gauge and sparkline."""
+        self.snapshot = snapshot = shown.snapshot
+        used = shown.lent
         set_if_changed(self.hosts, interfaces_line(snapshot))
         self._range, self._used = snapshot.ephemeral_range, used
         self.history.append(used)
         self._show_usage()
-        shown = self.spark.data or []
-        same_flat_line = min(self.history) == max(self.history) == min(shown, default=-1)
-        if not (same_flat_line and max(shown) == used):
+        drawn = self.spark.data or []
+        same_flat_line = min(self.history) == max(self.history) == min(drawn, default=-1)
+        if not (same_flat_line and max(drawn) == used):
             self.spark.data = list(self.history)
         self.show_notice(snapshot)
         self._fit()
@@ -229,6 +240,10 @@ class HeaderStrip(Vertical):
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")
         self._fit()
+
+    def _poll_failed(self, event: PollFailed) -> None:
+        if self.snapshot is not None:
+            self.show_notice(self.snapshot, event.error)
 
     def show_notice(self, snapshot: Snapshot, error: str = "") -> None:
         notes = []
