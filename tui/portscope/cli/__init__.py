@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from portscope import __version__
-from portscope.cli import check, lookup, snapshot
+from portscope.cli import check, lookup, metrics, serve, snapshot
 from portscope.cli.errors import USAGE_ERROR, UsageError
+from portscope.cli.options import interval_seconds
 
-SUBCOMMANDS = (snapshot, lookup, check)
+SUBCOMMANDS = (snapshot, lookup, check, metrics, serve)
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,21 +26,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
-
-
-def interval_seconds(text: str) -> float:
-    """A poll interval the poller accepts, or a usage error saying which ones it does."""
-    from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
-
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-        raise argparse.ArgumentTypeError(
-            f"{text[:40]!r} is not a number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL:g}"
-        )
-    return seconds
 
 
 def build_parser() -> Parser:

@@ -8,7 +8,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from portscope.cli.options import add_source_options, chosen_source
+
+if TYPE_CHECKING:
+    from portscope.model import Snapshot
 
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
@@ -19,17 +24,7 @@ def add_parser(commands: Any) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
-    parser.add_argument(
-        "--source",
-        choices=("auto", "netlink", "procfs", "psutil"),
-        default="auto",
-        help="socket table source (auto: netlink, else /proc, on Linux; psutil elsewhere)",
-    )
-    parser.add_argument(
-        "--proc-root",
-        metavar="DIR",
-        help="read the socket tables and fd links from this procfs mount instead of /proc",
-    )
+    add_source_options(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -61,33 +56,42 @@ def run(args: argparse.Namespace) -> int:
 
 
 def take_and_write(args: argparse.Namespace) -> int:
-    from portscope.collect import take_snapshot
-    from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
 
-    source = "procfs" if args.proc_root and args.source == "auto" else args.source
-    if args.proc_root:
-        import psutil
+    snap = one_poll(args)
+    if snap is None:
+        return COLLECTION_FAILED
+    render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
+    return write_text(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
 
-        # Owners must come from the same procfs as the fd links: its pids may differ.
-        psutil.PROCFS_PATH = args.proc_root
+
+def one_poll(args: argparse.Namespace) -> Snapshot | None:
+    """The poll `--source` and `--proc-root` ask for, its warnings said on stderr; None
+    (and why, on stderr) when it failed outright."""
+    from portscope.collect import take_snapshot
+    from portscope.failures import survived
+
+    source, proc_root = chosen_source(args)
     try:
-        snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
+        snap = take_snapshot(source, proc_root=proc_root)
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
-        return COLLECTION_FAILED
+        return None
     for error in snap.errors:
         print(f"portscope: warning: {error}", file=sys.stderr)
-    render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
-    text = render(snap) + ("" if args.format == "csv" else "\n")
-    if args.output is None:
+    return snap
+
+
+def write_text(text: str, path: Path | None) -> int:
+    """`text` on standard output, or in `path` atomically; the exit status."""
+    if path is None:
         sys.stdout.write(text)
         return 0
     from portscope.files import write_atomic
 
     try:
-        write_atomic(args.output, text)
+        write_atomic(path, text)
     except OSError as exc:
-        print(f"portscope: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"portscope: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return COLLECTION_FAILED
     return 0

@@ -1,0 +1,70 @@
+"""`portscope metrics`: one poll in the Prometheus text exposition format, for
+node_exporter's textfile collector (`-o DIR/portscope.prom`, written atomically) or a
+look by hand. prometheus_client is imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from portscope.cli.check import count
+from portscope.cli.options import add_source_options
+from portscope.cli.snapshot import COLLECTION_FAILED, cyclic_gc_paused, one_poll, write_text
+from portscope.exporter.settings import ExportSettings
+
+
+def add_parser(commands: Any) -> None:
+    summary = "print one poll as Prometheus metrics (the text exposition format)"
+    parser = commands.add_parser("metrics", help=summary, description=summary)
+    add_metric_options(parser)
+    add_source_options(parser)
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write to FILE atomically, e.g. into node_exporter's textfile directory (a "
+        "reader never sees half of it; a symlink planted at FILE is replaced, not followed)",
+    )
+    parser.set_defaults(run=run)
+
+
+def add_metric_options(parser: argparse.ArgumentParser) -> None:
+    """What `metrics` and `serve` both take: how much of a poll to export."""
+    defaults = ExportSettings()
+    parser.add_argument(
+        "--top-destinations",
+        metavar="N",
+        type=count,
+        default=defaults.top_destinations,
+        help="export the N destinations with the highest ephemeral port pressure "
+        "(default %(default)d)",
+    )
+    parser.add_argument(
+        "--max-series",
+        metavar="N",
+        type=count,
+        default=defaults.max_series,
+        help="at most N series in any one metric family; what is left out is counted in "
+        "portscope_series_dropped_total (default %(default)d)",
+    )
+
+
+def export_settings(args: argparse.Namespace) -> ExportSettings:
+    return ExportSettings(top_destinations=args.top_destinations, max_series=args.max_series)
+
+
+def run(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from portscope.exporter.latest import LatestMetrics
+
+    with cyclic_gc_paused():
+        snapshot = one_poll(args)
+        if snapshot is None:
+            return COLLECTION_FAILED
+        registry = CollectorRegistry()
+        LatestMetrics(registry, export_settings(args)).record(snapshot)
+        text = generate_latest(registry).decode()
+    return write_text(text, args.output)
