@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import cli_env
 
+PORTSCOPE = (sys.executable, "-m", "portscope")
 READY_TIMEOUT = 60.0
 SCRAPE_TIMEOUT = 30.0
 needs_promtool = pytest.mark.skipif(
@@ -87,6 +88,7 @@ def scrape(
 @dataclass
 class Served:
     process: subprocess.Popen[str]
+    port: int
     url: str
     stderr_seen: str
 
@@ -108,16 +110,16 @@ def first_line(stream: object, timeout: float) -> str:
 
 
 @contextmanager
-def serving(*args: str, port: int | None = None, scheme: str = "http") -> Iterator[Served]:
+def serving(*args: str, scheme: str = "http") -> Iterator[Served]:
     """`portscope serve --listen 127.0.0.1:PORT ARGS` until the block ends; it must come
     up (its one line on stderr says where it serves)."""
-    port = port or free_port()
-    argv = [sys.executable, "-m", "portscope", "serve", "--listen", f"127.0.0.1:{port}", *args]
+    port = free_port()
+    argv = [*PORTSCOPE, "serve", "--listen", f"127.0.0.1:{port}", *args]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=cli_env())
     try:
         line = first_line(process.stderr, READY_TIMEOUT)
         assert line.startswith("portscope: serving"), (line, process.poll())
-        yield Served(process, f"{scheme}://127.0.0.1:{port}/metrics", line)
+        yield Served(process, port, f"{scheme}://127.0.0.1:{port}/metrics", line)
     finally:
         if process.poll() is None:
             process.kill()

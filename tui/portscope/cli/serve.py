@@ -170,7 +170,10 @@ def serve(args: argparse.Namespace, tls: Any, credentials: Any) -> int:
     source, proc_root = chosen_source(args)
     poller = Poller(Collector(source, proc_root).collect, args.interval)
     poller.subscribe(latest.on_poll)
-    scheme = "https" if tls else "http"
-    print(f"portscope: serving {scheme}://{args.listen}/metrics", file=sys.stderr, flush=True)
-    asyncio.run(serve_until_stopped(poller, server))
+    url = f"{'https' if tls else 'http'}://{args.listen}/metrics"
+    asyncio.run(serve_until_stopped(poller, server, lambda: announce(f"serving {url}")))
     return 0
+
+
+def announce(text: str) -> None:
+    print(f"portscope: {text}", file=sys.stderr, flush=True)

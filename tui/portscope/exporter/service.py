@@ -7,17 +7,22 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from collections.abc import Callable
 
 from portscope.exporter.server import MetricsServer
 from portscope.poller import Poller
 
 
-async def serve_until_stopped(poller: Poller, server: MetricsServer) -> None:
-    """Serve scrapes while `poller` polls; on SIGTERM finish the poll under way and stop."""
+async def serve_until_stopped(
+    poller: Poller, server: MetricsServer, ready: Callable[[], None]
+) -> None:
+    """Serve scrapes while `poller` polls; on SIGTERM finish the poll under way and stop.
+    `ready` is called once a SIGTERM would be a clean stop."""
     http = threading.Thread(target=server.serve_forever, name="portscope-http", daemon=True)
     http.start()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, poller.stop)
+    ready()
     try:
         await poller.run()
     finally:
