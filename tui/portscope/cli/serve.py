@@ -12,11 +12,17 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portscope.cli.errors import UsageError
 from portscope.cli.metrics import add_metric_options, export_settings
 from portscope.cli.options import add_source_options, chosen_source, interval_seconds
+
+if TYPE_CHECKING:
+    import ssl
+
+    from portscope.exporter.credentials import Credentials
+    from portscope.exporter.listen import ListenAddress
 
 DEFAULT_PORT = 20216
 """Outside 9100-9999, which Prometheus' list of default exporter ports has filled,
@@ -27,7 +33,7 @@ DEFAULT_INTERVAL = 15.0
 """Seconds between polls: Prometheus' usual scrape interval."""
 
 
-def listen_address(text: str) -> Any:
+def listen_address(text: str) -> ListenAddress:
     from portscope.exporter.listen import parse_listen
 
     try:
@@ -100,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return serve(args, tls, credentials)
 
 
-def loaded_tls(args: argparse.Namespace) -> Any:
+def loaded_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
     if args.tls_cert is None:
         return None
     from portscope.exporter.server import tls_context
@@ -112,7 +118,7 @@ def loaded_tls(args: argparse.Namespace) -> Any:
         raise UsageError(f"cannot use --tls-cert/--tls-key: {reason}") from None
 
 
-def loaded_credentials(args: argparse.Namespace) -> Any:
+def loaded_credentials(args: argparse.Namespace) -> Credentials | None:
     if args.basic_auth_file is None:
         return None
     from portscope.exporter.credentials import CredentialsRefused, read_credentials
@@ -149,7 +155,9 @@ def serve_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
-def serve(args: argparse.Namespace, tls: Any, credentials: Any) -> int:
+def serve(
+    args: argparse.Namespace, tls: ssl.SSLContext | None, credentials: Credentials | None
+) -> int:
     import asyncio
 
     from prometheus_client import CollectorRegistry, ProcessCollector

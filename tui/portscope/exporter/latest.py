@@ -5,7 +5,7 @@ A scrape never starts a poll: the Poller polls on its own schedule, each poll is
 turned into metric families once (on the poller's thread), and a scrape reads the
 families of the latest finished poll. So concurrent scrapes cost no polls at all, and
 a scrape never waits for one, except the first poll after start, for which it waits
-(at most `first_poll_wait` seconds, then it answers with the exporter's health only).
+(`wait_for_first_poll`; the server bounds that wait).
 A failed poll leaves no socket facts, only `portscope_poll_success 0` and the error
 count: stale facts would look current to an alert.
 """
