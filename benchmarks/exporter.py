@@ -131,6 +131,26 @@ def polls_between(first: str, last: str) -> tuple[int, float] | None:
     return int(end[1] - start[1]), (end[0] - start[0]) / (end[1] - start[1])
 
 
+def export_cost(repeat: int) -> float:
+    """Median seconds `LatestMetrics.record` takes to turn one 20k-socket poll into
+    metric families (the analysis, then the families), in this process."""
+    sys.path.insert(0, str(TREE))
+    from prometheus_client import CollectorRegistry
+
+    from portscope.collect import Collector
+    from portscope.exporter.latest import LatestMetrics
+    from portscope.exporter.settings import ExportSettings
+
+    collector, latest = Collector(), LatestMetrics(CollectorRegistry(), ExportSettings())
+    took = []
+    for _ in range(repeat):
+        snapshot = collector.collect()
+        began = time.perf_counter()
+        latest.record(snapshot)
+        took.append(time.perf_counter() - began)
+    return statistics.median(took)
+
+
 def render(rows: Sequence[Figures], interval: float) -> str:
     lines = [
         f"| exporter | CPU at {interval:g} s scrapes | one scrape (median) | exposition | "
@@ -177,12 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  measuring node_exporter {collector} ...", file=sys.stderr, flush=True)
                 name = f"node_exporter, {collector} collector only"
                 rows.append(measured(name, node, port, args.window, args.repeat, env))
+        print("  measuring the export of one poll ...", file=sys.stderr, flush=True)
+        export = export_cost(args.repeat)
     churn = f" + {args.churn:g} conn/s churn" if args.churn else ""
     print(f"Machine: {machine()}; {namespace}.")
     print(f"Load average (1/5/15 min) before: {load_before}; after: {load_average()}.")
     print(f"Workload: {args.sockets:,} loopback sockets{churn}.")
     print()
     print(render(rows, SCRAPE_INTERVAL))
+    print()
+    print(f"Turning one poll into metrics (analysis and families), median: {export * 1000:.0f} ms.")
     return 0
 
 

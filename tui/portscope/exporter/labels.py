@@ -17,7 +17,8 @@ VALUE_LIMIT = 128
 """The longest label value taken from the system, in characters."""
 
 HOST_NETNS = "host"
-"""The `netns` of the host's own network namespace, the only one read so far."""
+"""The `netns` of the namespace portscope runs in (the host's, deployed as a service),
+the only one it reads so far."""
 OWNER_LABELS = ("container", "unit", "process")
 """What a series about a process says of it; `netns` comes first, from the socket."""
 
@@ -25,7 +26,7 @@ OWNER_LABELS = ("container", "unit", "process")
 def netns_of(sock: Socket) -> str:
     """The network namespace a socket lives in, as an operator names it.
 
-    Every socket is read in the host's namespace so far: "host". Once sockets carry
+    Every socket is read in portscope's own namespace so far: "host". Once sockets carry
     their namespace this names it (an `ip netns` name, a container's), and no series
     is renamed: only new values appear.
     """
