@@ -122,11 +122,13 @@ def loaded_credentials(args: argparse.Namespace) -> Credentials | None:
     if args.basic_auth_file is None:
         return None
     from portscope.exporter.credentials import CredentialsRefused, read_credentials
+    from portscope.sanitise import printable
 
     try:
         return read_credentials(args.basic_auth_file)
     except CredentialsRefused as exc:
-        raise UsageError(f"cannot use --basic-auth-file {args.basic_auth_file}: {exc}") from None
+        where = printable(str(args.basic_auth_file))
+        raise UsageError(f"cannot use --basic-auth-file {where}: {printable(str(exc))}") from None
 
 
 def absolute(path: Path) -> Path:
