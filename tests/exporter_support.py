@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -83,6 +84,17 @@ def scrape(
             return Response(answer.status, answer.headers, answer.read().decode())
     except urllib.error.HTTPError as error:
         return Response(error.code, error.headers, error.read().decode())
+
+
+def until_answered(url: str) -> str:
+    """The first answer of a server that is starting up."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            return scrape(url).body
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} never answered"
+            time.sleep(0.1)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -15,7 +16,15 @@ import psutil
 import pytest
 
 from conftest import cli_env, run_portscope
-from exporter_support import needs_promtool, only, promtool_check, samples, serving
+from exporter_support import (
+    free_port,
+    needs_promtool,
+    only,
+    promtool_check,
+    samples,
+    serving,
+    until_answered,
+)
 from portscope.analysis import HealthTracker
 from portscope.collect import Collector
 from portscope.exporter.capped import SeriesCap
@@ -186,3 +195,26 @@ def test_a_poll_that_fails_exits_1_with_one_line(tmp_path: Path) -> None:
     done = run_portscope("metrics", "--source", "procfs", "--proc-root", str(tmp_path))
     assert done.returncode == 1 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "no socket tables" in done.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("prometheus-node-exporter") is None, reason="needs prometheus-node-exporter"
+)
+def test_node_exporters_textfile_collector_takes_the_file(tmp_path: Path) -> None:
+    done = run_portscope("metrics", "-o", str(tmp_path / "portscope.prom"))
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    node = subprocess.Popen(
+        ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}",
+         "--collector.disable-defaults", "--collector.textfile",
+         f"--collector.textfile.directory={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        text = until_answered(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        node.terminate()
+        node.wait(timeout=30)
+    assert only(text, "node_textfile_scrape_error") == 0
+    assert only(text, "portscope_poll_success") == 1
+    assert samples(text, LISTENER_INFO), "the listeners came through"
