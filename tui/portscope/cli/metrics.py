@@ -1,6 +1,6 @@
 """`portscope metrics`: one poll in the Prometheus text exposition format, for
 node_exporter's textfile collector (`-o DIR/portscope.prom`, written atomically) or a
-look by hand. prometheus_client is imported only when it runs."""
+look by hand. The exporter, and with it prometheus_client, is imported only when it runs."""
 
 from __future__ import annotations
 
@@ -56,15 +56,11 @@ def export_settings(args: argparse.Namespace) -> ExportSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    from portscope.exporter.latest import LatestMetrics
+    from portscope.exporter.latest import exposition
 
     with cyclic_gc_paused():
         snapshot = one_poll(args)
         if snapshot is None:
             return COLLECTION_FAILED
-        registry = CollectorRegistry()
-        LatestMetrics(registry, export_settings(args)).record(snapshot)
-        text = generate_latest(registry).decode()
+        text = exposition(snapshot, export_settings(args))
     return write_text(text, args.output)

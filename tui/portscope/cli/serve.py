@@ -2,8 +2,8 @@
 
 Loopback only unless `--allow-remote`; TLS with `--tls-cert`/`--tls-key`; basic
 authentication with `--basic-auth-file`. `--print-systemd-unit` checks the options
-and prints a unit that runs this same command. prometheus_client is imported only
-when the command runs.
+and prints a unit that runs this same command. The exporter, and with it
+prometheus_client, is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -162,19 +162,14 @@ def serve(
 ) -> int:
     import asyncio
 
-    from prometheus_client import CollectorRegistry, ProcessCollector
-
     from portscope.collect import Collector
-    from portscope.exporter.latest import LatestMetrics
-    from portscope.exporter.server import MetricsServer, metrics_app
+    from portscope.exporter.server import MetricsServer, exporter_app
     from portscope.exporter.service import serve_until_stopped
     from portscope.poller import Poller
 
-    registry = CollectorRegistry()
-    ProcessCollector(registry=registry)
-    latest = LatestMetrics(registry, export_settings(args))
+    latest, app = exporter_app(export_settings(args), credentials)
     try:
-        server = MetricsServer(args.listen, metrics_app(latest, registry, credentials), tls)
+        server = MetricsServer(args.listen, app, tls)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     source, proc_root = chosen_source(args)

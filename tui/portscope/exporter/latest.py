@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 
 from portscope.analysis import HealthTracker
@@ -73,3 +73,10 @@ class LatestMetrics:
     def wait_for_first_poll(self, timeout: float) -> bool:
         """Block until a first poll was published (or failed); False after `timeout`."""
         return self._published.wait(timeout)
+
+
+def exposition(snapshot: Snapshot, settings: ExportSettings) -> str:
+    """One poll in the text exposition format: what `portscope metrics` writes."""
+    registry = CollectorRegistry()
+    LatestMetrics(registry, settings).record(snapshot)
+    return generate_latest(registry).decode()

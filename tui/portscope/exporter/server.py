@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from portscope.exporter.credentials import Credentials
 from portscope.exporter.latest import LatestMetrics
 from portscope.exporter.listen import ListenAddress
+from portscope.exporter.settings import ExportSettings
 from portscope.failures import LOG
 
 FIRST_POLL_WAIT = 10.0
@@ -54,6 +55,17 @@ def metrics_app(
         return exposition(environ, start_response)
 
     return app
+
+
+def exporter_app(
+    settings: ExportSettings, credentials: Credentials | None
+) -> tuple[LatestMetrics, WSGIApp]:
+    """`portscope serve`'s exporter, and its app: the latest poll's metrics and the
+    exporter's own process metrics, in a registry of their own."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    latest = LatestMetrics(registry, settings)
+    return latest, metrics_app(latest, registry, credentials)
 
 
 def tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
