@@ -7,7 +7,12 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from portscope.cli.options import add_output_option, add_source_options, chosen_source
+
+if TYPE_CHECKING:
+    from portscope.model import Snapshot
 
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
@@ -18,26 +23,8 @@ def add_parser(commands: Any) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
-    parser.add_argument(
-        "--source",
-        choices=("auto", "netlink", "procfs", "psutil"),
-        default="auto",
-        help="socket table source (auto: netlink, else /proc, on Linux; psutil elsewhere)",
-    )
-    parser.add_argument(
-        "--proc-root",
-        metavar="DIR",
-        help="read the socket tables, fd links and ephemeral range from this procfs mount "
-        "instead of /proc",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write to FILE instead of standard output: a file is replaced atomically "
-        "(keeping its owner and mode; a symlink planted there is replaced, not followed), "
-        "a device, FIFO or terminal is written into",
-    )
+    add_source_options(parser)
+    add_output_option(parser)
     parser.set_defaults(format="table", run=run)
 
 
@@ -62,24 +49,29 @@ def run(args: argparse.Namespace) -> int:
 
 def take_and_write(args: argparse.Namespace) -> int:
     from portscope.cli.output import emit
-    from portscope.collect import take_snapshot
-    from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
-    from portscope.sanitise import printable
 
-    source = "procfs" if args.proc_root and args.source == "auto" else args.source
-    if args.proc_root:
-        import psutil
-
-        # Owners must come from the same procfs as the fd links: its pids may differ.
-        psutil.PROCFS_PATH = args.proc_root
-    try:
-        snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
-    except Exception as exc:
-        print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
+    snap = one_poll(args)
+    if snap is None:
         return COLLECTION_FAILED
-    for error in snap.errors:
-        print(f"portscope: warning: {printable(error)}", file=sys.stderr)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
     return 0
+
+
+def one_poll(args: argparse.Namespace) -> Snapshot | None:
+    """The poll `--source` and `--proc-root` ask for, its warnings said on stderr; None
+    (and why, on stderr) when it failed outright."""
+    from portscope.collect import take_snapshot
+    from portscope.failures import survived
+    from portscope.sanitise import printable
+
+    source, proc_root = chosen_source(args)
+    try:
+        snap = take_snapshot(source, proc_root=proc_root)
+    except Exception as exc:
+        print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
+        return None
+    for error in snap.errors:
+        print(f"portscope: warning: {printable(error)}", file=sys.stderr)
+    return snap
