@@ -32,6 +32,7 @@ from figures import (  # noqa: E402
     first_frame,
     key_to_screen,
     peak_rss,
+    peak_rss_default_start,
     steady_poll,
 )
 from loopback_load import LoopbackLoad  # noqa: E402
@@ -47,6 +48,7 @@ AT_SCALE: dict[str, Figure] = {
     "keys": key_to_screen,
     "cpu": cpu,
     "rss": peak_rss,
+    "rss-default": peak_rss_default_start,
 }
 SMALL: dict[str, Figure] = {"cpu-small": cpu}
 SMALL_SOCKETS = 100

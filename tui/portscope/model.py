@@ -83,6 +83,8 @@ class Socket:
     uid: int | None = None
     rx_queue: int | None = None
     tx_queue: int | None = None
+    _key: SocketKey | None = field(default=None, init=False, repr=False, compare=False)
+    """`key`, once asked for: the index, the Delta, every row and timer share one tuple."""
 
     @property
     def pid(self) -> int | None:
@@ -111,16 +113,20 @@ class Socket:
         socket on an old key from the old one. Listeners and UDP sockets can share an
         address (SO_REUSEPORT), so the inode tells them apart.
         """
-        connected_tcp = self.proto == "tcp" and self.state != LISTEN
-        return (
-            self.proto,
-            self.family,
-            self.local_address,
-            self.local_port,
-            self.remote_address,
-            self.remote_port,
-            0 if connected_tcp else (self.inode or 0),
-        )
+        key = self._key
+        if key is None:
+            connected_tcp = self.proto == "tcp" and self.state != LISTEN
+            key = (
+                self.proto,
+                self.family,
+                self.local_address,
+                self.local_port,
+                self.remote_address,
+                self.remote_port,
+                0 if connected_tcp else (self.inode or 0),
+            )
+            object.__setattr__(self, "_key", key)
+        return key
 
     def continues(self, was: Socket) -> bool:
         """Whether this can be `was` (same key, an earlier poll) later in its life, rather
