@@ -6,8 +6,8 @@ the dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from portscope.addresses import plain_address
@@ -308,6 +308,18 @@ class Snapshot:
             object.__setattr__(self, "_all", self.listeners + self.connections)
         assert self._all is not None
         return self._all
+
+    def selected(self, keep: Callable[[Socket], bool]) -> Snapshot:
+        """This snapshot with only the sockets `keep` lets through. The rest is the
+        machine's and stays: a listener left out still makes its port a service port
+        (`is_ephemeral`), and the counts and counters are the machine's."""
+        chosen = replace(
+            self,
+            listeners=tuple(filter(keep, self.listeners)),
+            connections=tuple(filter(keep, self.connections)),
+        )
+        object.__setattr__(chosen, "listening_ports", self.listening_ports)
+        return chosen
 
     def is_ephemeral(self, sock: Socket) -> bool:
         """A connection whose local port the kernel lent it: in range, not reserved,

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
+from portscope.cli.filtering import add_filter_option
 from portscope.cli.numbers import Number
 
 MAX_GAP = 3600.0
@@ -64,6 +65,11 @@ def add_parser(commands: Any) -> None:
         help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
         "(default: one poll, no growth check)",
     )
+    add_filter_option(
+        parser,
+        "judge only the sockets EXPR selects (the dashboard's filter grammar, e.g. "
+        "'dport = :5432'); counts and totals are the machine's",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from portscope.collect import Collector
     from portscope.failures import survived
     from portscope.report.check import failure, outcome
+    from portscope.view.filters import select
 
     try:
         thresholds = Thresholds(
@@ -88,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
     tracker = HealthTracker(thresholds)
     try:
         collector = Collector()
-        snapshot = collector.collect()
+        snapshot = select(collector.collect(), args.filter)
         if args.interval:
             tracker.update(snapshot)
             time.sleep(args.interval)
-            snapshot = collector.collect()
+            snapshot = select(collector.collect(), args.filter)
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:

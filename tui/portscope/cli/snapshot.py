@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from portscope.cli.filtering import add_filter_option
+
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
 
@@ -30,6 +32,7 @@ def add_parser(commands: Any) -> None:
         help="read the socket tables, fd links and ephemeral range from this procfs mount "
         "instead of /proc",
     )
+    add_filter_option(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -66,6 +69,7 @@ def take_and_write(args: argparse.Namespace) -> int:
     from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
     from portscope.sanitise import printable
+    from portscope.view.filters import select
 
     source = "procfs" if args.proc_root and args.source == "auto" else args.source
     if args.proc_root:
@@ -80,6 +84,7 @@ def take_and_write(args: argparse.Namespace) -> int:
         return COLLECTION_FAILED
     for error in snap.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
+    snap = select(snap, args.filter)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
     return 0
