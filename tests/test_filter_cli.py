@@ -30,7 +30,8 @@ def test_a_listener_filtered_out_still_makes_its_port_a_service_port(farm: Socke
     listener = farm.tcp_listener("127.0.0.1")
     port = listener.getsockname()[1]
     farm.connect(listener, 2)
-    done = run_portscope("snapshot", "--json", "--filter", f"sport = :{port} and not state listening")
+    expression = f"sport = :{port} and not state listening"
+    done = run_portscope("snapshot", "--json", "--filter", expression)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert len(doc["connections"]) == 2
@@ -42,7 +43,7 @@ def test_a_bare_word_is_the_table_row_text(farm: SocketFarm) -> None:
     port = listener.getsockname()[1]
     done = run_portscope("snapshot", "--csv", "--filter", f"127.0.0.1:{port}")
     assert done.returncode == 0, done.stderr
-    header, *rows = done.stdout.splitlines()
+    _header, *rows = done.stdout.splitlines()
     assert len(rows) == 1 and rows[0].startswith(f"tcp,ipv4,127.0.0.1,{port},")
 
 

@@ -114,7 +114,10 @@ CASES = [
     ("dst [::ffff:127.0.0.1]", ["dst [::ffff:127.0.0.1]"]),
     ("src 127.0.0.1 and sport = :{udp}", ["src 127.0.0.1 and sport = :{udp}"]),
     ("src 127.0.0.1 sport = :{udp}", ["src 127.0.0.1 sport = :{udp}"]),
-    ("dport = :{udp} or dport = :{v6} or dport = :{dual}", ["dport = :{udp} or dport = :{v6} or dport = :{dual}"]),  # noqa: E501
+    (
+        "dport = :{udp} or dport = :{v6} or dport = :{dual}",
+        ["dport = :{udp} or dport = :{v6} or dport = :{dual}"],
+    ),
     ("state connected", ["state", "connected"]),
     ("state synchronized", ["state", "synchronized"]),
     ("state bucket", ["state", "bucket"]),
@@ -134,10 +137,22 @@ CASES = [
     ("state connected sport = :{v4}", ["state", "connected", "sport = :{v4}"]),
     ("state synchronized and not dst 127.0.0.1", ["state", "synchronized", "! dst 127.0.0.1"]),
     ("state = established", ["state", "established"]),
-    ("state established sport = :{v4} or dport = :{v4}", ["state", "established", "sport = :{v4} or dport = :{v4}"]),  # noqa: E501
-    ("dport = :{v4} and sport > :1024 and ! src 127.0.0.2", ["dport = :{v4} and sport > :1024 and ! src 127.0.0.2"]),  # noqa: E501
-    ("( dport = :{v4} or dport = :{dual} ) sport > :1024", ["( dport = :{v4} or dport = :{dual} ) sport > :1024"]),  # noqa: E501
-    ("(dport = :{v4} or sport = :{v4}) and state established", ["state", "established", "( dport = :{v4} or sport = :{v4} )"]),  # noqa: E501
+    (
+        "state established sport = :{v4} or dport = :{v4}",
+        ["state", "established", "sport = :{v4} or dport = :{v4}"],
+    ),
+    (
+        "dport = :{v4} and sport > :1024 and ! src 127.0.0.2",
+        ["dport = :{v4} and sport > :1024 and ! src 127.0.0.2"],
+    ),
+    (
+        "( dport = :{v4} or dport = :{dual} ) sport > :1024",
+        ["( dport = :{v4} or dport = :{dual} ) sport > :1024"],
+    ),
+    (
+        "(dport = :{v4} or sport = :{v4}) and state established",
+        ["state", "established", "( dport = :{v4} or sport = :{v4} )"],
+    ),
     ("state != listening", ["exclude", "listening"]),
 ]
 
