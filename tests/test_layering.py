@@ -72,6 +72,7 @@ def test_headless_modules_never_import_textual() -> None:
         (("snapshot", "--json"), "portscope.report.snapshot"),
         (("lookup", "ssh", "--offline"), "portscope.knowledge"),
         (("check",), "portscope.analysis"),
+        (("close", "--filter", "sport = :1 and dport = :1", "--yes"), "portscope.closing"),
     ],
 )
 def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) -> None:

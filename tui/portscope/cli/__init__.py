@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from portscope import __version__
-from portscope.cli import check, lookup, snapshot
+from portscope.cli import check, close, lookup, snapshot
 from portscope.cli.errors import USAGE_ERROR, UsageError
 from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE, Number
 from portscope.cli.output import OutputFailed
 
-SUBCOMMANDS = (snapshot, lookup, check)
+SUBCOMMANDS = (snapshot, lookup, check, close)
 OUTPUT_FAILED = 2
 INTERRUPTED = 128 + signal.SIGINT
 NO_TERMINAL = (
