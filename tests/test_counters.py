@@ -10,11 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run_portscope
 from netns import needs_netns, run_scenario
 from portscope.analysis.counters import CounterTracker
-from portscope.collect.counters import COUNTER_FILES, read_proc_counters
+from portscope.collect.counters import COUNTER_FILES, Skipped, parse_counters, read_proc_counters
 from portscope.model import LISTEN_DROPS, WATCHED_COUNTERS, KernelCounters
 
 needs_nstat = pytest.mark.skipif(shutil.which("nstat") is None, reason="needs nstat (iproute2)")
@@ -95,6 +97,21 @@ def test_a_damaged_pair_is_one_warning_and_the_rest_is_read(
     values = doc["counters"]["values"]
     assert "TcpEstabResets" in values, "the snmp file is read still"
     assert (LISTEN_DROPS in values) == kept
+
+
+REAL = Path("/proc/net/netstat").read_text(encoding="ascii")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.integers(0, len(REAL)), st.integers(0, 40))
+def test_no_text_makes_the_parser_raise(noise: str, at: int, cut: int) -> None:
+    """Random text, or the real file with noise spliced in and a piece cut out: counters
+    or skipped pairs, never an exception."""
+    for text in (noise, REAL[:at] + noise + REAL[at + cut :]):
+        skipped = Skipped()
+        found = parse_counters(text, skipped)
+        assert set(found) <= set(WATCHED)
+        assert skipped.count <= text.count("\n") // 2 + 1
 
 
 def test_conntrack_fill_is_read_and_judged(tmp_path: Path) -> None:

@@ -19,10 +19,13 @@ from portscope.model import WATCHED_COUNTERS, KernelCounters
 COUNTER_FILES = ("net/netstat", "net/snmp")
 CONNTRACK_COUNT = "sys/net/netfilter/nf_conntrack_count"
 CONNTRACK_MAX = "sys/net/netfilter/nf_conntrack_max"
-PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-NAME = re.compile(r"[A-Za-z0-9_]+")
-VALUE = re.compile(r"-?[0-9]{1,20}")
-"""Values are the kernel's unsigned longs, but a few are signed (`Tcp: MaxConn -1`)."""
+HEADER = re.compile(r"([A-Za-z][A-Za-z0-9]*):((?: [A-Za-z0-9_]+)+)")
+VALUES = re.compile(r"([A-Za-z][A-Za-z0-9]*):((?: -?[0-9]{1,20})+)")
+"""A pair's lines as the kernel prints them (`seq_printf(" %lu")`): the prefix, a colon,
+then one space before each name or value. Values are unsigned longs, but a few are
+signed (`Tcp: MaxConn -1`)."""
+COUNT = re.compile(r"[0-9]{1,20}")
+WATCHED = frozenset(counter.name for counter in WATCHED_COUNTERS)
 
 Reader = Callable[[str], "str | None"]
 """A file's text by its name under the /proc root (`net/snmp`); None when it is absent."""
@@ -46,9 +49,9 @@ class Skipped:
 
 
 def parse_counters(text: str, skipped: Skipped) -> dict[str, int]:
-    """Every counter of one file, by nstat's name; a pair whose prefixes differ, whose
-    counts of names and values differ, or with a name or value the kernel would not
-    write, is skipped and counted (by its header's line number)."""
+    """The watched counters of one file, by nstat's name; a pair whose prefixes differ,
+    whose counts of names and values differ, or with a name or value the kernel would
+    not write, is skipped and counted (by its header's line number)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -64,16 +67,15 @@ def parse_counters(text: str, skipped: Skipped) -> dict[str, int]:
 
 
 def parse_pair(header: str, values: str) -> dict[str, int] | None:
-    prefix, colon, names = header.partition(":")
-    value_prefix, value_colon, numbers = values.partition(":")
-    if not (colon and value_colon and prefix == value_prefix and PREFIX.fullmatch(prefix)):
+    """The watched counters of one pair; None when it is not a pair the kernel writes."""
+    names, figures = HEADER.fullmatch(header), VALUES.fullmatch(values)
+    if names is None or figures is None or names[1] != figures[1]:
         return None
-    columns, figures = names.split(), numbers.split()
-    if not columns or len(columns) != len(figures):
+    prefix, columns, numbers = names[1], names[2].split(), figures[2].split()
+    if len(columns) != len(numbers):
         return None
-    if not all(NAME.fullmatch(c) for c in columns) or not all(VALUE.fullmatch(f) for f in figures):
-        return None
-    return {prefix + column: int(figure) for column, figure in zip(columns, figures, strict=True)}
+    pairs = zip((prefix + column for column in columns), numbers, strict=True)
+    return {name: int(number) for name, number in pairs if name in WATCHED}
 
 
 def read_number(read: Reader, name: str, notes: list[str]) -> int | None:
@@ -81,7 +83,7 @@ def read_number(read: Reader, name: str, notes: list[str]) -> int | None:
     if text is None:
         return None
     value = text.strip()
-    if VALUE.fullmatch(value) and not value.startswith("-"):
+    if COUNT.fullmatch(value):
         return int(value)
     notes.append(f"{name}: not a count")
     return None
