@@ -1,6 +1,8 @@
 """`portscope close`: real loopback connections closed through SOCK_DESTROY, as `ss -K`
 does. The process holding one is a real child that reports what its sockets see; the
-refusals (no privilege, a connection whose identity changed) leave everything as it was."""
+refusals (no privilege, a connection whose identity changed) leave everything as it was.
+Every filter here names the test's own ends exactly: other tests' connections share
+this namespace, and `--yes` would close them too."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from portscope.closing import CloseRefused, close_connection, close_refusal, con
 from portscope.collect import Collector
 from portscope.model import Socket
 from sockets import SocketFarm
-from ss import ss_sockets
+from ss import SS_TIMEOUT
 
 HOLDER = r"""
 import errno, json, select, socket, sys
@@ -82,10 +84,15 @@ def doomed_filter(ports: dict[str, int]) -> str:
     return f"src 127.0.0.1:{ports['doomed']} and dst 127.0.0.1:{ports['port']}"
 
 
-def ends_in_ss(local_port: int, remote_port: int) -> set[tuple]:
-    return {
-        s for s in ss_sockets() if {s[2], s[4]} == {local_port, remote_port} and s[1] == "127.0.0.1"
-    }
+def ends_in_ss(local_port: int, remote_port: int) -> set[tuple[str, str]]:
+    """The (local, peer) ends of the TCP sockets ss sees between these two loopback ports.
+    Without -p: another test's process may be named with a newline, which ss prints raw."""
+    done = subprocess.run(
+        ["ss", "-tanH"], capture_output=True, text=True, timeout=SS_TIMEOUT, check=True
+    )
+    ends = {f"127.0.0.1:{local_port}", f"127.0.0.1:{remote_port}"}
+    rows = (line.split()[3:5] for line in done.stdout.splitlines())
+    return {(row[0], row[1]) for row in rows if len(row) == 2 and set(row) == ends}
 
 
 def test_a_connection_closed_from_the_cli_is_aborted_and_its_process_lives_on() -> None:
@@ -207,7 +214,7 @@ def test_what_cannot_be_closed_says_why(farm: SocketFarm) -> None:
 def test_more_than_one_match_needs_all_and_all_closes_each(farm: SocketFarm) -> None:
     listener = farm.tcp_listener("127.0.0.1")
     pairs = farm.connect(listener, 2)
-    expression = f"dst 127.0.0.1:{listener.getsockname()[1]}"
+    expression = f"proto tcp and dst 127.0.0.1:{listener.getsockname()[1]}"
     refused = run_portscope("close", "--filter", expression, "--yes")
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr == (
@@ -225,7 +232,7 @@ def test_more_than_one_match_needs_all_and_all_closes_each(farm: SocketFarm) -> 
 def test_anything_but_yes_closes_nothing(farm: SocketFarm, answer: str) -> None:
     listener = farm.tcp_listener("127.0.0.1")
     ((client, server),) = farm.connect(listener)
-    expression = f"src 127.0.0.1:{client.getsockname()[1]}"
+    expression = f"src 127.0.0.1:{client.getsockname()[1]} dst 127.0.0.1:{server.getsockname()[1]}"
     done = subprocess.run(
         [sys.executable, "-m", "portscope", "close", "--filter", expression],
         input=answer,
@@ -246,7 +253,8 @@ def test_no_match_and_udp_only_close_nothing(farm: SocketFarm) -> None:
     udp = farm.udp_socket("127.0.0.1")
     peer = farm.udp_socket("127.0.0.1")
     peer.connect(udp.getsockname())
-    done = run_portscope("close", "--filter", f"src 127.0.0.1:{peer.getsockname()[1]}", "--yes")
+    ends = f"src 127.0.0.1:{peer.getsockname()[1]} dst 127.0.0.1:{udp.getsockname()[1]}"
+    done = run_portscope("close", "--filter", ends, "--yes")
     assert (done.returncode, done.stdout) == (1, "")
     assert "left alone: udp 127.0.0.1:" in done.stderr
     assert done.stderr.endswith("portscope: no TCP connection matches; nothing closed\n")

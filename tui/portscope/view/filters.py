@@ -16,8 +16,8 @@ inside, `\\\\` a backslash).
 Text that uses none of this (no operator, parenthesis, quote or `and`/`or`/`not`, and no
 field name followed by anything) keeps its old meaning, the whole text as one
 case-insensitive substring of the row, and `re:PATTERN` stays a regular expression over
-the row: nothing typed before expressions existed means something else now. Inside an
-expression a bare word is such a substring.
+the row, so the words, ports and addresses typed before expressions existed find what
+they found. Inside an expression a bare word is such a substring.
 """
 
 from __future__ import annotations
