@@ -125,6 +125,7 @@ def test_nothing_to_filter_is_none() -> None:
         ("dport = 65536", "at 9: '65536' is not a port (0 to 65535)"),
         ("( dport = :1", "at 1: '(' is never closed"),
         ("dport = :1 )", "at 12: ')' without a matching '('"),
+        ("state established )", "at 19: ')' without a matching '('"),
         ("()", "at 2: expected a term after '('"),
         ("and state listening", "at 1: 'and' needs a term before it"),
         ("state listening or", "at 19: expected a term after 'or'"),

@@ -250,7 +250,7 @@ class Parser:
         token = self.peek()
         if prefix is None:
             check = self.joined(self.term(after=None))
-        elif token is None:
+        elif token is None or token.text == ")":
             check = prefix
         elif token.word in AND | OR:
             check = self.joined(prefix)
