@@ -46,6 +46,7 @@ AS_NOBODY = f"""
 import encodings.ascii, os, shutil, sys  # imported lazily by argparse and open()
 import portscope.cli, portscope.cli.output, portscope.cli.snapshot, portscope.collect
 import portscope.files, portscope.poller, portscope.report.snapshot
+import portscope.closing, portscope.view.filters
 os.setgroups([])
 os.setgid({NOBODY})
 os.setuid({NOBODY})

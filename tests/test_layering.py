@@ -73,6 +73,7 @@ def test_headless_modules_never_import_textual() -> None:
         (("lookup", "ssh", "--offline"), "portscope.knowledge"),
         (("check",), "portscope.analysis"),
         (("metrics",), "portscope.exporter.facts"),
+        (("close", "--filter", "sport = :1 and dport = :1", "--yes"), "portscope.closing"),
     ],
 )
 def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) -> None:

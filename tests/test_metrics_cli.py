@@ -127,6 +127,18 @@ def hostile_holders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[i
                 proc.stdout.close()
 
 
+def test_a_filter_exports_only_the_sockets_it_selects(farm: SocketFarm) -> None:
+    kept, other = farm.tcp_listener(), farm.tcp_listener()
+    farm.connect(kept, count=3)
+    farm.connect(other, count=2)
+    port = kept.getsockname()[1]
+    text = metrics("--filter", f"sport = :{port} or dport = :{port}")
+    assert [labels["port"] for labels, _ in samples(text, LISTENER_INFO)] == [str(port)]
+    states = {labels["state"]: value for labels, value in samples(text, "portscope_connections")}
+    assert states == {"ESTABLISHED": 6}  # both ends of the 3 connections to `kept`
+
+
+
 @needs_promtool
 @pytest.mark.parametrize("via", ["metrics", "a scrape"])
 def test_hostile_process_names_are_inert_label_values(

@@ -6,8 +6,8 @@ the dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from portscope.addresses import plain_address
@@ -243,6 +243,52 @@ class SocketTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class Counter:
+    """One kernel counter portscope watches, by nstat's name (`TcpExtListenDrops`: the
+    `ListenDrops` column of the `TcpExt` lines of /proc/net/netstat)."""
+
+    name: str
+    meaning: str
+    alarm: bool = False
+    """A rise means connections were lost (dropped, refused for memory): the dashboard
+    marks it; the others are context (resets, retransmissions)."""
+
+
+WATCHED_COUNTERS = (
+    Counter("TcpExtListenOverflows", "accept queue full: a handshake's last ACK dropped", True),
+    Counter("TcpExtListenDrops", "SYNs and handshakes dropped at a listener, overflows too", True),
+    Counter("TcpExtTCPReqQFullDrop", "SYNs dropped: SYN queue full and no syncookies", True),
+    Counter("TcpExtTCPReqQFullDoCookies", "SYN queue full: answered with a syncookie"),
+    Counter("TcpExtTCPSynRetrans", "SYNs sent again: a handshake not answered in time"),
+    Counter("TcpExtTCPMemoryPressures", "times TCP memory use entered pressure", True),
+    Counter("TcpExtTCPAbortOnMemory", "connections reset for lack of memory", True),
+    Counter("TcpExtTCPAbortOnData", "connections reset: data arrived after close"),
+    Counter("TcpExtTCPAbortOnClose", "connections reset: closed with unread data"),
+    Counter("TcpExtTCPAbortOnTimeout", "connections reset: retransmissions timed out"),
+    Counter("TcpExtTCPAbortOnLinger", "connections reset: linger time ran out"),
+    Counter("TcpExtTCPAbortFailed", "resets that could not be sent"),
+    Counter("TcpEstabResets", "established connections reset"),
+    Counter("TcpOutRsts", "resets sent"),
+    Counter("TcpAttemptFails", "connection attempts that failed"),
+    Counter("TcpRetransSegs", "segments retransmitted"),
+)
+"""The counters `nstat` shows that say what no socket table can: drops, resets, memory."""
+LISTEN_DROPS = "TcpExtListenDrops"
+LISTEN_OVERFLOWS = "TcpExtListenOverflows"
+
+
+@dataclass(frozen=True, slots=True)
+class KernelCounters:
+    """The watched counters of one network namespace as the kernel gave them (a counter
+    it did not give is absent), and its conntrack table's fill (None without the
+    nf_conntrack module). Counters only grow; their rates are the analysis's."""
+
+    values: Mapping[str, int] = field(default_factory=dict)
+    conntrack_count: int | None = None
+    conntrack_max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Moved:
     """What a collector knows changed since the snapshot it took before this one
     (`since`: that snapshot's `token`, not the snapshot, so snapshots do not chain):
@@ -270,6 +316,7 @@ class Snapshot:
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
+    counters: KernelCounters = KernelCounters()
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.
@@ -314,6 +361,18 @@ class Snapshot:
             object.__setattr__(self, "_all", self.listeners + self.connections)
         assert self._all is not None
         return self._all
+
+    def selected(self, keep: Callable[[Socket], bool]) -> Snapshot:
+        """This snapshot with only the sockets `keep` lets through. The rest is the
+        machine's and stays: a listener left out still makes its port a service port
+        (`is_ephemeral`), and the counts and counters are the machine's."""
+        chosen = replace(
+            self,
+            listeners=tuple(filter(keep, self.listeners)),
+            connections=tuple(filter(keep, self.connections)),
+        )
+        object.__setattr__(chosen, "listening_ports", self.listening_ports)
+        return chosen
 
     def is_ephemeral(self, sock: Socket) -> bool:
         """A connection whose local port the kernel lent it: in range, not reserved,

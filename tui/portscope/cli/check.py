@@ -1,4 +1,5 @@
-"""`portscope check`: port pressure, accept queues and CLOSE_WAIT growth for monitoring.
+"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth, listen drops and
+conntrack fill, for monitoring.
 
 Prints one status line (with perfdata after `|`) and one line per problem, and exits
 by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
@@ -10,6 +11,7 @@ import argparse
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
+from portscope.cli.filtering import add_filter_option
 from portscope.cli.numbers import Number
 
 MAX_GAP = 3600.0
@@ -24,8 +26,8 @@ SECONDS = Number("a number of seconds", 0, MAX_GAP)
 def add_parser(commands: Any) -> None:
     defaults = Thresholds()
     summary = (
-        "monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth; "
-        "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
+        "monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth, "
+        "listen drops, conntrack fill; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
     )
     parser = commands.add_parser("check", help=summary, description=summary)
     parser.add_argument(
@@ -58,11 +60,45 @@ def add_parser(commands: Any) -> None:
         "count as growth (default %(default)d)",
     )
     parser.add_argument(
+        "--listen-drops-warning",
+        type=COUNT,
+        metavar="N",
+        default=defaults.listen_drops_warning,
+        help="connection attempts dropped at listeners between the two polls (the "
+        "kernel's TcpExtListenDrops) that warn (default %(default)d)",
+    )
+    parser.add_argument(
+        "--listen-drops-critical",
+        type=COUNT,
+        metavar="N",
+        default=defaults.listen_drops_critical,
+        help="listen drops between the two polls that are critical (default %(default)d)",
+    )
+    parser.add_argument(
+        "--conntrack-warning",
+        type=PERCENTAGE,
+        metavar="PCT",
+        default=defaults.conntrack_warning,
+        help="percent of nf_conntrack_max in use that warns (default %(default)g)",
+    )
+    parser.add_argument(
+        "--conntrack-critical",
+        type=PERCENTAGE,
+        metavar="PCT",
+        default=defaults.conntrack_critical,
+        help="percent of nf_conntrack_max in use that is critical (default %(default)g)",
+    )
+    parser.add_argument(
         "--interval",
         type=SECONDS,
         default=0.0,
-        help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
-        "(default: one poll, no growth check)",
+        help="poll twice this many seconds apart, so CLOSE_WAIT growth and listen drops "
+        "can be seen (default: one poll, neither checked)",
+    )
+    add_filter_option(
+        parser,
+        "judge only the sockets EXPR selects (the dashboard's filter grammar, e.g. "
+        "'dport = :5432'); the kernel's counters are the whole namespace's",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
@@ -78,21 +114,29 @@ def run(args: argparse.Namespace) -> int:
     from portscope.collect import Collector
     from portscope.failures import survived
     from portscope.report.check import failure, outcome
+    from portscope.view.filters import select
 
     try:
         thresholds = Thresholds(
-            args.warning, args.critical, args.close_wait_critical, args.close_wait_growth
+            warning=args.warning,
+            critical=args.critical,
+            close_wait_critical=args.close_wait_critical,
+            close_wait_growth=args.close_wait_growth,
+            listen_drops_warning=args.listen_drops_warning,
+            listen_drops_critical=args.listen_drops_critical,
+            conntrack_warning=args.conntrack_warning,
+            conntrack_critical=args.conntrack_critical,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     tracker = HealthTracker(thresholds)
     try:
         collector = Collector()
-        snapshot = collector.collect()
+        snapshot = select(collector.collect(), args.filter)
         if args.interval:
             tracker.update(snapshot)
             time.sleep(args.interval)
-            snapshot = collector.collect()
+            snapshot = select(collector.collect(), args.filter)
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:

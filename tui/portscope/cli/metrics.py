@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from portscope.cli.check import COUNT
+from portscope.cli.filtering import add_filter_option
 from portscope.cli.options import add_output_option, add_source_options
 from portscope.cli.output import emit
 from portscope.cli.snapshot import COLLECTION_FAILED, cyclic_gc_paused, one_poll
@@ -19,6 +20,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser("metrics", help=summary, description=summary)
     add_metric_options(parser)
     add_source_options(parser)
+    add_filter_option(parser)
     add_output_option(parser)
     parser.set_defaults(run=run)
 
@@ -50,11 +52,13 @@ def export_settings(args: argparse.Namespace) -> ExportSettings:
 
 def run(args: argparse.Namespace) -> int:
     from portscope.exporter.latest import exposition
+    from portscope.view.filters import select
 
     with cyclic_gc_paused():
         snapshot = one_poll(args)
         if snapshot is None:
             return COLLECTION_FAILED
+        snapshot = select(snapshot, args.filter)
         text = exposition(snapshot, export_settings(args))
     emit(text, args.output)
     return 0

@@ -14,6 +14,8 @@ from portscope.cli.options import add_output_option, add_source_options, chosen_
 if TYPE_CHECKING:
     from portscope.model import Snapshot
 
+from portscope.cli.filtering import add_filter_option
+
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
 
@@ -24,6 +26,7 @@ def add_parser(commands: Any) -> None:
     fmt.add_argument("--json", dest="format", action="store_const", const="json")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
     add_source_options(parser)
+    add_filter_option(parser)
     add_output_option(parser)
     parser.set_defaults(format="table", run=run)
 
@@ -50,10 +53,12 @@ def run(args: argparse.Namespace) -> int:
 def take_and_write(args: argparse.Namespace) -> int:
     from portscope.cli.output import emit
     from portscope.report.snapshot import to_csv, to_json, to_table
+    from portscope.view.filters import select
 
     snap = one_poll(args)
     if snap is None:
         return COLLECTION_FAILED
+    snap = select(snap, args.filter)
     render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
     emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
     return 0

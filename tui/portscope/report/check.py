@@ -26,6 +26,7 @@ SCHEMA = "portscope.check/1"
 STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 UNKNOWN = EXIT_CODES["UNKNOWN"]
+ONE_POLL = "CLOSE_WAIT growth and listen drops need two polls: pass --interval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,8 @@ class Outcome:
 
 
 def perfdata(report: HealthReport) -> str:
-    """Figures a monitoring system can graph: value;warn;crit;min;max."""
+    """Figures a monitoring system can graph: value;warn;crit;min;max. Listen drops
+    (over the interval) and conntrack fill only where they were measured."""
     t = report.thresholds
     bounds = f"{t.warning:g};{t.critical:g};0;100"
     top = report.top_pressure.percent if report.top_pressure else 0.0
@@ -62,6 +64,12 @@ def perfdata(report: HealthReport) -> str:
         "time_wait": str(report.time_wait),
         "close_wait": str(close_wait),
     }
+    if report.listen_drops is not None:
+        drops = f"{t.listen_drops_warning};{t.listen_drops_critical};0"
+        figures["listen_drops"] = f"{report.listen_drops.dropped};{drops}"
+    if report.conntrack is not None:
+        fill = f"{t.conntrack_warning:g};{t.conntrack_critical:g};0;100"
+        figures["conntrack"] = f"{report.conntrack.percent:.1f}%;{fill}"
     return " ".join(f"{perf_label(label)}={value}" for label, value in figures.items())
 
 
@@ -74,14 +82,15 @@ def ok_summary(report: HealthReport) -> str:
         else "no outgoing connections"
     )
     trend = "not growing" if report.polls > 1 else "not trended (one poll)"
-    return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}"
+    drops = ", no listen drops" if report.listen_drops is not None else ""
+    return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}{drops}"
 
 
 def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
     """Status, summary and details for one health report and the poll's read errors."""
     problems = [f"{STATUS[f.level]}: {describe(f)}" for f in report.problems]
     details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
-    notes = [] if report.polls > 1 else ["CLOSE_WAIT growth needs two polls: pass --interval"]
+    notes = [] if report.polls > 1 else [ONE_POLL]
     status = STATUS[report.level]
     if problems:
         first = describe(report.problems[0])

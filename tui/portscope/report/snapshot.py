@@ -10,7 +10,14 @@ from typing import Any
 
 from portscope.analysis import HealthTracker
 from portscope.exposure import bind_label, exposure_of
-from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
+from portscope.model import (
+    InterfaceTable,
+    KernelCounters,
+    Snapshot,
+    Socket,
+    endpoint,
+    proto_label,
+)
 from portscope.report.json_rows import connection_rows
 from portscope.report.owner import owner_record
 from portscope.report.table import format_table
@@ -56,6 +63,17 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+def counters_record(counters: KernelCounters) -> dict[str, Any]:
+    """The kernel's watched counters by nstat's names, and conntrack's fill (null
+    without the module): a rate on screen is two of these apart."""
+    conntrack = (
+        None
+        if counters.conntrack_count is None
+        else {"count": counters.conntrack_count, "max": counters.conntrack_max}
+    )
+    return {"values": dict(counters.values), "conntrack": conntrack}
+
+
 def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed."""
     before, after = around_connections(snapshot)
@@ -93,6 +111,7 @@ def around_connections(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, An
     after = {
         "pressure": [pressure_record(p) for p in health.pressure],
         "health": health_record(health),
+        "counters": counters_record(snapshot.counters),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),
         "source": snapshot.source,
