@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
+from portscope.view.columns import Row
 from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
-from portscope.view.table_model import Row
 
 
 class ListeningPane(SocketPane):
     TITLE = "Listening"
     COLUMNS = LISTENING_COLUMNS
-    SORT_COLUMN = 2
+    SORT_COLUMN = "port"
     EMPTY = "no listening sockets"
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
