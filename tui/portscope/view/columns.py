@@ -7,7 +7,8 @@ subject's `Row`; everything else (sorting, markers, the pane's default sort, tes
 names columns by id, never by position. A row holds its subject, not its text: the
 cells are worded on first use (most of 20,000 rows are never on screen nor filtered)
 and a row's sort value is read when it is placed, for the one column sorted by, so a
-column more costs nothing until it is shown. No textual here.
+column more costs nothing until it is shown (BENCHMARKS.md, "Behind the code"). No
+textual here.
 """
 
 from __future__ import annotations
