@@ -249,6 +249,23 @@ async def test_exposure_labels_and_all_interfaces_stand_out(tmp_path: Path) -> N
         assert "your ssh" in rows[22].cell("process")
 
 
+@pytest.mark.parametrize(("size", "shown"), [((160, 48), True), ((80, 24), False)])
+async def test_the_ephemeral_pane_names_each_connection_s_user_when_there_is_room(
+    tmp_path: Path, size: tuple[int, int], shown: bool
+) -> None:
+    """The user column is the first to give way when the pane is narrow."""
+    app = demo_app(tmp_path / "config.toml")
+    async with app.run_test(size=size) as pilot:
+        await first_frame(pilot)
+        table = app.ephemeral.table
+        rows = _rows(table)
+        assert {r.cell("user") for r in rows} == {"dev", "app"}
+        assert all(r.cell("user") == r.payload.owner.user for r in rows)
+        assert ("user" in table.visible_columns) is shown
+        curl = next(y for y, r in enumerate(rows, 1) if r.payload.local_port == 41822)
+        assert (" dev " in table.render_line(curl).text) is shown
+
+
 async def test_hostile_process_names_render_as_inert_text(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(160, 36)) as pilot:

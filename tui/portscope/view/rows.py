@@ -166,6 +166,7 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
     Column("state", "state", 11, priority=7, cell=lambda f: f.sock.state or ""),
     replace(PROCESS, priority=6),
     replace(PID, priority=2),
+    replace(USER, priority=0),
     Column(
         "age",
         "age",
