@@ -5,14 +5,16 @@ expressions select against ss on real sockets)."""
 from __future__ import annotations
 
 import socket
+from operator import itemgetter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portscope.model import Owner, Socket
+from portscope.view.columns import Column, Columns, Row
 from portscope.view.filters import FilterSyntaxError, SocketText, compile_filter
-from portscope.view.table_model import FilterError, Row, make_matcher
+from portscope.view.table_model import FilterError, make_matcher
 
 NGINX = Owner(pid=812, name="nginx", user="www-data")
 SOCKETS = (
@@ -85,10 +87,20 @@ def test_a_service_name_is_its_port_as_in_ss() -> None:
     assert selected("sport = :https") == selected("sport = :443") == (LISTENER, SERVED)
 
 
+TEXT_COLUMNS: Columns[tuple[str, ...]] = Columns(
+    *(Column(f"c{i}", f"c{i}", 4, cell=itemgetter(i)) for i in range(5))
+)
+
+
+def text_row(key: int, *texts: str) -> Row:
+    """A row of these cells, one column each."""
+    return TEXT_COLUMNS.row(key, texts)
+
+
 ROWS = (
-    Row(1, ("tcp", "0.0.0.0", "443", "nginx", "www-data"), (0,)),
-    Row(2, ("tcp6", "::1", "8080", "my server", "root"), (0,)),
-    Row(3, ("udp", "127.0.0.1", "53", "state", "user"), (0,)),
+    text_row(1, "tcp", "0.0.0.0", "443", "nginx", "www-data"),
+    text_row(2, "tcp6", "::1", "8080", "my server", "root"),
+    text_row(3, "udp", "127.0.0.1", "53", "state", "user"),
 )
 
 

@@ -91,7 +91,7 @@ async def test_terminating_a_process_named_like_markup(tmp_path: Path, holder) -
             tries=500,
         )
         row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
-        assert row.cells[6] == NAME
+        assert row.cell("process") == NAME
         await look_up(pilot, str(port))
         assert f"{NAME} (pid {proc.pid}, " in str(app.lookup.card.render())
         table.focus()

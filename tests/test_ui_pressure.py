@@ -44,19 +44,19 @@ async def test_pressure_view_lists_destinations_by_pressure_with_levels(tmp_path
         await first_frame(pilot)
         screen = await open_pressure(pilot)
         rows = [screen.table.model.row_at(i) for i in range(len(screen.table.model))]
-        assert [r.cells[2] for r in rows] == [
+        assert [r.cell("remote") for r in rows] == [
             "203.0.113.9:5432",
             "203.0.113.12:443",
             "203.0.113.80:443",
         ]
-        assert [(r.cells[3], r.cells[4], r.cells[7]) for r in rows] == [
+        assert [(r.cell("in_use"), r.cell("percent"), r.cell("level")) for r in rows] == [
             ("95/100", "95%", "critical"),
             ("75/100", "75%", "warning"),
             ("3/100", "3%", "ok"),
         ]
         assert [r.tag for r in rows] == ["critical", "warning", ""]
-        assert rows[0].cells[5] == "60 (63%)"
-        assert rows[0].cells[6] == "no"
+        assert rows[0].cell("time_wait") == "60 (63%)"
+        assert rows[0].cell("reuse") == "no"
         summary = shown_text(screen.summary)
         assert "2 destinations under pressure (1 critical)" in summary
         assert "tcp_tw_reuse loopback only" in summary
@@ -137,7 +137,11 @@ async def test_open_pressure_view_follows_new_polls(tmp_path: Path) -> None:
         await analysed(pilot)
         assert isinstance(app.screen, PressureScreen)
         top = screen.table.model.row_at(0)
-        assert (top.cells[2], top.cells[4], top.tag) == ("203.0.113.9:5432", "92%", "critical")
+        assert (top.cell("remote"), top.cell("percent"), top.tag) == (
+            "203.0.113.9:5432",
+            "92%",
+            "critical",
+        )
 
 
 async def test_listener_rows_flag_full_and_filling_accept_queues(tmp_path: Path) -> None:
@@ -145,13 +149,13 @@ async def test_listener_rows_flag_full_and_filling_accept_queues(tmp_path: Path)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         rows = {r.payload.local_port: r for r in app.listening.table.model.rows.values()}
-        assert (rows[3000].cells[-1], rows[3000].tag) == ("full 129/128", "critical")
-        assert (rows[5432].cells[-1], rows[5432].tag) == ("100/128", "warning")
-        assert (rows[443].cells[-1], rows[443].tag) == ("3/511", "exposed")
-        assert rows[22].cells[-1] == ""
-        assert rows[3000].cells[6] == "node ✖ queue full"
-        assert rows[5432].cells[6] == "postgres ▲ queue 78%"
-        assert rows[443].cells[6] == "nginx"
+        assert (rows[3000].cell("queue"), rows[3000].tag) == ("full 129/128", "critical")
+        assert (rows[5432].cell("queue"), rows[5432].tag) == ("100/128", "warning")
+        assert (rows[443].cell("queue"), rows[443].tag) == ("3/511", "exposed")
+        assert rows[22].cell("queue") == ""
+        assert rows[3000].cell("process") == "node ✖ queue full"
+        assert rows[5432].cell("process") == "postgres ▲ queue 78%"
+        assert rows[443].cell("process") == "nginx"
 
 
 async def test_process_details_show_a_growing_close_wait_count(tmp_path: Path) -> None:

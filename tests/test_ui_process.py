@@ -18,7 +18,7 @@ from demo.server import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
-from portscope.ui.widgets.socket_table import format_age
+from portscope.view.socket_cells import format_age
 from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 VICTIM_PORT = 47001

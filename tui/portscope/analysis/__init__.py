@@ -10,7 +10,7 @@ Headless: never imports textual.
 from portscope.analysis.closewait import CloseWaitTrend
 from portscope.analysis.counters import ConntrackFill, CounterChange, CounterReport, ListenDrops
 from portscope.analysis.health import Finding, HealthReport, HealthTracker
-from portscope.analysis.levels import Level, Thresholds, worst
+from portscope.analysis.levels import Level, Thresholds, percent_label, worst
 from portscope.analysis.pressure import Destination, DestinationPressure, destination_pressure
 from portscope.analysis.queues import AcceptQueue, accept_queues, listener_queue
 
@@ -31,5 +31,6 @@ __all__ = [
     "accept_queues",
     "destination_pressure",
     "listener_queue",
+    "percent_label",
     "worst",
 ]

@@ -73,3 +73,8 @@ def worst(levels: Iterable[Level]) -> Level:
 def percent_of(used: int, budget: int) -> float:
     """`used` as a percentage of `budget`; a spent or empty budget counts as full."""
     return 100.0 if budget <= 0 else 100.0 * used / budget
+
+
+def percent_label(percent: float) -> str:
+    """`89.6%`, `100%`: one decimal, none when it is zero."""
+    return f"{percent:.1f}".removesuffix(".0") + "%"

@@ -12,14 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from portscope.analysis import HealthReport
-from portscope.report.health import (
-    describe,
-    destination_label,
-    health_record,
-    percent_label,
-    pressure_record,
-)
+from portscope.analysis import HealthReport, percent_label
+from portscope.report.health import describe, destination_label, health_record, pressure_record
 from portscope.sanitise import perf_label, plugin_text, printable
 
 SCHEMA = "portscope.check/1"

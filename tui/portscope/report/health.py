@@ -14,6 +14,7 @@ from portscope.analysis import (
     Finding,
     HealthReport,
     ListenDrops,
+    percent_label,
 )
 from portscope.model import Owner, SocketTotals, endpoint
 from portscope.report.owner import owner_record
@@ -22,11 +23,6 @@ from portscope.sanitise import printable
 
 def rounded(percent: float | None) -> float | None:
     return None if percent is None else round(percent, 1)
-
-
-def percent_label(percent: float) -> str:
-    """`89.6%`, `100%`: one decimal, none when it is zero."""
-    return f"{percent:.1f}".removesuffix(".0") + "%"
 
 
 def pressure_record(item: DestinationPressure) -> dict[str, Any]:

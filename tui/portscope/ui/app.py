@@ -386,8 +386,10 @@ class PortscopeApp(App[int]):
         pane = self.focused_socket_pane()
         if pane is not None:
             table = pane.table
-            shown = table.visible_columns or tuple(range(len(table.columns)))
-            later = [i for i in shown if i > table.model.sort_column]
+            position = table.columns.index
+            shown = table.visible_columns or table.columns.ids
+            current = position(table.model.sort_column)
+            later = [column for column in shown if position(column) > current]
             table.sort_by(later[0] if later else shown[0], reverse=False)
 
     def action_reverse(self) -> None:

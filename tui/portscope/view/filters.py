@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from portscope.model import Snapshot, Socket, endpoint, proto_label
+from portscope.view.columns import CELL_SEPARATOR
 from portscope.view.filter_fields import FIELDS, STATE, Field, ValueProblem, quoted, regex
-from portscope.view.table_model import CELL_SEPARATOR, REGEX_PREFIX, FilterError
+from portscope.view.table_model import REGEX_PREFIX, FilterError
 
 
 class RowText(Protocol):

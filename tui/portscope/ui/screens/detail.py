@@ -34,12 +34,13 @@ from portscope.processes import (
 from portscope.sanitise import printable
 from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.live import Live
-from portscope.ui.pressure_rows import finding_line
+from portscope.ui.pressure_text import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.text import text
-from portscope.ui.widgets.socket_table import Clock, SocketTable, format_age
-from portscope.view.rows import PROCESS_COLUMNS, process_row, row_text
+from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.rows import PROCESS_COLUMNS, process_row
 from portscope.view.showing import Shown
+from portscope.view.socket_cells import format_age
 
 LABEL = "dim"
 Describe = Callable[[Owner], ProcessDetails]
@@ -135,7 +136,7 @@ class ProcessScreen(Screen[int | None]):
         self.refusal = refuse_reason(owner)
         self.table = SocketTable(
             PROCESS_COLUMNS,
-            sort_column=2,
+            sort_column="lport",
             selectable=False,
             empty_text="it holds no sockets now",
             id="process-sockets",
@@ -223,7 +224,7 @@ class ProcessScreen(Screen[int | None]):
         row = self.table.cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row_text(row, PROCESS_COLUMNS))
+        self.app.copy_to_clipboard(row.text())
         self.notify(COPY_SENT, timeout=5)
 
     def action_lookup(self) -> None:

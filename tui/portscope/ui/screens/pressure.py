@@ -18,14 +18,9 @@ from textual.widgets import Footer, Static
 from portscope.analysis import HealthReport
 from portscope.ui.actions import Scope, bindings
 from portscope.ui.live import Live
-from portscope.ui.pressure_rows import (
-    PERCENT_COLUMN,
-    PRESSURE_COLUMNS,
-    findings_text,
-    pressure_row,
-    summary_text,
-)
+from portscope.ui.pressure_text import findings_text, summary_text
 from portscope.ui.widgets.socket_table import SocketTable
+from portscope.view.pressure_rows import PRESSURE_COLUMNS, pressure_row
 
 
 class PressureScreen(Screen[None]):
@@ -37,7 +32,7 @@ class PressureScreen(Screen[None]):
         self.summary = Static("waiting for the first analysis…", id="pressure-summary")
         self.table = SocketTable(
             PRESSURE_COLUMNS,
-            sort_column=PERCENT_COLUMN,
+            sort_column="percent",
             reverse=True,
             selectable=False,
             empty_text="no connection draws on the ephemeral range",

@@ -14,9 +14,9 @@ from textual.timer import Timer
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import NEW_FOR, Clock
-from portscope.view.rows import AGE_COLUMN, EPHEMERAL_COLUMNS, RowContext, ephemeral_row
+from portscope.view.columns import Row
+from portscope.view.rows import EPHEMERAL_COLUMNS, RowContext, ephemeral_row
 from portscope.view.showing import Shown
-from portscope.view.table_model import Row
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
@@ -83,7 +83,7 @@ class Timers:
 class EphemeralPane(SocketPane):
     TITLE = "Ephemeral"
     COLUMNS = EPHEMERAL_COLUMNS
-    SORT_COLUMN = AGE_COLUMN
+    SORT_COLUMN = "age"
     EMPTY = "no connections on ephemeral ports"
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:

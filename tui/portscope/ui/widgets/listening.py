@@ -6,15 +6,15 @@ from collections.abc import Mapping
 
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
+from portscope.view.columns import Row
 from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
 from portscope.view.showing import Shown
-from portscope.view.table_model import Row
 
 
 class ListeningPane(SocketPane):
     TITLE = "Listening"
     COLUMNS = LISTENING_COLUMNS
-    SORT_COLUMN = 2
+    SORT_COLUMN = "port"
     EMPTY = "no listening sockets"
     FIRST_FRAME = True
 

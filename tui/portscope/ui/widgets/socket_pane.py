@@ -23,9 +23,10 @@ from portscope.ui.actions import Scope, bindings
 from portscope.ui.live import Live
 from portscope.ui.text import text
 from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.columns import Columns, Row
 from portscope.view.rows import RowContext
 from portscope.view.showing import Relabel, Shown
-from portscope.view.table_model import Column, FilterError, Row
+from portscope.view.table_model import FilterError
 
 MAX_FILTER = 100_000
 
@@ -49,8 +50,9 @@ class SocketPane(Vertical):
     ALLOW_MAXIMIZE = True
 
     TITLE = "sockets"
-    COLUMNS: tuple[Column, ...] = ()
-    SORT_COLUMN = 0
+    COLUMNS: ClassVar[Columns]
+    SORT_COLUMN: ClassVar[str]
+    """The id of the column the pane is sorted by until the user sorts it otherwise."""
     REVERSE = False
     EMPTY = "nothing here"
     FIRST_FRAME = False

@@ -1,4 +1,5 @@
-"""What the pressure view shows: one row per destination, and the health findings as lines.
+"""The pressure view's words around its table: the verdict, and the health findings
+as lines, in their levels' colours (the table's rows are `view/pressure_rows.py`).
 
 Every figure comes from a `HealthReport`; nothing is recomputed here, only worded.
 """
@@ -7,13 +8,8 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from portscope.analysis import AcceptQueue, CloseWaitTrend, DestinationPressure, HealthReport, Level
-from portscope.analysis.levels import SEVERITY
-from portscope.model import endpoint, proto_label
-from portscope.report.health import describe, percent_label
-from portscope.sanitise import printable
-from portscope.view.rows import address_sort
-from portscope.view.table_model import Column, Row, SortValue
+from portscope.analysis import AcceptQueue, CloseWaitTrend, HealthReport, Level, percent_label
+from portscope.report.health import describe
 
 LEVEL_STYLE: dict[Level, str] = {
     "ok": "",
@@ -21,47 +17,6 @@ LEVEL_STYLE: dict[Level, str] = {
     "critical": "bold $text-error",
 }
 TW_REUSE = {None: "unknown", 0: "off", 1: "on", 2: "loopback only"}
-
-PRESSURE_COLUMNS = (
-    Column("proto", "proto", 5, priority=6),
-    Column("local", "local address", 13, priority=3, grow=True),
-    Column("remote", "destination", 21, priority=10, grow=True),
-    Column("in_use", "in use", 11, priority=9, align="right"),
-    Column("percent", "used", 6, priority=10, align="right"),
-    Column("time_wait", "TIME_WAIT", 10, priority=8, align="right"),
-    Column("reuse", "tw_reuse", 8, priority=2),
-    Column("level", "level", 8, priority=7),
-)
-PERCENT_COLUMN = 4
-
-
-def pressure_row(item: DestinationPressure) -> Row:
-    """A destination's row, tagged with its level so warning and critical rows stand out."""
-    dest = item.destination
-    remote = endpoint(printable(dest.remote_address, 45), dest.remote_port)
-    reuse = ("recycles" if item.time_wait_reusable else "no") if dest.proto == "tcp" else ""
-    cells = (
-        proto_label(dest.proto, dest.family),
-        printable(dest.local_address, 45),
-        remote,
-        f"{item.in_use:,}/{item.budget:,}",
-        percent_label(item.percent),
-        f"{item.time_wait:,} ({item.time_wait_share:.0f}%)" if item.time_wait else "0",
-        reuse,
-        item.level,
-    )
-    sort_values: tuple[SortValue, ...] = (
-        cells[0],
-        address_sort(dest.local_address),
-        address_sort(dest.remote_address) + dest.remote_port.to_bytes(2, "big"),
-        item.in_use,
-        round(item.percent * 100),
-        item.time_wait,
-        reuse,
-        SEVERITY[item.level],
-    )
-    tag = "" if item.level == "ok" else item.level
-    return Row(dest, cells, sort_values, tag=tag, payload=item)
 
 
 def finding_line(finding: CloseWaitTrend | AcceptQueue) -> Content:
