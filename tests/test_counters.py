@@ -108,7 +108,7 @@ def test_no_text_makes_the_parser_raise(noise: str, at: int, cut: int) -> None:
     """Random text, or the real file with noise spliced in and a piece cut out: counters
     or skipped pairs, never an exception."""
     for text in (noise, REAL[:at] + noise + REAL[at + cut :]):
-        skipped = Skipped()
+        skipped = Skipped("line pair")
         found = parse_counters(text, skipped)
         assert set(found) <= set(WATCHED)
         assert skipped.count <= text.count("\n") // 2 + 1

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from portscope.collect.skipped import Skipped
 from portscope.model import WATCHED_COUNTERS, KernelCounters
 
 COUNTER_FILES = ("net/netstat", "net/snmp")
@@ -29,23 +29,6 @@ WATCHED = frozenset(counter.name for counter in WATCHED_COUNTERS)
 
 Reader = Callable[[str], "str | None"]
 """A file's text by its name under the /proc root (`net/snmp`); None when it is absent."""
-
-
-@dataclass(slots=True)
-class Skipped:
-    """The line pairs of one file that were not counters: how many, and the first."""
-
-    count: int = 0
-    first: int | None = None
-
-    def add(self, line_number: int) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = line_number
-
-    def note(self, path: str) -> str:
-        pairs = "line pair" if self.count == 1 else "line pairs"
-        return f"{path}: {self.count} malformed {pairs} skipped (first: line {self.first})"
 
 
 def parse_counters(text: str, skipped: Skipped) -> dict[str, int]:
@@ -100,7 +83,7 @@ def read_kernel_counters(read: Reader) -> tuple[KernelCounters, list[str]]:
         text = read(name)
         if text is None:
             continue
-        skipped = Skipped()
+        skipped = Skipped("line pair")
         values.update(parse_counters(text, skipped))
         if skipped.count:
             notes.append(skipped.note(name))
