@@ -13,6 +13,7 @@ from demo.pressure import pressure_steps
 from demo.scenes import analysed
 from demo.server import with_sockets
 from portscope.model import Owner, Socket
+from portscope.ui.app import PortscopeApp
 from ui_support import demo_app, first_frame, screen_lines
 
 SIZES = [(80, 24), (120, 36)]
@@ -37,12 +38,17 @@ def row_line(lines: list[str], port: int) -> str:
     return line
 
 
+def full_queue_app(tmp_path: Path) -> PortscopeApp:
+    """The demo's pressure steps, each with the full accept queue of port 25 added."""
+    steps = [with_sockets(step, FULL_QUEUE) for step in pressure_steps()]
+    return demo_app(tmp_path / "config.toml", steps)
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_listener_markers_stay_whole_in_narrow_columns(
     tmp_path: Path, size: tuple[int, int], no_color: bool
 ) -> None:
-    steps = [with_sockets(step, FULL_QUEUE) for step in pressure_steps()]
-    app = demo_app(tmp_path / "config.toml", steps)
+    app = full_queue_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         await first_frame(pilot)
         await analysed(pilot)
@@ -71,8 +77,7 @@ async def test_the_session_marker_stays_whole_in_the_ephemeral_pane(
 async def test_the_header_keeps_pressure_health_and_pause_at_every_width(
     tmp_path: Path, size: tuple[int, int], no_color: bool
 ) -> None:
-    steps = [with_sockets(step, FULL_QUEUE) for step in pressure_steps()]
-    app = demo_app(tmp_path / "config.toml", steps)
+    app = full_queue_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         await first_frame(pilot)
         await analysed(pilot)
