@@ -32,6 +32,14 @@ def copy_counters(root: Path) -> Path:
     return net
 
 
+def write_conntrack(root: Path, count: str, maximum: str) -> None:
+    """Conntrack's count and limit under `root`, each as a line of the given text."""
+    netfilter = root / "sys" / "net" / "netfilter"
+    netfilter.mkdir(parents=True)
+    (netfilter / "nf_conntrack_count").write_text(f"{count}\n")
+    (netfilter / "nf_conntrack_max").write_text(f"{maximum}\n")
+
+
 def snapshot(root: Path) -> tuple[int, list[str], dict]:
     (root / "net" / "tcp").write_text(
         "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
@@ -116,10 +124,7 @@ def test_no_text_makes_the_parser_raise(noise: str, at: int, cut: int) -> None:
 
 def test_conntrack_fill_is_read_and_judged(tmp_path: Path) -> None:
     copy_counters(tmp_path)
-    netfilter = tmp_path / "sys" / "net" / "netfilter"
-    netfilter.mkdir(parents=True)
-    (netfilter / "nf_conntrack_count").write_text("1600\n")
-    (netfilter / "nf_conntrack_max").write_text("2000\n")
+    write_conntrack(tmp_path, "1600", "2000")
     status, stderr, doc = snapshot(tmp_path)
     assert (status, stderr) == (0, [])
     assert doc["counters"]["conntrack"] == {"count": 1600, "max": 2000}
@@ -131,10 +136,7 @@ def test_conntrack_fill_is_read_and_judged(tmp_path: Path) -> None:
 
 def test_a_bad_conntrack_count_is_a_warning(tmp_path: Path) -> None:
     copy_counters(tmp_path)
-    netfilter = tmp_path / "sys" / "net" / "netfilter"
-    netfilter.mkdir(parents=True)
-    (netfilter / "nf_conntrack_count").write_text("-3\n")
-    (netfilter / "nf_conntrack_max").write_text("2000\n")
+    write_conntrack(tmp_path, "-3", "2000")
     status, stderr, doc = snapshot(tmp_path)
     assert status == 0
     assert stderr == [
