@@ -55,6 +55,18 @@ def layout_columns(columns: Sequence[Column], width: int) -> list[Placed]:
     return [(i, columns[i], widths[i]) for i in chosen]
 
 
+class TableMessage(Message):
+    """A message from one table, which is its `control` (so `@on` selectors match it)."""
+
+    def __init__(self, table: SocketTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> SocketTable:
+        return self.table
+
+
 class SocketTable(ScrollView, can_focus=True):
     """Keyboard-driven table over a `RowModel`, one header line plus visible rows."""
 
@@ -96,39 +108,18 @@ class SocketTable(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
-    class Selected(Message):
+    class Selected(TableMessage):
         """Enter (or a second click) on a row."""
 
         def __init__(self, table: SocketTable, row: Row) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.row = row
 
-        @property
-        def control(self) -> SocketTable:
-            return self.table
-
-    class NewAbove(Message):
+    class NewAbove(TableMessage):
         """The count of rows that arrived above the view (`new_above`) changed."""
 
-        def __init__(self, table: SocketTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> SocketTable:
-            return self.table
-
-    class SortChanged(Message):
+    class SortChanged(TableMessage):
         """The user sorted by another column or reversed the order."""
-
-        def __init__(self, table: SocketTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> SocketTable:
-            return self.table
 
     def __init__(
         self,
