@@ -18,10 +18,9 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from portscope.analysis import DestinationPressure, HealthReport, Level, worst
+from portscope.analysis import DestinationPressure, HealthReport, Level, percent_label, worst
 from portscope.events import PollFailed
 from portscope.model import EphemeralRange, Snapshot, endpoint
-from portscope.report.health import percent_label
 from portscope.sanitise import printable
 from portscope.ui.live import Live
 from portscope.ui.narrow import by_priority
