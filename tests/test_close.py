@@ -233,15 +233,7 @@ def test_anything_but_yes_closes_nothing(farm: SocketFarm, answer: str) -> None:
     listener = farm.tcp_listener("127.0.0.1")
     ((client, server),) = farm.connect(listener)
     expression = f"src 127.0.0.1:{client.getsockname()[1]} dst 127.0.0.1:{server.getsockname()[1]}"
-    done = subprocess.run(
-        [sys.executable, "-m", "portscope", "close", "--filter", expression],
-        input=answer,
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
-    )
+    done = run_portscope("close", "--filter", expression, input=answer, timeout=60)
     assert (done.returncode, done.stdout) == (1, "")
     end_of_input = "\n" if not answer else ""  # the answer's own newline ends the line
     assert done.stderr.endswith(f"[y/N] {end_of_input}portscope: nothing closed\n")
