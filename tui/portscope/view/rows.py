@@ -31,7 +31,7 @@ from portscope.view.socket_cells import (
     pick,
     queue_cell,
     row_age,
-    service_cell,
+    service_column,
 )
 
 NameOf = Callable[[str], "str | None"]
@@ -66,14 +66,7 @@ LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
         cell=lambda f: LABELS[f.exposure],
         sort=lambda f: EXPOSURE_ORDER[f.exposure],
     ),
-    Column(
-        "service",
-        "service",
-        9,
-        priority=5,
-        cell=lambda f: service_cell(f.sock.local_port, f.sock.proto),
-        sort=lambda f: service_cell(f.sock.local_port, f.sock.proto).casefold(),
-    ),
+    replace(service_column(lambda s: s.local_port, 9), priority=5),
     replace(PROCESS, width=12, priority=6),
     replace(PID, priority=3),
     replace(USER, priority=1),
@@ -155,14 +148,7 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
     replace(LOCAL_PORT, priority=10),
     replace(REMOTE, priority=9),
     replace(REMOTE_PORT, priority=8),
-    Column(
-        "service",
-        "service",
-        8,
-        priority=4,
-        cell=lambda f: service_cell(f.sock.remote_port, f.sock.proto),
-        sort=lambda f: service_cell(f.sock.remote_port, f.sock.proto).casefold(),
-    ),
+    replace(service_column(lambda s: s.remote_port, 8), priority=4),
     Column("state", "state", 11, priority=7, cell=lambda f: f.sock.state or ""),
     replace(PROCESS, priority=6),
     replace(PID, priority=2),

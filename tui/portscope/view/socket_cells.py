@@ -84,6 +84,16 @@ def service_cell(port: int | None, proto: str) -> str:
     return printable(service_name(port, proto) or "", 24)
 
 
+def service_column(port: Callable[[Socket], int | None], width: int) -> Column[SocketFacts]:
+    """The name the services data gives `port` of the socket (its own, or its peer's),
+    sorted without regard to case."""
+
+    def cell(f: SocketFacts) -> str:
+        return service_cell(port(f.sock), f.sock.proto)
+
+    return Column("service", "service", width, cell=cell, sort=lambda f: cell(f).casefold())
+
+
 def queue_cell(queue: AcceptQueue | None) -> str:
     """`3/128` waiting of backlog, `full 129/128`; empty while nothing waits."""
     if queue is None or not queue.queued:
