@@ -19,6 +19,8 @@ LISTEN = "LISTEN"
 TIME_WAIT = "TIME_WAIT"
 CLOSE_WAIT = "CLOSE_WAIT"
 ESTABLISHED = "ESTABLISHED"
+MAX_PORT = 65535
+"""The highest TCP or UDP port: ports are 16 bits."""
 
 SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
 """Stable identity of a socket across polls (see `Socket.key`)."""

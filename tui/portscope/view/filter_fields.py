@@ -20,7 +20,7 @@ import re2
 
 from portscope.addresses import parse_ip, plain_ip
 from portscope.exposure import exposure_of
-from portscope.model import Socket, endpoint
+from portscope.model import MAX_PORT, Socket, endpoint
 from portscope.view.table_model import FilterError, compile_regex
 
 Test = Callable[[Socket], bool]
@@ -33,7 +33,6 @@ ORDERED = {
 }
 """Comparisons every ordered field takes; `!=` is `not =` for every field, so a socket
 that lacks the value (no owner, say) is `!=` anything."""
-MAX_PORT = 0xFFFF
 ANY_PORT = "*"
 
 
