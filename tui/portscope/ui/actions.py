@@ -126,7 +126,7 @@ ACTIONS: tuple[Action, ...] = (
         "slash",
         "filter",
         "Filter",
-        "Filter the focused table (re: for a regex; Esc clears)",
+        "Filter the focused table: text, re:REGEX or an expression (README); Esc clears",
     ),
     Action("sort", DASHBOARD, "s", "sort", "Sort", "Sort the focused table by the next column"),
     Action(
@@ -161,6 +161,15 @@ ACTIONS: tuple[Action, ...] = (
         "lookup_row",
         "Lookup",
         "Look up the port of the selected row",
+    ),
+    Action(
+        "close_connection",
+        DASHBOARD,
+        "K",
+        "close_connection",
+        "Close conn",
+        "Close the selected TCP connection (as ss -K), after a confirmation; its process lives on",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action("pause", APP, "space", "toggle_pause", "Pause", "Pause or resume polling"),
     Action("faster", APP, "plus", "interval(-1)", "Poll faster", "Poll more often", show=False),
