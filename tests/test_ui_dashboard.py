@@ -94,7 +94,7 @@ async def test_a_bad_regex_says_so_beside_the_box_and_keeps_the_last_valid_filte
         await pilot.press("(")
         await pilot.pause()
         shown = " ".join(line.strip("│ ") for line in screen_lines(app))
-        assert "✖ bad regular expression: missing ): ^(80|443)$(" in shown
+        assert "✖ at 4: bad regular expression: missing ): ^(80|443)$(" in shown
         assert "still showing the last valid filter: re:^(80|443)$" in shown
         assert sorted(r.payload.local_port for r in _rows(table)) == [80, 443]
         assert "2 of" in str(app.listening.border_title)

@@ -118,7 +118,7 @@ async def test_a_keymap_in_the_config_file_remaps_keys(tmp_path: Path) -> None:
         await pilot.press("escape")
 
         screen = await open_process(pilot, 443)
-        assert "K kills (SIGKILL)" in str(screen.query_one("#process-refusal", Static).render())
+        assert "K kill (SIGKILL)" in str(screen.query_one("#process-refusal", Static).render())
         await pilot.pause()
         assert "K Kill" in screen_lines(app)[-1]
         await pilot.press("k")

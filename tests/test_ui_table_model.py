@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from portscope.ui.narrow import fit_marked
 from portscope.ui.widgets.socket_table import layout_columns
 from portscope.view.columns import Column, Columns, Row
+from portscope.view.filters import row_matcher
 from portscope.view.socket_cells import format_age
-from portscope.view.table_model import FilterError, RowModel, make_matcher
+from portscope.view.table_model import FilterError, RowModel
 
 PAIRS: Columns[tuple[int, int]] = Columns(
     Column("key", "key", 4, cell=lambda kv: f"k{kv[0]}", sort=lambda kv: kv[0]),
@@ -47,7 +48,7 @@ changes = st.lists(
 @given(changes, st.sampled_from(PAIRS.ids), st.booleans(), st.sampled_from(["", "1", "v3"]))
 def test_incremental_changes_match_a_full_sort(ops, column, reverse, needle) -> None:
     model = RowModel(PAIRS, sort_column=column, reverse=reverse)
-    model.set_filter(needle)
+    model.set_matcher(row_matcher(needle))
     truth: dict[int, int] = {}
     for batch_start in range(0, len(ops), 7):
         pending: dict[int, int] = {}
@@ -81,7 +82,7 @@ def test_batched_changes_to_many_rows_match_a_full_sort(ops, column, reverse, ne
     """Changes too many to bisect one by one, too few for a rebuild, are merged in."""
     truth = {key: key % 7 for key in range(0, 600, 2)}
     model = RowModel(PAIRS, sort_column=column, reverse=reverse)
-    model.set_filter(needle)
+    model.set_matcher(row_matcher(needle))
     model.replace_all(row(k, v) for k, v in truth.items())
     upserts = [row(key, value) for add, key, value in ops if add]
     removals = {key for add, key, _value in ops if not add and key in truth}
@@ -107,10 +108,10 @@ def test_same_values_keep_their_first_seen_order_in_both_directions() -> None:
 def test_bad_regex_raises_and_keeps_the_previous_filter() -> None:
     model = RowModel(PAIRS)
     model.apply([row(1, 1), row(2, 2)])
-    model.set_filter("re:k1")
+    model.set_matcher(row_matcher("re:k1"))
     assert shown(model) == [1]
     with pytest.raises(FilterError, match="bad regular expression"):
-        model.set_filter("re:(")
+        model.set_matcher(row_matcher("re:("))
     assert shown(model) == [1]
 
 
@@ -121,10 +122,10 @@ def cells(*texts: str) -> Row:
 
 
 def test_plain_filter_is_a_case_insensitive_substring_not_a_pattern() -> None:
-    matcher = make_matcher("A.B")
+    matcher = row_matcher("A.B")
     assert matcher is not None
     assert matcher(cells("xa.by")) and not matcher(cells("xaxby"))
-    assert make_matcher("") is None and make_matcher("re:") is None
+    assert row_matcher("") is None and row_matcher("re:") is None
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,7 @@ def test_plain_filter_is_a_case_insensitive_substring_not_a_pattern() -> None:
 )
 def test_a_filter_matches_within_one_cell_never_across_two(pattern: str, matches: bool) -> None:
     """Any cell that matches makes the row match; `^`/`$` are a cell's ends."""
-    matcher = make_matcher(pattern)
+    matcher = row_matcher(pattern)
     assert matcher is not None
     assert matcher(cells("tcp", "127.0.0.1", "8080", "listen")) is matches
 
@@ -179,16 +180,16 @@ def test_a_catastrophic_regex_cannot_freeze_the_filter() -> None:
     long = Columns(Column("text", "text", 8, cell=lambda _i: "a" * 5_000 + "b", sort=int))
     model = RowModel(long)
     model.apply(long.row(i, i) for i in range(2_000))
-    model.set_filter("re:(a+)+$")
+    model.set_matcher(row_matcher("re:(a+)+$"))
     assert len(model) == 0
-    model.set_filter("re:(a+)+b$")
+    model.set_matcher(row_matcher("re:(a+)+b$"))
     assert len(model) == 2_000
 
 
 def test_regex_features_re2_lacks_are_inline_errors() -> None:
     for pattern in (r"re:(\w)\1", "re:(?=x)", "re:(?<!y)z"):
         with pytest.raises(FilterError, match="bad regular expression"):
-            make_matcher(pattern)
+            row_matcher(pattern)
 
 
 @pytest.mark.parametrize(

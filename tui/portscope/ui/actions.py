@@ -8,6 +8,7 @@ Every binding has the id `portscope.<id>`, which is what a keymap names.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -17,6 +18,7 @@ from textual.dom import DOMNode
 from textual.keys import REPLACED_KEYS, Keys, format_key, key_to_character
 
 from portscope.config import Problem
+from portscope.processes import OFFERED_SIGNALS
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 NAMED_KEYS = frozenset(k.value.rpartition("+")[2] for k in Keys) - {
@@ -100,6 +102,12 @@ class Note:
 
 
 APP, DASHBOARD, TABLE = Scope.APP, Scope.DASHBOARD, Scope.TABLE
+SIGNAL_KEYS = {signal.SIGHUP: "r", signal.SIGINT: "i", signal.SIGTERM: "t", signal.SIGKILL: "k"}
+"""The process details' key for each of `OFFERED_SIGNALS`; its binding id is
+`process.<action>` (`process.reload`, `process.kill`)."""
+IN_FOOTER = frozenset({signal.SIGTERM, signal.SIGKILL})
+"""The signals the Footer names: at 80 columns it has room for two; the details screen
+names every offered signal's key, and so does the help."""
 
 ACTIONS: tuple[Action, ...] = (
     # The app's bindings, in the Footer's order.
@@ -118,7 +126,7 @@ ACTIONS: tuple[Action, ...] = (
         "slash",
         "filter",
         "Filter",
-        "Filter the focused table (re: for a regex; Esc clears)",
+        "Filter the focused table: text, re:REGEX or an expression (README); Esc clears",
     ),
     Action("sort", DASHBOARD, "s", "sort", "Sort", "Sort the focused table by the next column"),
     Action(
@@ -153,6 +161,15 @@ ACTIONS: tuple[Action, ...] = (
         "lookup_row",
         "Lookup",
         "Look up the port of the selected row",
+    ),
+    Action(
+        "close_connection",
+        DASHBOARD,
+        "K",
+        "close_connection",
+        "Close conn",
+        "Close the selected TCP connection (as ss -K), after a confirmation; its process lives on",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action("pause", APP, "space", "toggle_pause", "Pause", "Pause or resume polling"),
     Action("faster", APP, "plus", "interval(-1)", "Poll faster", "Poll more often", show=False),
@@ -282,21 +299,19 @@ ACTIONS: tuple[Action, ...] = (
         "Look up port",
         "Look up the selected row's port",
     ),
-    Action(
-        "process.terminate",
-        Scope.PROCESS,
-        "t",
-        "terminate",
-        "Terminate",
-        "Terminate (SIGTERM), after a confirmation naming the process and pid",
-    ),
-    Action(
-        "process.kill",
-        Scope.PROCESS,
-        "k",
-        "kill",
-        "Kill",
-        "Kill (SIGKILL), after two confirmations",
+    *(
+        Action(
+            f"process.{offer.action.lower()}",
+            Scope.PROCESS,
+            SIGNAL_KEYS[sig],
+            f"signal({int(sig)})",
+            offer.action,
+            f"{offer.action} ({sig.name}), after "
+            f"{'a confirmation' if offer.confirmations == 1 else 'two confirmations'} "
+            "naming the process and pid",
+            show=sig in IN_FOOTER,
+        )
+        for sig, offer in OFFERED_SIGNALS.items()
     ),
     Action(
         "pressure.back",

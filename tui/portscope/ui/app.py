@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -29,6 +29,13 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport, Thresholds
+from portscope.closing import (
+    CloseRefused,
+    close_connection,
+    close_refusal,
+    confirmation,
+    connection_label,
+)
 from portscope.config import Config, config_path, load_config, save_config
 from portscope.delta import Delta
 from portscope.failures import Failure
@@ -48,6 +55,7 @@ from portscope.ui.actions import (
     key_list,
 )
 from portscope.ui.live import Live
+from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import Describe, ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
@@ -364,7 +372,13 @@ class PortscopeApp(App[int]):
             return True
         if pane is None:
             return False
-        return None if action == "lookup_row" and pane.table.cursor_row is None else True
+        if action in ("lookup_row", "close_connection"):
+            return None if self.selected_socket(pane) is None else True
+        return True
+
+    def selected_socket(self, pane: SocketPane) -> Socket | None:
+        row = pane.table.cursor_row
+        return row.payload if row is not None and isinstance(row.payload, Socket) else None
 
     # --- actions ---------------------------------------------------------------------
 
@@ -445,9 +459,42 @@ class PortscopeApp(App[int]):
 
     def action_lookup_row(self) -> None:
         pane = self.focused_socket_pane()
-        row = pane.table.cursor_row if pane is not None else None
-        if row is not None and isinstance(row.payload, Socket):
-            self.look_up_port(row.payload.local_port)
+        sock = self.selected_socket(pane) if pane is not None else None
+        if sock is not None:
+            self.look_up_port(sock.local_port)
+
+    def action_close_connection(self) -> None:
+        """Close the selected connection (SOCK_DESTROY) after a confirmation naming both
+        ends, the state and the process; a socket that cannot be closed (a listener,
+        UDP) says why instead."""
+        pane = self.focused_socket_pane()
+        sock = self.selected_socket(pane) if pane is not None else None
+        if sock is None:
+            return
+        reason = close_refusal(sock)
+        if reason is not None:
+            message = text(
+                "Not closed: {label}: {reason}.", label=connection_label(sock), reason=reason
+            )
+            self.notify(message, severity="warning", timeout=8)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._close(sock)
+
+        self.push_screen(ConfirmScreen("Close this connection?", confirmation(sock)), answered)
+
+    @work(thread=True, group="close", exit_on_error=False)
+    def _close(self, sock: Socket) -> None:
+        """Blocking (a netlink dump and request): in a thread, never the event loop."""
+        try:
+            message, severity = close_connection(sock), "information"
+        except CloseRefused as exc:
+            message, severity = str(exc), "error"
+        self.call_from_thread(
+            self.notify, text("{message}", message=message), severity=severity, timeout=8
+        )
 
     def look_up_port(self, port: int) -> None:
         if self.screen.maximized is not None:

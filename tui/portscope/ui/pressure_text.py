@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from portscope.analysis import AcceptQueue, CloseWaitTrend, HealthReport, Level, percent_label
+from portscope.analysis import (
+    CounterChange,
+    Finding,
+    HealthReport,
+    Level,
+    percent_label,
+)
+from portscope.model import WATCHED_COUNTERS
 from portscope.report.health import describe
 
 LEVEL_STYLE: dict[Level, str] = {
@@ -17,9 +24,10 @@ LEVEL_STYLE: dict[Level, str] = {
     "critical": "bold $text-error",
 }
 TW_REUSE = {None: "unknown", 0: "off", 1: "on", 2: "loopback only"}
+MEANINGS = {counter.name: counter.meaning for counter in WATCHED_COUNTERS}
 
 
-def finding_line(finding: CloseWaitTrend | AcceptQueue) -> Content:
+def finding_line(finding: Finding) -> Content:
     """One finding, worded as `portscope check` words it, in its level's colour."""
     mark = {"ok": "  ", "warning": "▲ ", "critical": "✖ "}[finding.level]
     return Content.styled(mark + describe(finding), LEVEL_STYLE[finding.level])
@@ -33,6 +41,28 @@ def findings_text(report: HealthReport) -> Content:
         return Content.styled(
             "no process holds CLOSE_WAIT sockets; no accept queue is filling up", "dim"
         )
+    return Content("\n").join(lines)
+
+
+def counter_line(change: CounterChange) -> Content:
+    """`▲ TcpExtListenOverflows +12 (6/s): accept queue full: …`; an alarm counter (one
+    whose rise means connections were lost) is marked and in the warning colour."""
+    rate = "" if change.rate is None else f" ({change.rate:.3g}/s)"
+    mark = "▲ " if change.alarm else "  "
+    line = f"{mark}{change.name} +{change.delta or 0:,}{rate}: {MEANINGS.get(change.name, '')}"
+    return Content.styled(line, "$text-warning" if change.alarm else "")
+
+
+def kernel_text(report: HealthReport) -> Content:
+    """The kernel's own view: listen drops and conntrack fill, then every watched counter
+    that rose since the previous poll, with its rate and what it counts."""
+    lines = [finding_line(f) for f in (report.listen_drops, report.conntrack) if f is not None]
+    rose = [change for change in report.counters.changes if change.delta]
+    if report.counters.seconds is None:
+        lines.append(Content.styled("kernel counters: rates from the second poll on", "dim"))
+    elif not rose:
+        lines.append(Content.styled("kernel counters: none rose since the last poll", "dim"))
+    lines += [counter_line(change) for change in rose]
     return Content("\n").join(lines)
 
 

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from portscope.model import Snapshot, Socket, endpoint, proto_label
-from portscope.view.columns import CELL_SEPARATOR
+from portscope.view.columns import CELL_SEPARATOR, Row
 from portscope.view.filter_fields import FIELDS, STATE, Field, ValueProblem, quoted, regex
-from portscope.view.table_model import REGEX_PREFIX, FilterError
+from portscope.view.table_model import FilterError, Matcher
+
+REGEX_PREFIX = "re:"
 
 
 class RowText(Protocol):
@@ -187,6 +189,21 @@ def compile_filter(text: str) -> Filter | None:
     if not is_expression(found):
         return substring_filter(text)
     return Filter(text, Parser(text, found).parse(), True)
+
+
+def row_matcher(text: str) -> Matcher | None:
+    """What the dashboard's `/` box hands its table: `text` compiled, tested on each
+    row's socket (None for a row that holds none) and cells. None when `text` filters
+    nothing; raises FilterSyntaxError, before the table changes, for text it cannot use."""
+    chosen = compile_filter(text)
+    if chosen is None:
+        return None
+
+    def matches(row: Row) -> bool:
+        sock = row.payload if isinstance(row.payload, Socket) else None
+        return chosen.matches(sock, row)
+
+    return matches
 
 
 def substring_filter(text: str) -> Filter:

@@ -17,7 +17,6 @@ import re2
 
 from portscope.view.columns import Columns, Row, SortValue
 
-REGEX_PREFIX = "re:"
 REBUILD_FRACTION = 4
 """A change touching more than 1/REBUILD_FRACTION of the rows is applied by one sort."""
 BATCH = 32
@@ -52,24 +51,6 @@ def compile_regex(pattern: str) -> re2._Regexp:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise FilterError(f"bad regular expression: {reason}") from None
-
-
-def make_matcher(text: str) -> Matcher | None:
-    """Case-insensitive substring of any cell; `re:PATTERN`: a regular expression that
-    matches in any cell.
-
-    Returns None for an empty filter. Raises FilterError with a one-line reason.
-    """
-    if text.startswith(REGEX_PREFIX):
-        pattern = text[len(REGEX_PREFIX) :]
-        if not pattern:
-            return None
-        compiled = compile_regex(pattern)
-        return lambda row: compiled.search(row.lines) is not None
-    if not text:
-        return None
-    needle = text.casefold()
-    return lambda row: needle in row.search
 
 
 Entry = tuple[SortValue, int, Hashable]
@@ -160,9 +141,11 @@ class RowModel:
         if changed_column:
             self._rebuild()
 
-    def set_filter(self, text: str) -> None:
-        """Apply a filter typed by the user; raises FilterError and keeps the old one."""
-        self._matcher = make_matcher(text)
+    def set_matcher(self, matcher: Matcher | None) -> None:
+        """Show only the rows `matcher` lets through (every row for None). The matcher
+        comes ready-made (`filters.row_matcher`), so a filter that cannot be compiled
+        never reaches the model and the last valid one stays."""
+        self._matcher = matcher
         self._rebuild()
 
     def _remember(self, row: Row) -> None:

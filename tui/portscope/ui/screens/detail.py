@@ -2,14 +2,14 @@
 
 It subscribes to the polls shown and the health reports (`ui.live`). Details are read
 in a thread worker, again with each poll and after a signal, so the status and age stay
-current and a process that has gone says so; terminate asks once, kill asks twice, and
-both name the process and pid. Refusals (PID 1, portscope, its parent and its shell)
+current and a process that has gone says so; each signal offered (`OFFERED_SIGNALS`:
+reload, interrupt, terminate, kill) asks as `signal_questions` says (kill twice), naming
+the process and pid. Refusals (PID 1, portscope, its parent and its shell)
 and permission errors are shown as plain sentences, never as tracebacks.
 """
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -25,11 +25,14 @@ from textual.widgets import Footer, Static
 from portscope.analysis import CloseWaitTrend, HealthReport
 from portscope.model import Owner, Snapshot, Socket
 from portscope.processes import (
+    OFFERED_SIGNALS,
     ActionRefused,
     ProcessDetails,
     describe_process,
+    owner_label,
     refuse_reason,
     send_signal,
+    signal_questions,
 )
 from portscope.sanitise import printable
 from portscope.ui.actions import Scope, bindings, first_key
@@ -49,10 +52,6 @@ COPY_SENT = (
     "OSC 52, or tmux without set-clipboard, ignores it."
 )
 """What `c` can honestly say: the terminal never tells whether it took the text."""
-
-
-def owner_label(owner: Owner) -> str:
-    return f"{printable(owner.name, 40) or 'process'} (pid {owner.pid})"
 
 
 def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float) -> Content:
@@ -172,15 +171,22 @@ class ProcessScreen(Screen[int | None]):
     def _refusal_text(self) -> Content:
         if self.exited:
             return Content.styled(
-                "It has exited: there is nothing to terminate or kill.", "$text-warning"
+                "It has exited: there is nothing to signal (reload, terminate, kill…).",
+                "$text-warning",
             )
         if self.refusal is None:
-            return text(
-                "{terminate} terminates (SIGTERM), {kill} kills (SIGKILL); both ask first.",
-                terminate=first_key(self, "portscope.process.terminate"),
-                kill=first_key(self, "portscope.process.kill"),
-            ).stylize(LABEL)
-        return text("Terminate and kill are refused: {reason}.", reason=self.refusal).stylize(
+            offers = (
+                text(
+                    "{key} {action} ({name})",
+                    key=first_key(self, f"portscope.process.{offer.action.lower()}"),
+                    action=offer.action.lower(),
+                    name=sig.name,
+                )
+                for sig, offer in OFFERED_SIGNALS.items()
+            )
+            asks = Content("; each asks first (kill twice).")
+            return Content.assemble(Content(", ").join(offers), asks).stylize(LABEL)
+        return text("Every signal is refused: {reason}.", reason=self.refusal).stylize(
             "$text-warning"
         )
 
@@ -231,38 +237,27 @@ class ProcessScreen(Screen[int | None]):
         self.dismiss(self._selected_socket().local_port)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Terminate and kill are dimmed, with the reason on screen, for refused processes
-        and for one that has exited."""
-        if action in ("terminate", "kill") and (self.refusal is not None or self.exited):
+        """Signals are dimmed, with the reason on screen, for refused processes and for
+        one that has exited."""
+        if action == "signal" and (self.refusal is not None or self.exited):
             return None
         return True
 
-    def action_terminate(self) -> None:
-        label = owner_label(self.owner)
-        question = f"Send SIGTERM to {label}? It is asked to exit and may clean up first."
+    def action_signal(self, sig: int) -> None:
+        """Ask each of the signal's confirmations in turn (`signal_questions`); the
+        last Yes sends it."""
+        questions = list(signal_questions(self.owner, sig))
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._signal(signal.SIGTERM)
+        def ask(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            if not questions:
+                self._signal(sig)
+                return
+            title, question = questions.pop(0)
+            self.app.push_screen(ConfirmScreen(title, question), ask)
 
-        self.app.push_screen(ConfirmScreen(f"Terminate {label}?", question), answered)
-
-    def action_kill(self) -> None:
-        label = owner_label(self.owner)
-        first = f"Send SIGKILL to {label}? It is stopped at once and cannot clean up."
-        second = f"Second confirmation: really kill {label} with SIGKILL?"
-
-        def confirmed_twice(yes: bool | None) -> None:
-            if yes:
-                self._signal(signal.SIGKILL)
-
-        def confirmed_once(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(
-                    ConfirmScreen(f"Really kill {label}?", second), confirmed_twice
-                )
-
-        self.app.push_screen(ConfirmScreen(f"Kill {label}?", first), confirmed_once)
+        ask()
 
     @work(thread=True, exclusive=True, group="signal", exit_on_error=False)
     def _signal(self, sig: int) -> None:

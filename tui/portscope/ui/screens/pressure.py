@@ -1,8 +1,9 @@
 """The pressure view (`p`): which destinations are running out of source ports, and leaks.
 
 A full screen reads best at 80x24: the destination table gets every line it can, the
-findings (CLOSE_WAIT trends, accept queues) sit below it. It subscribes to the health
-reports (`ui.live`), the latest one first; the screen never analyses anything itself.
+findings (CLOSE_WAIT trends, accept queues) and the kernel's counters (listen drops,
+conntrack fill, the counters that rose since the last poll) sit below it. It subscribes
+to the health reports (`ui.live`), the latest one first; it never analyses anything.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from textual.widgets import Footer, Static
 from portscope.analysis import HealthReport
 from portscope.ui.actions import Scope, bindings
 from portscope.ui.live import Live
-from portscope.ui.pressure_text import findings_text, summary_text
+from portscope.ui.pressure_text import findings_text, kernel_text, summary_text
 from portscope.ui.widgets.socket_table import SocketTable
 from portscope.view.pressure_rows import PRESSURE_COLUMNS, pressure_row
 
@@ -39,6 +40,7 @@ class PressureScreen(Screen[None]):
             id="pressure-table",
         )
         self.findings = Static("", id="pressure-findings")
+        self.kernel = Static("", id="pressure-kernel")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pressure"):
@@ -46,10 +48,13 @@ class PressureScreen(Screen[None]):
             yield self.table
             with VerticalScroll(id="pressure-health"):
                 yield self.findings
+                yield self.kernel
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#pressure-health").border_title = "CLOSE_WAIT and accept queues"
+        self.query_one(
+            "#pressure-health"
+        ).border_title = "CLOSE_WAIT, accept queues, kernel counters"
         Live.of(self).on_health(self, self.show_health)
         if self.report is None:
             self.table.border_title = "ephemeral ports per destination"
@@ -64,3 +69,4 @@ class PressureScreen(Screen[None]):
             count += f" most pressed of {report.destinations:,}"
         self.table.border_title = f"ephemeral ports per destination · {count}"
         self.findings.update(findings_text(report))
+        self.kernel.update(kernel_text(report))

@@ -79,12 +79,18 @@ def pressure_detail(report: HealthReport) -> Content:
 
 
 def health_count(report: HealthReport) -> Content:
-    """`▲ 2 health (p)`: the other findings the pressure view shows."""
+    """`▲ 2 health (p)`: the other findings the pressure view shows (listen drops and
+    conntrack fill among them); `▲ 2 drop counters rose (p)` too when an alarm counter
+    (connections lost: dropped, refused for memory) rose since the last poll."""
     others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
-    if not others:
+    moved = report.counters.moved
+    if not others and not moved:
         return Content("")
-    level = worst(f.level for f in others)
-    return Content.assemble((f"▲ {len(others)} health (p)", gauge_style(0.0, level)))
+    level = worst([*(f.level for f in others), "warning" if moved else "ok"])
+    parts = [f"{len(others)} health"] if others else []
+    if moved:
+        parts.append(f"{len(moved)} drop counter{'s' if len(moved) != 1 else ''} rose")
+    return Content.assemble((f"▲ {' · '.join(parts)} (p)", gauge_style(0.0, level)))
 
 
 def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:

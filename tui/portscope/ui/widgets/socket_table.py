@@ -28,6 +28,7 @@ from textual.widget import Widget
 from portscope.ui.actions import Scope, bindings
 from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.view.columns import Column, Columns, Row
+from portscope.view.filters import row_matcher
 from portscope.view.table_model import RowModel
 
 NEW_FOR = 4.0
@@ -198,9 +199,11 @@ class SocketTable(ScrollView, can_focus=True):
         self.post_message(self.SortChanged(self))
 
     def set_filter(self, text: str) -> None:
-        """Filter rows; raises FilterError (from the model) and leaves the rows as they were."""
+        """Filter rows by the expression `text`; raises FilterSyntaxError and leaves the
+        rows as they were."""
+        matcher = row_matcher(text)
         with self._cursor_kept():
-            self.model.set_filter(text)
+            self.model.set_matcher(matcher)
 
     def refresh_rows(self) -> None:
         """Repaint the lines that would now show something else than when they were
