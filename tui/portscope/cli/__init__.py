@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from portscope import __version__
-from portscope.cli import check, lookup, snapshot
+from portscope.cli import baseline, check, history, lookup, record, snapshot
 from portscope.cli.errors import USAGE_ERROR, UsageError
-from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE, Number
+from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE, poll_interval
 from portscope.cli.output import OutputFailed
 
-SUBCOMMANDS = (snapshot, lookup, check)
+SUBCOMMANDS = (snapshot, lookup, check, record, history, baseline)
 OUTPUT_FAILED = 2
 INTERRUPTED = 128 + signal.SIGINT
 NO_TERMINAL = (
@@ -42,13 +42,6 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def dashboard_interval(text: str) -> float:
-    """A poll interval the poller accepts (imported here: the poller brings asyncio)."""
-    from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
-
-    return Number("a number of seconds", MIN_INTERVAL, MAX_INTERVAL)(text)
-
-
 def build_parser() -> Parser:
     parser = Parser(
         prog="portscope",
@@ -58,7 +51,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"portscope {__version__}")
     parser.add_argument(
         "--interval",
-        type=dashboard_interval,
+        type=poll_interval,
         default=None,
         help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )

@@ -7,6 +7,7 @@ by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
@@ -64,6 +65,13 @@ def add_parser(commands: Any) -> None:
         help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
         "(default: one poll, no growth check)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="also compare the listeners with this baseline (`portscope baseline save`): "
+        "a new one exposed beyond loopback is CRITICAL, any other new or missing one WARNING",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
@@ -85,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    baseline = None
+    if args.baseline is not None:
+        from portscope.history.baseline import BaselineRefused, read_baseline
+
+        try:
+            baseline = read_baseline(args.baseline)
+        except BaselineRefused as exc:
+            raise UsageError(f"check: {exc}") from None
     tracker = HealthTracker(thresholds)
     try:
         collector = Collector()
@@ -96,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:
-        result = outcome(tracker.update(snapshot), snapshot.errors)
+        diff = None
+        if baseline is not None:
+            from portscope.history.baseline import compare, listeners_of
+
+            diff = compare(baseline.listeners, listeners_of(snapshot))
+        result = outcome(tracker.update(snapshot), snapshot.errors, diff)
     emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code

@@ -55,3 +55,11 @@ class Number:
         if self.above_low:
             return f"{self.what} above {low} and at most {high}"
         return f"{self.what} from {low} to {high}"
+
+
+def poll_interval(text: str) -> float:
+    """A poll interval the poller accepts, for the dashboard and the recorder (the
+    poller is imported only here: it brings asyncio)."""
+    from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
+
+    return Number("a number of seconds", MIN_INTERVAL, MAX_INTERVAL)(text)

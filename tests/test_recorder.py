@@ -1,0 +1,166 @@
+"""A real `portscope record` against real loopback connections, in a network namespace
+of its own: what the history holds is counted against what the workload did."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_env, needs_root, run_portscope
+from netns import needs_netns
+from recording import NOBODY, recorder_argv, rows, run_scenario
+
+pytestmark = [needs_root, needs_netns, pytest.mark.root]
+NET = ["--net"]
+READY = "first poll recorded"
+
+
+def dialled(result: dict, port_list: str) -> list[dict]:
+    """The rows of the workload's connections: the end that dialled its listener."""
+    wanted = set(result[port_list])
+    return [
+        r
+        for r in result["rows"]
+        if r["remote_port"] == result["listener_port"] and r["local_port"] in wanted
+    ]
+
+
+def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path: Path) -> None:
+    result = run_scenario(NET, db=str(tmp_path / "history.db"), interval=0.5, short=400, held=3)
+    assert result["exit"] == 0, result["stderr"]
+    assert result["runs"] == [[1, None, 0]]
+    short = dialled(result, "short")
+    assert sorted(r["local_port"] for r in short) == sorted(result["short"])
+    assert len(short) == 400  # each once: its two ends are one row
+    assert all(r["ended"] == "kernel" and not r["accepted"] for r in short)
+    # the kernel's final counts: "ping" acknowledged with the SYN and FIN (one each, as
+    # tcpi_bytes_acked counts them), "pong!" received with the peer's FIN
+    assert {(r["sent"], r["received"]) for r in short} == {(6, 6)}
+    # no poll saw them, so no process; the listener's is named as the peer
+    assert {r["peer"] for r in short} == {result["comm"]}
+    assert all(r["bound"] == "under" for r in short if r["lifetime"] is not None)
+    accepted_ends = [r for r in result["rows"] if r["local_port"] == result["listener_port"]]
+    assert accepted_ends == []
+    held = dialled(result, "held")
+    assert sorted(r["local_port"] for r in held) == sorted(result["held"])
+    assert {(r["pid"], r["owner_from"], r["bound"]) for r in held} == {
+        (result["pid"], "socket", "at least")
+    }
+    assert all(r["opened"] is not None and r["lifetime"] >= 1000 for r in held)
+
+
+def nobody_directory() -> Path:
+    """A directory nobody owns and may write, under /tmp (pytest's own are root's, 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix="portscope-nobody-", dir="/tmp"))
+    os.chown(directory, NOBODY, NOBODY)
+    return directory
+
+
+def test_as_nobody_the_kernel_still_reports_every_end_but_names_no_process() -> None:
+    """sock_diag lets an unprivileged process join its destroy groups: every end is
+    there, and, root's processes being hidden from nobody, no process is named."""
+    db = nobody_directory() / "history.db"
+    result = run_scenario(NET, db=str(db), interval=0.5, as_nobody=True, short=200, held=3)
+    assert result["exit"] == 0, result["stderr"]
+    assert result["runs"] == [[1, None, 0]]
+    short = dialled(result, "short")
+    assert sorted(r["local_port"] for r in short) == sorted(result["short"])
+    assert {(r["ended"], r["process"], r["peer"]) for r in short} == {("kernel", None, None)}
+    held = dialled(result, "held")
+    assert sorted(r["local_port"] for r in held) == sorted(result["held"])
+    assert all(r["uid"] == 0 and r["process"] is None for r in held)  # root's, not ours to see
+
+
+def test_polls_only_the_history_holds_what_the_polls_saw() -> None:
+    db = nobody_directory() / "history.db"
+    result = run_scenario(
+        NET, db=str(db), interval=0.5, as_nobody=True, short=100, reset=100, held=3,
+        options=["--polls-only"],
+    )  # fmt: skip
+    assert result["exit"] == 0, result["stderr"]
+    assert "connections shorter than a poll are missed" in result["stderr"]
+    assert result["runs"] == [[0, "--polls-only", 0]]
+    # closed client-first, each left a TIME_WAIT remnant that the next poll saw
+    short = dialled(result, "short")
+    assert sorted(r["local_port"] for r in short) == sorted(result["short"])
+    assert {(r["state"], r["ended"], r["process"]) for r in short} == {("TIME_WAIT", "poll", None)}
+    # reset ones leave nothing behind: there are only those a poll caught alive
+    reset = dialled(result, "reset")
+    assert all(r["opened"] is not None for r in reset)
+    assert len(reset) < len(result["reset"])
+    held = dialled(result, "held")
+    assert sorted(r["local_port"] for r in held) == sorted(result["held"])
+    assert all(r["opened"] is not None and r["bound"] == "at least" for r in held)
+
+
+def test_kill_9_while_writing_keeps_every_earlier_row_and_a_sound_file(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    result = run_scenario(NET, db=str(db), interval=0.5, kill=300)
+    assert result["exit"] == -signal.SIGKILL
+    assert result["integrity"] == "ok"
+    before = [tuple(row) for row in result["before"]]
+    after = {(r["id"], r["local_port"], r["remote_port"], r["closed"]) for r in result["rows"]}
+    assert before and set(before) <= after
+    done = run_portscope("history", "--db", str(db), "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_full_disk_drops_what_it_must_says_so_and_recovers() -> None:
+    where = Path(tempfile.mkdtemp(prefix="portscope-full-", dir="/tmp"))
+    namespaces = ["--net", "--mount", "--propagation", "private"]
+    result = run_scenario(
+        namespaces,
+        db=str(where / "history.db"),
+        interval=0.5,
+        short=200,
+        tmpfs=[str(where), "16m"],
+        fill=str(where / "filler"),
+    )
+    assert result["exit"] == 0, result["stderr"]
+    assert "cannot write" in result["stderr"] and "dropped" in result["stderr"]
+    assert "again:" in result["stderr"], result["stderr"]
+    assert result["integrity"] == "ok"
+    recorded = {r["local_port"] for r in dialled(result, "short") + dialled(result, "after")}
+    assert set(result["short"]) <= recorded  # from before the disk filled
+    after = {r["local_port"] for r in dialled(result, "after")}
+    assert after == set(result["after"])  # all of them, once it had room again
+    ((_kernel, _note, dropped),) = result["runs"]
+    assert dropped > 0
+
+
+def test_a_second_recorder_on_the_same_file_says_so_and_exits_2(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    first = subprocess.Popen(
+        recorder_argv(str(db), 1.0), stderr=subprocess.PIPE, text=True, env=cli_env()
+    )
+    try:
+        assert first.stderr is not None
+        while READY not in (line := first.stderr.readline()):
+            assert line, "the first recorder ended"
+        second = run_portscope("record", "--db", str(db), timeout=60)
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1
+        assert f"another recorder (pid {first.pid}) is writing {db}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert rows(db, "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_the_unit_runs_this_recorder_as_a_service(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    done = run_portscope("record", "--db", str(db), "--print-systemd-unit", timeout=30)
+    assert done.returncode == 0, done.stderr
+    unit = done.stdout
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert exec_start.split("=", 1)[1].split()[:4] == [sys.executable, "-m", "portscope", "record"]
+    assert f"--db {db}" in exec_start
+    assert f"ReadWritePaths={tmp_path}" in unit and "RestartPreventExitStatus=2" in unit
+    assert not db.exists()  # printing the unit records nothing
