@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from conftest import cli_env, needs_root, run_portscope
 from netns import needs_netns
 from recording import NOBODY, recorder_argv, rows, run_scenario
+from sockets import SocketFarm
 
 pytestmark = [needs_root, needs_netns, pytest.mark.root]
 NET = ["--net"]
@@ -31,8 +35,17 @@ def dialled(result: dict, port_list: str) -> list[dict]:
     ]
 
 
+def history_line(db: Path, port: int) -> str:
+    """The History section of `portscope lookup PORT` on `db`, as one line."""
+    done = run_portscope("lookup", str(port), "--offline", "--db", str(db), timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    return text.split(" History ", 1)[1].split(" Can I bind?", 1)[0]
+
+
 def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path: Path) -> None:
-    result = run_scenario(NET, db=str(tmp_path / "history.db"), interval=0.5, short=400, held=3)
+    db = tmp_path / "history.db"
+    result = run_scenario(NET, db=str(db), interval=0.5, short=400, held=3)
     assert result["exit"] == 0, result["stderr"]
     assert result["runs"] == [[1, None, 0]]
     short = dialled(result, "short")
@@ -53,6 +66,12 @@ def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path:
         (result["pid"], "socket", "at least")
     }
     assert all(r["opened"] is not None and r["lifetime"] >= 1000 for r in held)
+    port, listener = result["short"][-1], result["listener_port"]
+    line = history_line(db, port)
+    assert line.startswith(f"{port}: last borrowed ")
+    assert f"by ? → 127.0.0.1:{listener} ({result['comm']}) for < " in line
+    assert line.split("; ")[1].startswith("1 time in 24 h")
+    assert f"; {400 + 3} times in 24 h" in history_line(db, listener)
 
 
 def nobody_directory() -> Path:
@@ -164,3 +183,53 @@ def test_the_unit_runs_this_recorder_as_a_service(tmp_path: Path) -> None:
     assert f"--db {db}" in exec_start
     assert f"ReadWritePaths={tmp_path}" in unit and "RestartPreventExitStatus=2" in unit
     assert not db.exists()  # printing the unit records nothing
+
+
+def record_for_a_while(db: Path, polls: float = 4) -> None:
+    """One recorder run on `db`: until its first poll is written and a few more, then
+    SIGTERM; it must end cleanly."""
+    proc = subprocess.Popen(recorder_argv(str(db), 0.5), stderr=subprocess.PIPE, text=True,
+                            env=cli_env())  # fmt: skip
+    assert proc.stderr is not None
+    while READY not in (line := proc.stderr.readline()):
+        assert line, "the recorder ended"
+    time.sleep(polls * 0.5)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def test_a_restarted_recorder_keeps_first_sight_and_notes_what_changed_meanwhile(
+    tmp_path: Path, farm: SocketFarm
+) -> None:
+    db = tmp_path / "history.db"
+    kept_listener = farm.tcp_listener("127.0.0.1")
+    leaving = farm.tcp_listener("127.0.0.1")
+    (kept, _), (gone, gone_server) = farm.connect(kept_listener, 2)
+    kept_port, gone_port = kept.getsockname()[1], gone.getsockname()[1]
+    record_for_a_while(db)
+    first_run = rows(db, "SELECT started FROM runs")[0][0]
+    for sock in (gone, gone_server):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        farm.release(sock)
+    leaving_port = leaving.getsockname()[1]
+    farm.release(leaving)
+    arriving = farm.tcp_listener("127.0.0.1")
+    record_for_a_while(db)
+    assert rows(db, "SELECT ended, accepted FROM connections WHERE local_port = ?", gone_port) == [
+        ("unseen", 0)
+    ]
+    (opened,) = rows(db, "SELECT opened FROM open_connections WHERE local_port = ?", kept_port)
+    assert opened[0] < rows(db, "SELECT max(started) FROM runs")[0][0]
+    assert opened[0] >= first_run
+    changes = rows(
+        db,
+        "SELECT change, while_stopped, run FROM listener_events WHERE port = ? ORDER BY id",
+        leaving_port,
+    )
+    assert changes == [("appeared", 1, 1), ("gone", 1, 2)]
+    assert rows(
+        db,
+        "SELECT change, while_stopped, run FROM listener_events WHERE port = ?",
+        arriving.getsockname()[1],
+    ) == [("appeared", 1, 2)]

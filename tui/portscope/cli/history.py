@@ -12,6 +12,8 @@ from portscope.cli.spans import moment
 PORT = Number("a port", 1, 65535, whole=True)
 LIMIT = Number("a whole number", 1, 100_000, whole=True)
 DEFAULT_WINDOW = 86_400.0
+READ_FAILED = 1
+"""A history that opened but could not be read (a damaged page): the run failed."""
 
 
 def remote(text: str) -> tuple[str, int | None]:
@@ -54,10 +56,13 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sqlite3
+    import sys
     import time
 
     from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
+    from portscope.history.database import read_failure
     from portscope.history.paths import HistoryRefused, default_db
     from portscope.history.query import HistoryReader
     from portscope.history.records import HistoryFilter
@@ -77,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"history: {exc}") from None
     try:
         page = reader.recent(wanted, int(args.limit))
+    except sqlite3.Error as exc:
+        print(f"portscope: history: {read_failure(database, exc)}", file=sys.stderr)
+        return READ_FAILED
     finally:
         reader.close()
     if args.format == "json":

@@ -74,7 +74,10 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
     foreign or of a newer schema."""
     if not check_database(path, writer=False):
         raise HistoryRefused(f"no history database at {path} (`portscope record` keeps one)")
-    conn = connect(path, "ro")
+    # On a read-only filesystem nothing can change the file, and SQLite could not make
+    # the WAL index it would otherwise want beside it.
+    frozen = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    conn = connect(path, "ro&immutable=1" if frozen else "ro")
     try:
         if version_of(conn) == 0:
             raise SchemaRefused("it holds no history yet")
@@ -109,3 +112,10 @@ def refusal(path: Path, exc: Exception) -> HistoryRefused:
     if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES):
         return HistoryRefused(f"cannot write {path}: {reason(exc)}")
     return HistoryRefused(f"cannot use {path}: {reason(exc)}")
+
+
+def read_failure(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a query that failed on an open history."""
+    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc):
+        return f"{path} is damaged ({exc}): what can still be read is kept, nothing is repaired"
+    return f"cannot read {path}: {exc}"

@@ -32,7 +32,7 @@ class WriterLock:
         try:
             fd = os.open(path, OPEN_FLAGS, 0o600)
         except OSError as exc:
-            raise HistoryRefused(f"cannot open {path}: {exc.strerror or exc}") from None
+            raise HistoryRefused(f"cannot write {path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

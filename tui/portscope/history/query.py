@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from portscope.addresses import parse_ip
+from portscope.addresses import plain_ip
 from portscope.history.database import ms, open_for_reading, seconds
 from portscope.history.paths import HistoryRefused
 from portscope.history.records import (
@@ -102,10 +102,13 @@ def first_id_at(conn: sqlite3.Connection, at_ms: int) -> int:
 
 
 def mapped_spellings(address: str) -> tuple[str, str]:
-    """An address as the kernel writes it, and as a dual-stack socket's peer (v4-mapped)."""
-    ip = parse_ip(address)
-    text = str(ip) if ip is not None else address
-    return (text, f"::ffff:{text}") if ip is not None and ip.version == 4 else (text, text)
+    """An address as the kernel writes it: an IPv4 one (or its v4-mapped form) both plain
+    and as a dual-stack socket's peer, `::ffff:a.b.c.d`; an IPv6 one compressed."""
+    ip = plain_ip(address)
+    if ip is None:
+        return address, address
+    text = str(ip)
+    return (text, f"::ffff:{text}") if ip.version == 4 else (text, text)
 
 
 class HistoryReader:

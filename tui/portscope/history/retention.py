@@ -62,7 +62,8 @@ def prune(conn: sqlite3.Connection, limits: Limits, now: float) -> int:
     conn.execute("DELETE FROM listener_events WHERE at < ?", (cutoff,))
     conn.execute("DELETE FROM runs WHERE coalesce(stopped, last_write) < ?", (cutoff,))
     for _round in range(MAX_ROUNDS):
-        conn.execute("PRAGMA incremental_vacuum")
+        # stepped to its end only by executescript: execute() frees a single page
+        conn.executescript("PRAGMA incremental_vacuum;")
         if file_bytes(conn) <= limits.max_size:
             break
         deleted += shrink_once(conn, limits.max_size)
