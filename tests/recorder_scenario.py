@@ -9,6 +9,8 @@ the recorder ended. The spec (argv[1], JSON) says what to do:
     interval      the recorder's poll interval
     short         connections each opened, used and closed at once (far shorter than a poll)
     reset         connections closed with RST (SO_LINGER 0), leaving no TIME_WAIT
+    reused        connections one after another from one client port (reset, so its
+                  4-tuple is free at once): each accepted end has the last one's 4-tuple
     held          connections kept open over several polls, then closed
     as_nobody     run the recorder as uid/gid 65534
     fill          a path on a small filesystem: fill it between two workload rounds,
@@ -59,6 +61,26 @@ def short_connection(listener: socket.socket, reset: bool = False) -> int:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
     client.close()
     server.close()
+    return port
+
+
+def reused_connections(listener: socket.socket, count: int) -> int:
+    """`count` connections one after another from one client port (bound with
+    SO_REUSEADDR, each reset so no TIME_WAIT holds the 4-tuple): each accepted end has
+    the same 4-tuple as the last. The client port."""
+    port = 0
+    for _ in range(count):
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.bind(("127.0.0.1", port))
+        client.connect(listener.getsockname())
+        port = client.getsockname()[1]
+        server, _ = listener.accept()
+        client.sendall(b"ping")
+        server.recv(16)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+        client.close()
+        server.close()
     return port
 
 
@@ -145,6 +167,8 @@ def main() -> None:
     result["held"] = [c.getsockname()[1] for c, _s in held]
     result["short"] = [short_connection(listener) for _ in range(spec.get("short", 0))]
     result["reset"] = [short_connection(listener, True) for _ in range(spec.get("reset", 0))]
+    if spec.get("reused"):
+        result["reused_port"] = reused_connections(listener, spec["reused"])
     if spec.get("fill"):
         time.sleep(interval * 2 + 4)  # past the writer's grace and batch: they are in
         fill(spec["fill"])

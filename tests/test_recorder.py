@@ -74,6 +74,22 @@ def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path:
     assert f"; {400 + 3} times in 24 h" in history_line(db, listener)
 
 
+def test_connections_that_reuse_a_4_tuple_at_once_are_each_recorded(tmp_path: Path) -> None:
+    """The kernel reuses a 4-tuple as soon as it is free (a reset, or tcp_tw_reuse): two
+    ends on one 4-tuple within the writer's grace are two connections, not one."""
+    result = run_scenario(NET, db=str(tmp_path / "history.db"), interval=0.5, reused=20)
+    assert result["exit"] == 0, result["stderr"]
+    accepted = [
+        r
+        for r in result["rows"]
+        if (r["local_port"], r["remote_port"]) == (result["listener_port"], result["reused_port"])
+    ]
+    assert len(accepted) == 20
+    assert {(r["accepted"], r["ended"], r["pid"], r["owner_from"]) for r in accepted} == {
+        (1, "kernel", result["pid"], "listener")
+    }
+
+
 def nobody_directory() -> Path:
     """A directory nobody owns and may write, under /tmp (pytest's own are root's, 0700)."""
     directory = Path(tempfile.mkdtemp(prefix="portscope-nobody-", dir="/tmp"))

@@ -123,6 +123,7 @@ class Ledger:
         self._by_port: dict[tuple[str, int], list[Socket]] = {}
         self._local: set[str] = set()
         self._polls: list[float] = []
+        self._settled: list[ClosedConnection] = []
         self._events: list[ListenerEvent] = []
         self._opened: list[OpenConnection] = []
         self._finished: list[int] = []
@@ -169,10 +170,10 @@ class Ledger:
                 raw.remote_address, raw.remote_port,
             )  # fmt: skip
             closing = self._closing.get(key)
-            if closing is not None:
-                if closing.ended == "poll":  # a poll found it gone first: the kernel says when
-                    closing.ended, closing.closed = "kernel", min(closing.closed, at)
-                    closing.sent, closing.received = end.bytes_acked, end.bytes_received
+            if closing is not None and closing.ended == "poll":
+                # a poll found it gone first: the kernel says when, and how much
+                closing.ended, closing.closed = "kernel", min(closing.closed, at)
+                closing.sent, closing.received = end.bytes_acked, end.bytes_received
                 continue
             live = self._live.pop(key, None)
             if live is not None:
@@ -183,39 +184,49 @@ class Ledger:
             accepted = (raw.proto, raw.local_port) in self._by_port
             listener = self._listener_owner(raw.proto, raw.local_address, raw.local_port)
             last = self.last_poll
-            self._closing[key] = Closing(
-                key,
-                closed=at,
-                due=at + GRACE,
-                ended="kernel",
-                accepted=accepted,
-                state=raw.state,
-                lifetime=max(0.0, at - last) if last is not None and last < at else None,
-                bound="under" if last is not None and last < at else None,
-                sent=end.bytes_acked,
-                received=end.bytes_received,
-                owner=who(listener) if accepted else None,
-                owner_from="listener" if accepted and listener is not None else None,
+            self._wait(
+                Closing(
+                    key,
+                    closed=at,
+                    due=at + GRACE,
+                    ended="kernel",
+                    accepted=accepted,
+                    state=raw.state,
+                    lifetime=max(0.0, at - last) if last is not None and last < at else None,
+                    bound="under" if last is not None and last < at else None,
+                    sent=end.bytes_acked,
+                    received=end.bytes_received,
+                    owner=who(listener) if accepted else None,
+                    owner_from="listener" if accepted and listener is not None else None,
+                )
             )
 
     def take(self, now: float = math.inf) -> Batch:
         """Everything ready to write: ends whose grace is over (`now` = inf: all of
         them, at the end of a run), listener events, open connections new and ended."""
-        closed = []
         for key in [k for k, c in self._closing.items() if c.due <= now]:
-            closing = self._closing.pop(key, None)
-            if closing is None:
-                continue  # written already, as the other end of its connection
-            other = self._closing.pop(mirror(key), None)
-            closed.append(self._row(closing, other))
+            self._settle(key)
         if len(self._polls) == 2:  # what ended before the last poll but one is settled
             horizon = min(now, self._polls[0]) - GRACE
             self._ended = {k: t for k, t in self._ended.items() if t >= horizon}
         batch = Batch(
-            tuple(closed), tuple(self._events), tuple(self._opened), tuple(self._finished)
+            tuple(self._settled), tuple(self._events), tuple(self._opened), tuple(self._finished)
         )
-        self._events, self._opened, self._finished = [], [], []
+        self._settled, self._events, self._opened, self._finished = [], [], [], []
         return batch
+
+    def _wait(self, closing: Closing) -> None:
+        """Hold an end for its grace; one already waiting on its 4-tuple was an earlier
+        connection there (the kernel reuses a free 4-tuple at once), written first."""
+        if closing.key in self._closing:
+            self._settle(closing.key)
+        self._closing[closing.key] = closing
+
+    def _settle(self, key: ConnKey) -> None:
+        """The row for the end at `key`, and its other end's if that is waiting too."""
+        closing = self._closing.pop(key, None)
+        if closing is not None:  # else written already, as the other end of its connection
+            self._settled.append(self._row(closing, self._closing.pop(mirror(key), None)))
 
     def _seen(self, sock: Socket, at: float, snapshot: Snapshot) -> None:
         key = connection_key(sock)
@@ -225,10 +236,10 @@ class Ledger:
             if live is not None:
                 self._close(key, live, at, "poll", TIME_WAIT, None, None)
             elif closing is None and key not in self._ended:
-                self._closing[key] = Closing(
+                self._wait(Closing(
                     key, closed=at, due=at + GRACE, ended="poll", state=TIME_WAIT,
                     accepted=self._accepted(sock, snapshot),
-                )  # fmt: skip
+                ))  # fmt: skip
             return
         if closing is not None and at <= closing.closed:
             closing.seen_alive(at, sock)
@@ -282,33 +293,35 @@ class Ledger:
     ) -> None:
         """`live` ended at `at`; a poll at `seen` (default: `at`) last saw it alive."""
         alive_until = at if seen is None else seen
-        self._closing[key] = Closing(
-            key,
-            closed=at,
-            due=at + GRACE,
-            ended=ended,
-            accepted=live.accepted,
-            state=state,
-            opened=live.opened,
-            lifetime=max(0.0, alive_until - live.opened),
-            bound="at least",
-            sent=sent,
-            received=received,
-            uid=live.uid,
-            owner=who(live.owner),
-            owner_from="socket" if live.owner is not None else None,
-            open_id=live.id,
+        self._wait(
+            Closing(
+                key,
+                closed=at,
+                due=at + GRACE,
+                ended=ended,
+                accepted=live.accepted,
+                state=state,
+                opened=live.opened,
+                lifetime=max(0.0, alive_until - live.opened),
+                bound="at least",
+                sent=sent,
+                received=received,
+                uid=live.uid,
+                owner=who(live.owner),
+                owner_from="socket" if live.owner is not None else None,
+                open_id=live.id,
+            )
         )
 
     def _close_unseen(self, at: float) -> None:
         """After the first poll: what the last run had open and this poll did not find
         ended while no recorder watched."""
         for key, gone in self._recovered_open.items():
-            self._closing[key] = Closing(
+            self._wait(Closing(
                 key, closed=at, due=at, ended="unseen", accepted=gone.accepted, state=gone.state,
                 opened=gone.opened, uid=gone.uid, open_id=gone.id, owner=gone.owner,
                 owner_from="socket" if gone.owner is not None else None,
-            )  # fmt: skip
+            ))  # fmt: skip
         self._recovered_open = {}
 
     def _row(self, end: Closing, other: Closing | None) -> ClosedConnection:
