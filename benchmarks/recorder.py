@@ -10,9 +10,9 @@
   database's growth per connection, extrapolated to a million.
 - `query`: a history of `--rows` connections made with executemany (indexes built
   after), then `HistoryReader.recent(port=P)` for an ephemeral port (a few hundred
-  rows) and for a busy destination port, `last_use(P)` (the lookup card's History),
-  and the CLI end to end: `history --port P` and `lookup P --offline` with and
-  without the database. Medians of `--repeat`.
+  rows) and for a busy destination port, `port_histories(P)` (the lookup card's
+  History) in this process and in a fresh one, and `history --port P` end to end.
+  Medians of `--repeat`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -125,6 +126,7 @@ def load(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     rows = conn.execute("SELECT count(*) FROM connections").fetchone()[0]
     conn.close()
     growth = db.stat().st_size - size_before
+    shutil.rmtree(directory)
     per_million = growth / max(recorded, 1) * 1e6 / 1e6
     rate = made["made"] / made["seconds"]
     return [
@@ -165,7 +167,9 @@ def generate(db: Path, count: int, now: float) -> dict[str, int]:
     span = high - low + 1
     start = (now - 7 * DAY) * 1000
     step = 7 * DAY * 1000 / count
-    destinations = [(f"10.0.{i // 250}.{i % 250 + 1}", 5432 if i < 5 else 443 + i) for i in range(DESTINATIONS)]  # noqa: E501
+    destinations = [
+        (f"10.0.{i // 250}.{i % 250 + 1}", 5432 if i < 5 else 443 + i) for i in range(DESTINATIONS)
+    ]
     rng = random.Random(15)
 
     def rows():  # type: ignore[no-untyped-def]
@@ -192,6 +196,19 @@ def generate(db: Path, count: int, now: float) -> dict[str, int]:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return {"ephemeral_port": low + 1234, "busy_port": 5432}
+
+
+FRESH_HISTORY_LINE = """
+import sys, time
+from pathlib import Path
+import portscope.cli.lookup, portscope.collect, portscope.knowledge, portscope.report.lookup
+started = time.perf_counter()
+from portscope.history.query import port_histories
+port_histories(Path(sys.argv[1]), [int(sys.argv[2])])
+print(time.perf_counter() - started)
+"""
+"""What `portscope lookup` adds for its History line, in a process of its own that has
+imported what a lookup imports anyway: the history's own imports, the open, the query."""
 
 
 def median_ms(call, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -227,31 +244,31 @@ def query(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
             ),
             args.repeat,
         )
-        figures.append((f"history --port P, {name}: {page.total:,} rows in 24 h (open + query)",
-                        f"{spent:.1f} ms", "≤ 50 ms", "met" if spent <= 50 else "MISSED"))  # fmt: skip
+        label = f"history --port P, {name}: {page.total:,} rows in 24 h (open + query)"
+        verdict = "met" if spent <= 50 else "MISSED"
+        figures.append((label, f"{spent:.1f} ms", "≤ 50 ms", verdict))
     reader.close()
     port = ports["ephemeral_port"]
     card = median_ms(lambda: port_histories(db, [port], now=now), args.repeat)
     figures.append(("lookup History line: port_histories(P) (open + last_use)",
                     f"{card:.1f} ms", "≤ 20 ms", "met" if card <= 20 else "MISSED"))  # fmt: skip
     env = tree_env()
+    fresh = statistics.median(float(subprocess.run(
+        [sys.executable, "-c", FRESH_HISTORY_LINE, str(db), str(port)],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout) for _ in range(args.repeat)) * 1000  # fmt: skip
+    figures.append(("  the same in a fresh `lookup` process: the history's imports included",
+                    f"{fresh:.1f} ms", "≤ 20 ms", "met" if fresh <= 20 else "MISSED"))  # fmt: skip
     python = [sys.executable, "-m", "portscope"]
     cli = [run_timed([*python, "history", "--port", str(port), "--db", str(db)], env)
            for _ in range(args.repeat)]  # fmt: skip
-    with_db, without = [], []
-    for _ in range(args.repeat):
-        with_db.append(run_timed([*python, "lookup", str(port), "--offline", "--db", str(db)], env))
-        without.append(run_timed([*python, "lookup", str(port), "--offline", "--db",
-                                  str(directory / "absent.db")], env))  # fmt: skip
-    extra = (statistics.median(with_db) - statistics.median(without)) * 1000
     figures += [
         ("`portscope history --port P` end to end (interpreter start included)",
          f"{statistics.median(cli) * 1000:.0f} ms", "-", "-"),
-        ("`lookup P --offline`: with the database minus without",
-         f"{extra:.1f} ms", "≤ 20 ms", "met" if extra <= 20 else "MISSED"),
         (f"the {args.rows:,}-row database", f"{size / 1e6:.0f} MB, made in {made:.0f} s",
          "-", "-"),
     ]  # fmt: skip
+    shutil.rmtree(directory)
     return figures
 
 

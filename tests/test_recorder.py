@@ -198,7 +198,11 @@ def test_the_unit_runs_this_recorder_as_a_service(tmp_path: Path) -> None:
     assert exec_start.split("=", 1)[1].split()[:4] == [sys.executable, "-m", "portscope", "record"]
     assert f"--db {db}" in exec_start
     assert f"ReadWritePaths={tmp_path}" in unit and "RestartPreventExitStatus=2" in unit
+    assert "PrivateTmp" not in unit  # it would hide a database under /tmp from the service
     assert not db.exists()  # printing the unit records nothing
+    system = run_portscope("record", "--print-systemd-unit", timeout=30).stdout
+    assert "--db /var/lib/portscope/history.db" in system and "PrivateTmp=yes" in system
+    assert "ReadWritePaths" not in system  # its state directory is writable already
 
 
 def record_for_a_while(db: Path, polls: float = 4) -> None:

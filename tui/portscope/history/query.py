@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -49,7 +50,15 @@ CONNECTION_JOINS = """FROM connections c LEFT JOIN owners w ON w.id = c.owner
     LEFT JOIN owners p ON p.id = c.peer"""
 LISTENER_COLUMNS = """e.at, e.change, e.proto, e.family, e.address, e.port, e.exposure, e.uid,
     e.while_stopped, w.pid, w.process, w.user"""
+DESTINATION = (
+    "CASE WHEN c.accepted THEN NULL ELSE c.remote_address END, "
+    "CASE WHEN c.accepted THEN NULL ELSE c.remote_port END"
+)
+"""Where an outgoing connection went (an accepted one's far end is a client, not a
+destination, and would make a group of every connection)."""
 RUN_COLUMNS = "started, last_write, stopped, interval, kernel_events, note, dropped"
+ID_RANGE = "SELECT (SELECT min(id) FROM connections), (SELECT max(id) FROM connections)"
+"""Two lookups at the ends of the rowid tree; `SELECT min(id), max(id)` scans the table."""
 
 
 def who(pid: int | None, process: str | None, user: str | None) -> Who | None:
@@ -85,7 +94,7 @@ def first_id_at(conn: sqlite3.Connection, at_ms: int) -> int:
     closed at or after `at_ms - SLACK_MS`, by bisection over the ids (which are in the
     order of the ends, to within the slack)."""
     target = at_ms - SLACK_MS
-    lowest, highest = conn.execute("SELECT min(id), max(id) FROM connections").fetchone()
+    lowest, highest = conn.execute(ID_RANGE).fetchone()
     if lowest is None:
         return 1
     low, high = lowest, highest + 1  # below low: before target; from high on: not
@@ -167,30 +176,35 @@ class HistoryReader:
             "ORDER BY c.id DESC LIMIT ?",
             (*args, limit),
         ).fetchall()
-        total = conn.execute(f"SELECT count(*) FROM connections c WHERE {where}", args).fetchone()[
-            0
-        ]
-        by_process = conn.execute(
-            f"SELECT w.process, count(*) AS n FROM connections c "
-            f"LEFT JOIN owners w ON w.id = c.owner WHERE {where} "
-            "GROUP BY w.process ORDER BY n DESC, w.process LIMIT ?",
-            (*args, TOP),
+        groups = conn.execute(
+            f"SELECT c.owner, {DESTINATION}, count(*) FROM connections c WHERE {where} "
+            "GROUP BY 1, 2, 3",
+            args,
         ).fetchall()
-        by_destination = conn.execute(
-            f"SELECT c.remote_address, c.remote_port, count(*) AS n FROM connections c "
-            f"WHERE {where} AND c.accepted = 0 "
-            "GROUP BY c.remote_address, c.remote_port ORDER BY n DESC LIMIT ?",
-            (*args, TOP),
-        ).fetchall()
+        names = self._process_names({owner for owner, *_rest in groups})
+        by_process: Counter[str] = Counter()
+        by_destination: Counter[str] = Counter()
+        for owner, address, port, count in groups:
+            by_process[names.get(owner) or "?"] += count
+            if address is not None:
+                by_destination[endpoint(address, port)] += count
         return HistoryPage(
             filter=wanted,
             connections=tuple(map(closed_connection, rows)),
             listener_events=self._listener_events(wanted, limit),
-            total=total,
-            by_process=tuple((name or "?", n) for name, n in by_process),
-            by_destination=tuple((endpoint(a, p), n) for a, p, n in by_destination),
+            total=by_process.total(),
+            by_process=tuple(by_process.most_common(TOP)),
+            by_destination=tuple(by_destination.most_common(TOP)),
             runs=self.runs(wanted.since, wanted.until),
         )
+
+    def _process_names(self, owners: set[int | None]) -> dict[int | None, str | None]:
+        """Process names of owner ids (grouping by id, then naming the few groups, spares
+        a join on every matching row)."""
+        ids = [i for i in owners if i is not None]
+        marks = ", ".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, process FROM owners WHERE id IN ({marks})", ids)
+        return dict(rows.fetchall())
 
     def listener_changes(self, since: float, until: float) -> tuple[ListenerEvent, ...]:
         """Every listener event in the window, oldest first."""

@@ -197,6 +197,3 @@ class Batch:
     opened: tuple[OpenConnection, ...] = ()
     finished: tuple[int, ...] = ()
     """Ids of open connections that ended (their rows go)."""
-
-    def __len__(self) -> int:
-        return len(self.closed) + len(self.listener_events) + len(self.opened) + len(self.finished)

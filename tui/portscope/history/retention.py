@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from portscope.history.database import ms
-from portscope.history.query import SLACK_MS, first_id_at
+from portscope.history.query import ID_RANGE, SLACK_MS, first_id_at
 
 DEFAULT_MAX_AGE = 30 * 86_400.0
 DEFAULT_MAX_SIZE = 512 << 20
@@ -73,7 +73,7 @@ def prune(conn: sqlite3.Connection, limits: Limits, now: float) -> int:
 def shrink_once(conn: sqlite3.Connection, max_size: int) -> int:
     """Delete the oldest share of the connections that should bring the used pages down
     to SIZE_TARGET of `max_size` (at least one chunk's worth of the table's share)."""
-    lowest, highest = conn.execute("SELECT min(id), max(id) FROM connections").fetchone()
+    lowest, highest = conn.execute(ID_RANGE).fetchone()
     if lowest is None:
         # nothing left but the small tables: shed the oldest half of the events
         conn.execute("DELETE FROM listener_events WHERE id < (SELECT avg(id) FROM listener_events)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from portscope.collect.destroyed import DestroyFeed, EventsLost
 from portscope.collect.netlink import NetlinkUnavailable
 from portscope.events import PollEvent, PollFailed, PollUpdate
 from portscope.failures import LOG
+from portscope.history.database import read_failure
 from portscope.history.lock import WriterLock
 from portscope.history.retention import Limits
 from portscope.history.store import Store
@@ -98,6 +100,9 @@ def record(options: RecorderOptions, say: Say) -> int:
         store = Store.open(options.db)
         try:
             return run_with(store, options, say)
+        except sqlite3.DatabaseError as exc:  # a damaged page met while starting
+            say(read_failure(options.db, exc))
+            return RUN_FAILED
         finally:
             store.close()
     finally:

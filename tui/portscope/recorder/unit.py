@@ -1,10 +1,10 @@
 """`portscope record --print-systemd-unit`: a service unit that runs this recorder.
 
-The unit starts the same interpreter on the same options, as root (the kernel's
-socket-end events and other users' processes need it), in systemd's state directory
-/var/lib/portscope unless `--db` says otherwise, with the filesystem otherwise
-read-only to it. An exit status of 2 (a database it must refuse, another recorder on
-the file) is not retried: restarting would meet the same refusal.
+The unit starts the same interpreter on the same options, as root (other users'
+processes need it), in systemd's state directory /var/lib/portscope unless `--db`
+says otherwise, with the filesystem otherwise read-only to it (and a /tmp of its own,
+unless the database is in one). An exit status of 2 (a database it must refuse,
+another recorder on the file) is not retried: restarting would meet the same refusal.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from pathlib import Path
 
 import portscope
 from portscope.history.paths import SYSTEM_DB
+
+TEMPORARY = (Path("/tmp"), Path("/var/tmp"))
+"""Where PrivateTmp= would give the service an empty directory of its own instead."""
 
 UNIT = """\
 # Save as /etc/systemd/system/portscope-record.service, then:
@@ -36,8 +39,7 @@ StateDirectoryMode=0700
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=read-only
-PrivateTmp=yes
-{writable}
+{private_tmp}{writable}
 [Install]
 WantedBy=multi-user.target
 """
@@ -58,4 +60,10 @@ def systemd_unit(db: Path, options: Sequence[str]) -> str:
     environment = f"Environment={shlex.quote(f'PYTHONPATH={root}')}\n" if root else ""
     directory = db.parent.resolve()
     writable = "" if directory == SYSTEM_DB.parent else f"ReadWritePaths={directory}\n"
-    return UNIT.format(exec_start=shlex.join(command), environment=environment, writable=writable)
+    in_tmp = any(directory.is_relative_to(tmp) for tmp in TEMPORARY)
+    return UNIT.format(
+        exec_start=shlex.join(command),
+        environment=environment,
+        private_tmp="" if in_tmp else "PrivateTmp=yes\n",
+        writable=writable,
+    )

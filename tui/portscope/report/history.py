@@ -131,6 +131,10 @@ def to_json(page: HistoryPage, database: Path) -> str:
     return json.dumps(history_record(page, database), indent=1, ensure_ascii=True)
 
 
+def counted(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
 def counts_text(label: str, counts: tuple[tuple[str, int], ...]) -> str:
     return f"{label}: " + ", ".join(f"{name} {n}" for name, n in counts) if counts else ""
 
@@ -141,7 +145,8 @@ def to_text(page: HistoryPage, database: Path) -> str:
     head += coverage_text(page.runs, wanted.since, wanted.until)
     shown = len(page.connections)
     more = f" (the newest {shown} shown)" if shown < page.total else ""
-    head.append(f"{page.total} connections{more}, {len(page.listener_events)} listener events")
+    events = counted(len(page.listener_events), "listener event")
+    head.append(f"{counted(page.total, 'connection')}{more}, {events}")
     lines = [printable(line) for line in head]
     rows = page_rows(page)
     if rows:
