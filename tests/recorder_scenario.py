@@ -18,6 +18,8 @@ the recorder ended. The spec (argv[1], JSON) says what to do:
     kill          SIGKILL the recorder while connections go on and it writes them
                   (after this many ms more), instead of SIGTERM; `before` is what
                   a reader found in the database just before
+    known_listener  False: connect at once, before any poll has seen the listener
+    server_first  the short connections' server end closes first
     options       more options for `portscope record` (`--polls-only`, `--max-size 8M`)
     tmpfs         [directory, size]: mount a tmpfs there first (needs `unshare --mount`)
 
@@ -47,9 +49,12 @@ LINGER_RESET = struct.pack("ii", 1, 0)
 STARTUP = 60.0
 
 
-def short_connection(listener: socket.socket, reset: bool = False) -> int:
+def short_connection(
+    listener: socket.socket, reset: bool = False, server_first: bool = False
+) -> int:
     """One connection that lives well under a millisecond: connect, a request and an
-    answer, close (the client first, as a client does). Its client port."""
+    answer, close (the client first, as a client does, unless `server_first`, as an
+    HTTP/1.0 server does). Its client port."""
     client = socket.create_connection(listener.getsockname())
     server, _ = listener.accept()
     client.sendall(b"ping")
@@ -59,8 +64,8 @@ def short_connection(listener: socket.socket, reset: bool = False) -> int:
     port = client.getsockname()[1]
     if reset:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
-    client.close()
-    server.close()
+    for sock in (server, client) if server_first else (client, server):
+        sock.close()
     return port
 
 
@@ -153,7 +158,8 @@ def main() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(512)
-    time.sleep(interval * 3)  # the listener is known before the first connection ends
+    if spec.get("known_listener", True):
+        time.sleep(interval * 3)  # the listener is known before the first connection ends
     result: dict[str, object] = {
         "listener_port": listener.getsockname()[1],
         "pid": os.getpid(),
@@ -165,7 +171,10 @@ def main() -> None:
         server, _ = listener.accept()
         held.append((client, server))
     result["held"] = [c.getsockname()[1] for c, _s in held]
-    result["short"] = [short_connection(listener) for _ in range(spec.get("short", 0))]
+    server_first = spec.get("server_first", False)
+    result["short"] = [
+        short_connection(listener, server_first=server_first) for _ in range(spec.get("short", 0))
+    ]
     result["reset"] = [short_connection(listener, True) for _ in range(spec.get("reset", 0))]
     if spec.get("reused"):
         result["reused_port"] = reused_connections(listener, spec["reused"])

@@ -74,6 +74,21 @@ def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path:
     assert f"; {400 + 3} times in 24 h" in history_line(db, listener)
 
 
+def test_connections_to_a_listener_no_poll_has_seen_yet_are_recorded_from_the_dialling_end(
+    tmp_path: Path,
+) -> None:
+    """Right after a listener appears, before a poll has seen it, neither end of a local
+    connection looks accepted: the end on an ephemeral port is the one that dialled."""
+    result = run_scenario(
+        NET, db=str(tmp_path / "history.db"), interval=2.0, short=300, known_listener=False,
+        server_first=True,  # so the accepted end is the first to end
+    )  # fmt: skip
+    assert result["exit"] == 0, result["stderr"]
+    short = dialled(result, "short")
+    assert sorted(r["local_port"] for r in short) == sorted(result["short"])
+    assert [r for r in result["rows"] if r["local_port"] == result["listener_port"]] == []
+
+
 def test_connections_that_reuse_a_4_tuple_at_once_are_each_recorded(tmp_path: Path) -> None:
     """The kernel reuses a 4-tuple as soon as it is free (a reset, or tcp_tw_reuse): two
     ends on one 4-tuple within the writer's grace are two connections, not one."""

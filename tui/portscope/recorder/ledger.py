@@ -43,7 +43,16 @@ from portscope.history.records import (
     Who,
 )
 from portscope.history.store import Recovered
-from portscope.model import TIME_WAIT, Family, Owner, Proto, Snapshot, Socket, SocketKey
+from portscope.model import (
+    TIME_WAIT,
+    EphemeralRange,
+    Family,
+    Owner,
+    Proto,
+    Snapshot,
+    Socket,
+    SocketKey,
+)
 
 GRACE = 2.0
 """Seconds an end waits for its other witness or its other end (see the module)."""
@@ -122,6 +131,7 @@ class Ledger:
         self._present: Counter[ListenerId] = Counter()
         self._by_port: dict[tuple[str, int], list[Socket]] = {}
         self._local: set[str] = set()
+        self._ephemeral: EphemeralRange | None = None
         self._polls: list[float] = []
         self._settled: list[ClosedConnection] = []
         self._events: list[ListenerEvent] = []
@@ -144,6 +154,7 @@ class Ledger:
         self._local = {
             plain_address(a) for i in snapshot.interfaces.interfaces for a in i.addresses
         }
+        self._ephemeral = snapshot.ephemeral_range
         self._follow_listeners(snapshot, delta, at, first)
         for sock in delta.removed:
             if not sock.is_listener:
@@ -327,7 +338,10 @@ class Ledger:
     def _row(self, end: Closing, other: Closing | None) -> ClosedConnection:
         """The row for one end, or for a local connection's two ends (the dialling one,
         with the accepting one's process as its peer)."""
-        if other is not None and end.accepted and not other.accepted:
+        for closed in (end, other):
+            if closed is not None:
+                self._recheck_accepted(closed)
+        if other is not None and self._dialled(other) and not self._dialled(end):
             end, other = other, end
         for closed in (end, other):
             if closed is not None:
@@ -349,6 +363,25 @@ class Ledger:
             bound=end.bound, sent=sent, received=received, uid=end.uid, owner=end.owner,
             owner_from=end.owner_from, peer=peer,
         )  # fmt: skip
+
+    def _recheck_accepted(self, end: Closing) -> None:
+        """An end only the kernel saw was judged when it came; a listener a poll has
+        found since on its port makes it accepted (the listener's process named)."""
+        port = (end.key[0], end.key[3])
+        if end.accepted or end.opened is not None or port not in self._by_port:
+            return
+        end.accepted = True
+        if end.owner is None:
+            listener = self._listener_owner(end.key[0], end.key[2], end.key[3])
+            end.owner, end.owner_from = who(listener), "listener" if listener else None
+
+    def _dialled(self, end: Closing) -> bool:
+        """Whether this end of a local pair is the one that connected: not accepted, and,
+        when neither end looks accepted (no poll has seen the listener yet), the one on a
+        port of the ephemeral range."""
+        if end.accepted:
+            return False
+        return self._ephemeral is None or end.key[3] in self._ephemeral
 
     def _peer_of(self, end: Closing) -> Who | None:
         """The local process at the other end of a connection that dialled this machine:
