@@ -120,6 +120,32 @@ def mapped_spellings(address: str) -> tuple[str, str]:
     return (text, f"::ffff:{text}") if ip.version == 4 else (text, text)
 
 
+def matches(wanted: HistoryFilter, c: ClosedConnection) -> bool:
+    """Whether a connection passes `wanted`: the same test as `HistoryReader.recent`'s
+    SQL, for histories held in memory (`recorder.session`)."""
+    if not wanted.since <= c.closed <= wanted.until:
+        return False
+    if wanted.port is not None and wanted.port not in (c.local_port, c.remote_port):
+        return False
+    if wanted.process is not None and (c.owner is None or c.owner.process != wanted.process):
+        return False
+    if wanted.remote_port is not None and c.remote_port != wanted.remote_port:
+        return False
+    spelled = mapped_spellings(wanted.remote_address) if wanted.remote_address else None
+    return spelled is None or c.remote_address in spelled
+
+
+def listener_matches(wanted: HistoryFilter, e: ListenerEvent) -> bool:
+    """`matches` for a listener event (which has no remote end)."""
+    if wanted.remote_address is not None or wanted.remote_port is not None:
+        return False
+    if not wanted.since <= e.at <= wanted.until:
+        return False
+    if wanted.port is not None and e.port != wanted.port:
+        return False
+    return wanted.process is None or (e.owner is not None and e.owner.process == wanted.process)
+
+
 class HistoryReader:
     """Read-only questions to one history database (see the module)."""
 
