@@ -32,8 +32,8 @@ DESTROY_GROUPS = sum(
 )
 """The bind() group mask for all four (group N is bit N-1), as `ss -E` asks."""
 RECEIVE_BUFFER = 8 << 20
-"""Socket buffer for bursts: at 1,000 connections/s both ends of each are ~760 kB/s
-of messages, so this holds ten seconds of them should the reader fall behind."""
+"""Socket buffer for bursts: ten seconds of both ends' messages at 1,000 connections a
+second, should the reader fall behind (BENCHMARKS.md, "Behind the code")."""
 READ_SIZE = 1 << 16
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 

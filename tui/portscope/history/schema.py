@@ -7,7 +7,8 @@ newer schema than this code knows is refused rather than misread.
 Connection rows are written when a connection ends, so their ids follow the order of
 the ends: "newest first" is `ORDER BY id DESC`, each index on a port, address or owner
 lists its rows oldest first without a time column, and a time window is an id range
-(`query.first_id_at`). That keeps a row and its indexes near 140 bytes.
+(`query.first_id_at`). That keeps a row and its indexes small (BENCHMARKS.md, "The
+recorder").
 Times are integer milliseconds since the epoch.
 """
 
