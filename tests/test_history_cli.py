@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,15 @@ from portscope.ui.widgets.lookup_card import PANE_CARD, card_content
 from portscope.view.card import lookup_cards
 
 NOW = time.time()
+"""The rows are placed relative to this; windows the tests ask for are spelled as times,
+not as durations from whenever the test happens to run."""
 HOSTILE = Who(666, "=cmd|'\x1b[2J\u202e", "mallory")
 RULES = PortRules(EphemeralRange(32768, 60999), 1024, False, "linux")
+
+
+def local_time(at: float) -> str:
+    """`at` as `--since`/`--until` take a date and time (local, to the second)."""
+    return datetime.fromtimestamp(at).isoformat(timespec="seconds")
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +88,8 @@ def test_history_lists_the_newest_first_with_counts(db: Path) -> None:
         (["--remote", "198.51.100.7:5432"], 5),
         (["--remote", "203.0.113.9"], 38),  # the IPv4-mapped spelling too
         (["--remote", "[::ffff:203.0.113.9]:443"], 38),  # the same peer, however spelled
-        (["--since", "1710s"], 15 + 2),  # the last 15 of the 37, nginx, the hostile one
-        (["--until", "51m"], 5),  # the database ones; the old one is a day before
+        (["--since", local_time(NOW - 1710)], 15 + 2),  # the last 15 of the 37, nginx, hostile
+        (["--until", local_time(NOW - 3060)], 5),  # the database ones; the old one is a day before
     ],
 )
 def test_filters_narrow_connections_and_counts(db: Path, args: list[str], total: int) -> None:

@@ -39,7 +39,7 @@ def end(local: str, local_port: int, remote: str, remote_port: int) -> Ended:
 
 
 def test_a_poll_taken_before_the_end_but_handed_over_after_it_names_the_process() -> None:
-    ledger = Ledger(kernel_events=True)
+    ledger = Ledger()
     first = poll(ledger, None, snapshot(100.0, LISTENER))
     ledger.ended(100.3, [end(*CLIENT)])  # the end arrives first...
     poll(ledger, first, snapshot(100.2, LISTENER, outgoing()))  # ...from a poll before it
@@ -51,7 +51,7 @@ def test_a_poll_taken_before_the_end_but_handed_over_after_it_names_the_process(
 
 
 def test_a_time_wait_remnant_after_the_end_is_not_another_connection() -> None:
-    ledger = Ledger(kernel_events=True)
+    ledger = Ledger()
     first = poll(ledger, None, snapshot(100.0, LISTENER))
     ledger.ended(100.3, [end(*CLIENT)])
     second = poll(ledger, first, snapshot(101.0, LISTENER, outgoing("TIME_WAIT", None)))
@@ -62,7 +62,7 @@ def test_a_time_wait_remnant_after_the_end_is_not_another_connection() -> None:
 
 
 def test_a_poll_that_misses_a_socket_first_waits_for_the_kernels_word() -> None:
-    ledger = Ledger(kernel_events=True)
+    ledger = Ledger()
     first = poll(ledger, None, snapshot(100.0, LISTENER, outgoing()))
     poll(ledger, first, snapshot(101.0, LISTENER))  # gone: the broadcast is late
     assert ledger.take(101.0).closed == ()
@@ -74,7 +74,7 @@ def test_a_poll_that_misses_a_socket_first_waits_for_the_kernels_word() -> None:
 
 
 def test_an_accepted_end_no_poll_saw_names_the_listeners_process() -> None:
-    ledger = Ledger(kernel_events=True)
+    ledger = Ledger()
     poll(ledger, None, snapshot(100.0, LISTENER))
     ledger.ended(100.5, [end("192.0.2.10", 443, "198.51.100.4", 40404)])
     (row,) = ledger.take().closed

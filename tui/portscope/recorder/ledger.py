@@ -116,8 +116,7 @@ class Closing:
 class Ledger:
     """Follows connections and listeners; `take` hands over what is ready to write."""
 
-    def __init__(self, kernel_events: bool, recovered: Recovered | None = None) -> None:
-        self.kernel_events = kernel_events
+    def __init__(self, recovered: Recovered | None = None) -> None:
         recovered = recovered or Recovered((), (), 1)
         self._recovered_open = {key_of_open(o): o for o in recovered.open_connections}
         self._recovered_listeners = {identity_of(e): e for e in recovered.listeners}

@@ -2,7 +2,7 @@
 
 Three threads, none waiting on another: the event loop runs the poller (whose
 subscriber only enqueues), a reader thread takes the kernel's destroy broadcasts where
-this process may join them (root), and the writer thread (`writer`) owns the ledger
+the kernel lets this process join them, and the writer thread (`writer`) owns the ledger
 and the database. SIGTERM, SIGINT and SIGHUP end the run cleanly: the writer writes
 everything still waiting and the run is marked stopped.
 """
@@ -111,7 +111,7 @@ def record(options: RecorderOptions, say: Say) -> int:
 
 def run_with(store: Store, options: RecorderOptions, say: Say) -> int:
     feed, note = open_feed(options.kernel_events)
-    ledger = Ledger(kernel_events=feed is not None, recovered=store.recovered())
+    ledger = Ledger(store.recovered())
     store.start_run(time.time(), options.interval, feed is not None, note)
     writer = Writer(store, ledger, options.limits, say)
     every = f"every {options.interval:g} s"

@@ -36,7 +36,7 @@ class SessionHistory:
         """The poll interval, for what the page says was missed (set it when it changes)."""
         self.started = time.time()
         self._last = self.started
-        self._ledger = Ledger(kernel_events=False)
+        self._ledger = Ledger()
         self._connections: deque[ClosedConnection] = deque(maxlen=limit)
         self._events: deque[ListenerEvent] = deque(maxlen=limit)
 
