@@ -4,6 +4,7 @@ of its own: what the history holds is counted against what the workload did."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,17 +107,27 @@ def test_connections_that_reuse_a_4_tuple_at_once_are_each_recorded(tmp_path: Pa
     }
 
 
-def nobody_directory() -> Path:
-    """A directory nobody owns and may write, under /tmp (pytest's own are root's, 0700)."""
-    directory = Path(tempfile.mkdtemp(prefix="portscope-nobody-", dir="/tmp"))
-    os.chown(directory, NOBODY, NOBODY)
-    return directory
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A directory right under /tmp (pytest's own are root's, 0700: nobody could not
+    reach into them), removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="portscope-recorder-", dir="/tmp"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_as_nobody_the_kernel_still_reports_every_end_but_names_no_process() -> None:
+def nobody_directory(scratch: Path) -> Path:
+    """A directory nobody owns and may write."""
+    os.chown(scratch, NOBODY, NOBODY)
+    return scratch
+
+
+def test_as_nobody_the_kernel_still_reports_every_end_but_names_no_process(
+    scratch: Path,
+) -> None:
     """sock_diag lets an unprivileged process join its destroy groups: every end is
     there, and, root's processes being hidden from nobody, no process is named."""
-    db = nobody_directory() / "history.db"
+    db = nobody_directory(scratch) / "history.db"
     result = run_scenario(NET, db=str(db), interval=0.5, as_nobody=True, short=200, held=3)
     assert result["exit"] == 0, result["stderr"]
     assert result["runs"] == [[1, None, 0]]
@@ -127,8 +139,8 @@ def test_as_nobody_the_kernel_still_reports_every_end_but_names_no_process() -> 
     assert all(r["uid"] == 0 and r["process"] is None for r in held)  # root's, not ours to see
 
 
-def test_polls_only_the_history_holds_what_the_polls_saw() -> None:
-    db = nobody_directory() / "history.db"
+def test_polls_only_the_history_holds_what_the_polls_saw(scratch: Path) -> None:
+    db = nobody_directory(scratch) / "history.db"
     result = run_scenario(
         NET, db=str(db), interval=0.5, as_nobody=True, short=100, reset=100, held=3,
         options=["--polls-only"],
@@ -161,8 +173,8 @@ def test_kill_9_while_writing_keeps_every_earlier_row_and_a_sound_file(tmp_path:
     assert done.returncode == 0, done.stderr
 
 
-def test_a_full_disk_drops_what_it_must_says_so_and_recovers() -> None:
-    where = Path(tempfile.mkdtemp(prefix="portscope-full-", dir="/tmp"))
+def test_a_full_disk_drops_what_it_must_says_so_and_recovers(scratch: Path) -> None:
+    where = scratch
     namespaces = ["--net", "--mount", "--propagation", "private"]
     result = run_scenario(
         namespaces,
