@@ -20,6 +20,11 @@ LABELS: dict[Exposure, str] = {
 }
 
 
+def exposure_label(kind: str) -> str:
+    """`all interfaces` for `all`, as a record that stored the kind names it."""
+    return dict(LABELS).get(kind, kind)
+
+
 def exposure_of(address: str) -> Exposure:
     """loopback for 127.0.0.0/8 and ::1 (v4-mapped too), all for a wildcard, else one interface."""
     if plain_address(address) in WILDCARDS:

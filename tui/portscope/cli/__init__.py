@@ -15,13 +15,23 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from portscope import __version__
-from portscope.cli import check, close, lookup, metrics, serve, snapshot
+from portscope.cli import (
+    baseline,
+    check,
+    close,
+    history,
+    lookup,
+    metrics,
+    record,
+    serve,
+    snapshot,
+)
 from portscope.cli.errors import USAGE_ERROR, UsageError
 from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE
 from portscope.cli.options import interval_seconds
 from portscope.cli.output import OutputFailed
 
-SUBCOMMANDS = (snapshot, lookup, check, close, metrics, serve)
+SUBCOMMANDS = (snapshot, lookup, check, close, record, history, baseline, metrics, serve)
 OUTPUT_FAILED = 2
 INTERRUPTED = 128 + signal.SIGINT
 NO_TERMINAL = (

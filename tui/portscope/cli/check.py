@@ -8,6 +8,7 @@ by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
@@ -100,6 +101,13 @@ def add_parser(commands: Any) -> None:
         "judge only the sockets EXPR selects (the dashboard's filter grammar, e.g. "
         "'dport = :5432'); the kernel's counters are the whole namespace's",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="also compare the listeners with this baseline (`portscope baseline save`): "
+        "a new one exposed beyond loopback is CRITICAL, any other new or missing one WARNING",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
@@ -129,6 +137,14 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    baseline = None
+    if args.baseline is not None:
+        from portscope.history.baseline import BaselineRefused, read_baseline
+
+        try:
+            baseline = read_baseline(args.baseline)
+        except BaselineRefused as exc:
+            raise UsageError(f"check: {exc}") from None
     tracker = HealthTracker(thresholds)
     try:
         collector = Collector()
@@ -140,6 +156,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:
-        result = outcome(tracker.update(snapshot), snapshot.errors)
+        diff = None
+        if baseline is not None:
+            from portscope.history.baseline import compare, listeners_of
+
+            diff = compare(baseline.listeners, listeners_of(snapshot))
+        result = outcome(tracker.update(snapshot), snapshot.errors, diff)
     emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portscope.cli.numbers import Number
@@ -36,6 +37,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--limit", type=LIMIT, default=50, help="show at most this many ports (default 50)"
     )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        type=Path,
+        help="the history database the History section reads (default: the recorder's, "
+        "as `portscope history` reads it; read with --offline too, as it is a local file)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -43,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
     from portscope.collect import read_port_rules
+    from portscope.history.paths import default_db
+    from portscope.history.query import port_histories
     from portscope.knowledge import QueryError, lookup, parse_query
     from portscope.report.lookup import to_json, to_text
 
@@ -52,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"lookup: {exc}") from None
     snapshot = take_live_snapshot() if args.live else None
     result = lookup(args.query, read_port_rules(snapshot), snapshot, limit=args.limit)
-    emit((to_json(result) if args.json else to_text(result)) + "\n")
+    history = port_histories(args.db or default_db(), [r.port for r in result.reports])
+    emit((to_json(result, history) if args.json else to_text(result, history)) + "\n")
     return 0
 
 

@@ -132,7 +132,6 @@ def replies(conn: socket.socket, sequence: int) -> list[Batch]:
     little time as possible. An NLMSG_ERROR raises NetlinkUnavailable."""
     batches: list[Batch] = []
     smallest = NLMSGHDR.size + INET_DIAG_MSG.size
-    header = NLMSGHDR.unpack_from
     while True:
         buffer = conn.recv(RECV_BUFFER)
         size = len(buffer)
@@ -142,11 +141,7 @@ def replies(conn: socket.socket, sequence: int) -> list[Batch]:
             continue
         offsets: list[int] = []
         batches.append((buffer, offsets, 0))
-        offset = 0
-        while offset + NLMSGHDR.size <= size:
-            length, kind, _flags, seq, _pid = header(buffer, offset)
-            if length < NLMSGHDR.size or offset + length > size:
-                raise NetlinkUnavailable(errno.EPROTO, "malformed netlink reply")
+        for offset, length, kind, seq in messages(buffer):
             if seq == sequence:
                 if kind == NLMSG_DONE:
                     return batches
@@ -157,7 +152,20 @@ def replies(conn: socket.socket, sequence: int) -> list[Batch]:
                         raise NetlinkUnavailable(code, f"sock_diag: {reason}")
                 elif length >= smallest:
                     offsets.append(offset + NLMSGHDR.size)
-            offset += (length + 3) & ~3
+
+
+def messages(buffer: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(offset, length, type, sequence) of each netlink message in a received buffer;
+    NetlinkUnavailable if a header's length does not fit the buffer."""
+    size = len(buffer)
+    header = NLMSGHDR.unpack_from
+    offset = 0
+    while offset + NLMSGHDR.size <= size:
+        length, kind, _flags, seq, _pid = header(buffer, offset)
+        if length < NLMSGHDR.size or offset + length > size:
+            raise NetlinkUnavailable(errno.EPROTO, "malformed netlink reply")
+        yield offset, length, kind, seq
+        offset += (length + 3) & ~3
 
 
 def open_diag_socket() -> socket.socket:
@@ -346,3 +354,62 @@ def acknowledgement(conn: socket.socket, sequence: int) -> int:
 def read_sockets() -> list[RawSocket]:
     """One dump with nothing remembered: every inet socket in this network namespace."""
     return SockDiagReader().read().rows
+
+
+INET_DIAG_INFO = 2
+INET_DIAG_PROTOCOL = 10
+ATTRIBUTE = struct.Struct("=HH")
+TCP_INFO_BYTES = struct.Struct("=120xQQ")
+"""tcp_info's tcpi_bytes_acked and tcpi_bytes_received (linux/tcp.h, Linux 4.1 and later)."""
+FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
+PROTOCOLS: dict[int, Proto] = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp"}
+
+
+class Ended(NamedTuple):
+    """A socket as the kernel's destroy broadcast describes it, when it is freed.
+
+    The kernel fills in the addresses, ports and state, but leaves the uid and inode of
+    `socket` at 0: an ended socket names no owner. A TCP socket carries its final byte
+    counts from tcp_info (None for UDP, which has none)."""
+
+    socket: RawSocket
+    bytes_acked: int | None
+    bytes_received: int | None
+
+
+def attributes(buffer: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
+    """Where each netlink attribute's payload lies (start, end) between `start` and `end`."""
+    found: dict[int, tuple[int, int]] = {}
+    while start + ATTRIBUTE.size <= end:
+        length, kind = ATTRIBUTE.unpack_from(buffer, start)
+        if length < ATTRIBUTE.size or start + length > end:
+            break
+        found[kind & 0x3FFF] = (start + ATTRIBUTE.size, start + length)
+        start += (length + 3) & ~3
+    return found
+
+
+def ended_sockets(buffer: bytes) -> list[Ended]:
+    """The sockets in one received buffer of destroy broadcasts (the multicast groups
+    `ss -E` joins): each an inet_diag_msg with the protocol and, for TCP, tcp_info
+    attached. Anything that is not an inet socket's message is skipped."""
+    ended: list[Ended] = []
+    smallest = NLMSGHDR.size + INET_DIAG_MSG.size
+    for offset, length, kind, _seq in messages(buffer):
+        if kind != SOCK_DIAG_BY_FAMILY or length < smallest:
+            continue
+        body = offset + NLMSGHDR.size
+        found = attributes(buffer, body + INET_DIAG_MSG.size, offset + length)
+        family = FAMILIES.get(buffer[body])
+        where = found.get(INET_DIAG_PROTOCOL)
+        proto = PROTOCOLS.get(buffer[where[0]]) if where and where[1] > where[0] else None
+        if family is None or proto is None:
+            continue
+        raw = decode(INET_DIAG_MSG.unpack_from(buffer, body), proto, family)
+        info = found.get(INET_DIAG_INFO)
+        if info is not None and info[1] - info[0] >= TCP_INFO_BYTES.size:
+            acked, received = TCP_INFO_BYTES.unpack_from(buffer, info[0])
+            ended.append(Ended(raw, acked, received))
+        else:
+            ended.append(Ended(raw, None, None))
+    return ended

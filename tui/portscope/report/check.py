@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from portscope.analysis import HealthReport, percent_label
+from portscope.analysis import HealthReport, Level, percent_label, worst
+from portscope.history.baseline import ListenerDiff, listener_entry
+from portscope.report.baseline import listener_label
 from portscope.report.health import describe, destination_label, health_record, pressure_record
 from portscope.sanitise import perf_label, plugin_text, printable
 
@@ -80,20 +82,50 @@ def ok_summary(report: HealthReport) -> str:
     return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}{drops}"
 
 
-def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
-    """Status, summary and details for one health report and the poll's read errors."""
-    problems = [f"{STATUS[f.level]}: {describe(f)}" for f in report.problems]
+def baseline_problems(diff: ListenerDiff) -> list[tuple[Level, str]]:
+    """A new listener exposed beyond loopback is critical; any other new or missing one
+    a warning; each named."""
+    found: list[tuple[Level, str]] = []
+    for identity in diff.new:
+        level: Level = "warning" if identity.exposure == "loopback" else "critical"
+        found.append((level, f"new listener {listener_label(identity)}, not in the baseline"))
+    for identity in diff.missing:
+        found.append(("warning", f"listener {listener_label(identity)} from the baseline is gone"))
+    return found
+
+
+def baseline_perfdata(diff: ListenerDiff) -> str:
+    """The counts, and each new or missing listener as a figure of its own (its label)."""
+    figures = [f"new_listeners={len(diff.new)}", f"missing_listeners={len(diff.missing)}"]
+    figures += [f"{perf_label('new ' + listener_label(i))}=1" for i in diff.new]
+    figures += [f"{perf_label('missing ' + listener_label(i))}=1" for i in diff.missing]
+    return " ".join(figures)
+
+
+def outcome(
+    report: HealthReport, errors: Sequence[str] = (), baseline: ListenerDiff | None = None
+) -> Outcome:
+    """Status, summary and details for one health report, the poll's read errors and,
+    with `baseline`, the listeners that differ from a baseline."""
+    found = [(f.level, describe(f)) for f in report.problems]
+    found += baseline_problems(baseline) if baseline is not None else []
+    found.sort(key=lambda item: item[0] != "critical")  # critical first, in order
+    problems = [f"{STATUS[level]}: {text}" for level, text in found]
     details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
     notes = [] if report.polls > 1 else [ONE_POLL]
-    status = STATUS[report.level]
-    if problems:
-        first = describe(report.problems[0])
-        summary = first if len(problems) == 1 else f"{first} (+{len(problems) - 1} more)"
+    status = STATUS[worst(level for level, _text in found)]
+    if found:
+        first = found[0][1]
+        summary = first if len(found) == 1 else f"{first} (+{len(found) - 1} more)"
     elif errors:
         status, summary = "UNKNOWN", f"could not read everything: {printable(errors[0])}"
     else:
         summary = ok_summary(report)
+        if baseline is not None:
+            summary += ", listeners as in the baseline"
     perf = perfdata(report)
+    if baseline is not None:
+        perf += " " + baseline_perfdata(baseline)
     health = health_record(report)
     record = {
         "schema": SCHEMA,
@@ -107,6 +139,11 @@ def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
         "pressure": [pressure_record(p) for p in report.pressure],
         "health": health,
     }
+    if baseline is not None:
+        record["baseline"] = {
+            "new": [listener_entry(i) for i in baseline.new],
+            "missing": [listener_entry(i) for i in baseline.missing],
+        }
     return Outcome(status, summary, tuple(details + notes), perf, record)
 
 

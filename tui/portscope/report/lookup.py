@@ -6,11 +6,13 @@ import json
 import textwrap
 from typing import Any
 
+from portscope.history.records import PortHistories
 from portscope.knowledge.lookup import LookupResult, PortReport
 from portscope.knowledge.query import NameQuery, RangeQuery
 from portscope.knowledge.records import ServiceEntry
 from portscope.knowledge.registry import default_registry
 from portscope.model import InterfaceTable, Snapshot, Socket
+from portscope.report.history import port_history_record
 from portscope.report.snapshot import connection_record, listener_record
 from portscope.sanitise import printable
 from portscope.view.card import Card, CardOptions, line_text, lookup_cards
@@ -45,8 +47,11 @@ def socket_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
     return {"kind": "connection", **connection_record(sock, snapshot)}
 
 
-def report_record(report: PortReport, snapshot: Snapshot | None) -> dict[str, Any]:
-    return {
+def report_record(
+    report: PortReport, snapshot: Snapshot | None, history: PortHistories | None = None
+) -> dict[str, Any]:
+    found = history.ports.get(report.port) if history is not None else None
+    record: dict[str, Any] = {
         "port": report.port,
         "iana_class": report.iana_class,
         "ephemeral": report.ephemeral,
@@ -62,12 +67,16 @@ def report_record(report: PortReport, snapshot: Snapshot | None) -> dict[str, An
         },
         "range_facts": list(report.range_facts),
     }
+    if history is not None:
+        record["history"] = None if found is None else port_history_record(found)
+    return record
 
 
-def lookup_record(result: LookupResult) -> dict[str, Any]:
-    """The `portscope.lookup/1` document; fields may be added, never renamed."""
+def lookup_record(result: LookupResult, history: PortHistories | None = None) -> dict[str, Any]:
+    """The `portscope.lookup/1` document; fields may be added, never renamed. With
+    `history`, each result has its `history` and the document says if none was read."""
     registry = default_registry().provenance
-    return {
+    record: dict[str, Any] = {
         "schema": SCHEMA,
         "query": result.query,
         "live": result.snapshot is not None,
@@ -76,14 +85,17 @@ def lookup_record(result: LookupResult) -> dict[str, Any]:
             "high": result.ephemeral_range.high,
             "source": result.ephemeral_range.source,
         },
-        "results": [report_record(r, result.snapshot) for r in result.reports],
+        "results": [report_record(r, result.snapshot, history) for r in result.reports],
         "total": result.total,
         "registry": {k: registry[k] for k in ("source", "version", "released")},
     }
+    if history is not None:
+        record["history_unavailable"] = history.unavailable
+    return record
 
 
-def to_json(result: LookupResult) -> str:
-    return json.dumps(lookup_record(result), indent=1)
+def to_json(result: LookupResult, history: PortHistories | None = None) -> str:
+    return json.dumps(lookup_record(result, history), indent=1)
 
 
 def _field(label: str, lines: list[str]) -> list[str]:
@@ -131,8 +143,8 @@ def summary(result: LookupResult) -> str | None:
     return None
 
 
-def to_text(result: LookupResult) -> str:
-    parts = [card_text(card) for card in lookup_cards(result, CLI_CARD)]
+def to_text(result: LookupResult, history: PortHistories | None = None) -> str:
+    parts = [card_text(card) for card in lookup_cards(result, CLI_CARD, history)]
     footer = summary(result)
     if footer:
         parts.append(footer)

@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from portscope.history.records import PortHistories
 from portscope.knowledge import LookupResult, PortReport, ServiceEntry
 from portscope.knowledge.classify import describe_class
 from portscope.knowledge.records import IANA
 from portscope.model import Snapshot, Socket, endpoint, proto_label
 from portscope.sanitise import printable
+from portscope.view.history import use_line, use_notes
 
 SpanStyle = Literal["heading", "value", "warning", "dim"]
 
@@ -115,8 +117,27 @@ def here_now(report: PortReport, snapshot: Snapshot | None, options: CardOptions
     return Section("Here now", lines)
 
 
-def port_card(report: PortReport, snapshot: Snapshot | None, options: CardOptions) -> Card:
-    """The card of one port: the registry's names, this OS's ranges, live use, bind verdict."""
+def history_section(report: PortReport, history: PortHistories) -> list[Section]:
+    """`History`: the port's last recorded use and how often (`view.history.use_line`),
+    what that cannot tell, or why there is no history to ask; none for a port the
+    history was not asked about."""
+    if history.unavailable is not None:
+        return [section("History", [history.unavailable], "dim")]
+    found = history.ports.get(report.port)
+    if found is None:
+        return []
+    notes = tuple((Span(printable(note), "dim"),) for note in use_notes(found))
+    return [Section("History", section("History", [use_line(found)]).lines + notes)]
+
+
+def port_card(
+    report: PortReport,
+    snapshot: Snapshot | None,
+    options: CardOptions,
+    history: PortHistories | None = None,
+) -> Card:
+    """The card of one port: the registry's names, this OS's ranges, live use, its
+    recorded history when asked for, bind verdict."""
     registered = [e for e in report.services if e.source == IANA]
     local = [service_line(e) for e in report.services if e.source != IANA]
     title = service_title(registered[0]) if registered else "unassigned"
@@ -128,6 +149,7 @@ def port_card(report: PortReport, snapshot: Snapshot | None, options: CardOption
         *([section("This system", local)] if local else []),
         section("Known uses", [f"{n.text} [{n.source}]" for n in report.notes]),
         here_now(report, snapshot, options),
+        *(history_section(report, history) if history is not None else []),
         section(
             "Can I bind?",
             [bind.verdict, *(f"- {r}" for r in bind.reasons)],
@@ -139,6 +161,9 @@ def port_card(report: PortReport, snapshot: Snapshot | None, options: CardOption
     return Card(title=(heading,), sections=tuple(sections))
 
 
-def lookup_cards(result: LookupResult, options: CardOptions) -> tuple[Card, ...]:
-    """A card for every port the lookup reports, with the use its snapshot saw."""
-    return tuple(port_card(r, result.snapshot, options) for r in result.reports)
+def lookup_cards(
+    result: LookupResult, options: CardOptions, history: PortHistories | None = None
+) -> tuple[Card, ...]:
+    """A card for every port the lookup reports, with the use its snapshot saw and, when
+    given, what the history recorded (`HistoryReader.last_use` of each port)."""
+    return tuple(port_card(r, result.snapshot, options, history) for r in result.reports)

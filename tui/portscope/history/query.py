@@ -1,0 +1,304 @@
+"""The questions the history answers, read-only: the API the CLI, the lookup card and
+the dashboard's History view call.
+
+    reader = HistoryReader.open(default_db())     # HistoryRefused: one line, why not
+    reader.last_use(60630)                         # PortHistory, for the lookup card
+    reader.recent(HistoryFilter(since, until, port=5432), limit=50)   # HistoryPage
+    reader.listener_changes(since, until)          # ListenerEvents, oldest first
+
+Each call is a few index lookups: connection ids follow the order of the ends
+(`schema`), so a time window is an id range found by bisection (`first_id_at`), and a
+port, address or process narrows through its index within that range.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from portscope.addresses import plain_ip
+from portscope.history.database import ms, open_for_reading, seconds
+from portscope.history.paths import HistoryRefused
+from portscope.history.records import (
+    DAY,
+    ClosedConnection,
+    HistoryFilter,
+    HistoryPage,
+    ListenerEvent,
+    PortHistories,
+    PortHistory,
+    Run,
+    Who,
+    Window,
+)
+from portscope.model import endpoint
+
+SLACK_MS = 600_000
+"""How much earlier than the rows written before it a row's close may be: the recorder
+writes an end within seconds of it (its grace and batch interval), so ten minutes of
+slack keeps every row of a window inside the id range found for it."""
+TOP = 10
+"""Processes and destinations counted in a page."""
+CONNECTION_COLUMNS = """c.closed, c.ended, c.proto, c.family, c.local_address, c.local_port,
+    c.remote_address, c.remote_port, c.accepted, c.opened, c.state, c.lifetime, c.bound,
+    c.sent, c.received, c.uid, w.pid, w.process, w.user, c.owner_from,
+    p.pid, p.process, p.user"""
+CONNECTION_JOINS = """FROM connections c LEFT JOIN owners w ON w.id = c.owner
+    LEFT JOIN owners p ON p.id = c.peer"""
+LISTENER_COLUMNS = """e.at, e.change, e.proto, e.family, e.address, e.port, e.exposure, e.uid,
+    e.while_stopped, w.pid, w.process, w.user"""
+DESTINATION = (
+    "CASE WHEN c.accepted THEN NULL ELSE c.remote_address END, "
+    "CASE WHEN c.accepted THEN NULL ELSE c.remote_port END"
+)
+"""Where an outgoing connection went (an accepted one's far end is a client, not a
+destination, and would make a group of every connection)."""
+RUN_COLUMNS = "started, last_write, stopped, interval, kernel_events, note, dropped"
+ID_RANGE = "SELECT (SELECT min(id) FROM connections), (SELECT max(id) FROM connections)"
+"""Two lookups at the ends of the rowid tree; `SELECT min(id), max(id)` scans the table."""
+
+
+def who(pid: int | None, process: str | None, user: str | None) -> Who | None:
+    return None if pid is None and process is None and user is None else Who(pid, process, user)
+
+
+def closed_connection(row: Sequence[object]) -> ClosedConnection:
+    r: list = list(row)
+    return ClosedConnection(
+        proto=r[2], family=r[3], local_address=r[4], local_port=r[5], remote_address=r[6],
+        remote_port=r[7], closed=r[0] / 1000, ended=r[1], accepted=bool(r[8]),
+        opened=seconds(r[9]), state=r[10], lifetime=seconds(r[11]), bound=r[12], sent=r[13],
+        received=r[14], uid=r[15], owner=who(r[16], r[17], r[18]), owner_from=r[19],
+        peer=who(r[20], r[21], r[22]),
+    )  # fmt: skip
+
+
+def listener_event(row: Sequence[object]) -> ListenerEvent:
+    r: list = list(row)
+    return ListenerEvent(
+        at=r[0] / 1000, change=r[1], proto=r[2], family=r[3], address=r[4], port=r[5],
+        exposure=r[6], uid=r[7], while_stopped=bool(r[8]), owner=who(r[9], r[10], r[11]),
+    )  # fmt: skip
+
+
+def run_record(row: Sequence[object]) -> Run:
+    r: list = list(row)
+    return Run(r[0] / 1000, r[1] / 1000, seconds(r[2]), r[3], bool(r[4]), r[5], r[6])
+
+
+def first_id_at(conn: sqlite3.Connection, at_ms: int) -> int:
+    """An id below which every connection closed before `at_ms`: the lowest id whose row
+    closed at or after `at_ms - SLACK_MS`, by bisection over the ids (which are in the
+    order of the ends, to within the slack)."""
+    target = at_ms - SLACK_MS
+    lowest, highest = conn.execute(ID_RANGE).fetchone()
+    if lowest is None:
+        return 1
+    low, high = lowest, highest + 1  # below low: before target; from high on: not
+    while low < high:
+        mid = (low + high) // 2
+        row = conn.execute(
+            "SELECT id, closed FROM connections WHERE id >= ? ORDER BY id LIMIT 1", (mid,)
+        ).fetchone()
+        if row is None or row[0] >= high or row[1] >= target:
+            high = mid
+        else:
+            low = row[0] + 1
+    return low
+
+
+def mapped_spellings(address: str) -> tuple[str, str]:
+    """An address as the kernel writes it: an IPv4 one (or its v4-mapped form) both plain
+    and as a dual-stack socket's peer, `::ffff:a.b.c.d`; an IPv6 one compressed."""
+    ip = plain_ip(address)
+    if ip is None:
+        return address, address
+    text = str(ip)
+    return (text, f"::ffff:{text}") if ip.version == 4 else (text, text)
+
+
+def matches(wanted: HistoryFilter, c: ClosedConnection) -> bool:
+    """Whether a connection passes `wanted`: the same test as `HistoryReader.recent`'s
+    SQL, for histories held in memory (`recorder.session`)."""
+    if not wanted.since <= c.closed <= wanted.until:
+        return False
+    if wanted.port is not None and wanted.port not in (c.local_port, c.remote_port):
+        return False
+    if wanted.process is not None and (c.owner is None or c.owner.process != wanted.process):
+        return False
+    if wanted.remote_port is not None and c.remote_port != wanted.remote_port:
+        return False
+    spelled = mapped_spellings(wanted.remote_address) if wanted.remote_address else None
+    return spelled is None or c.remote_address in spelled
+
+
+def listener_matches(wanted: HistoryFilter, e: ListenerEvent) -> bool:
+    """`matches` for a listener event (which has no remote end)."""
+    if wanted.remote_address is not None or wanted.remote_port is not None:
+        return False
+    if not wanted.since <= e.at <= wanted.until:
+        return False
+    if wanted.port is not None and e.port != wanted.port:
+        return False
+    return wanted.process is None or (e.owner is not None and e.owner.process == wanted.process)
+
+
+class HistoryReader:
+    """Read-only questions to one history database (see the module)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._first_ids: dict[int, int] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> HistoryReader:
+        return cls(open_for_reading(path), path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def runs(self, since: float, until: float) -> tuple[Run, ...]:
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE started <= ? "
+            "AND coalesce(stopped, last_write) >= ? ORDER BY started",
+            (ms(until), ms(since)),
+        ).fetchall()
+        return tuple(map(run_record, rows))
+
+    def last_use(self, port: int, window: float = DAY, now: float | None = None) -> PortHistory:
+        """The newest connection with `port` at either end (whenever it was), and how
+        many had it within `window` seconds before `now`."""
+        now = time.time() if now is None else now
+        span = Window(now - window, now)
+        conn = self.conn
+        newest = conn.execute(
+            "SELECT max((SELECT coalesce(max(id), 0) FROM connections WHERE local_port = ?), "
+            "(SELECT coalesce(max(id), 0) FROM connections WHERE remote_port = ?))",
+            (port, port),
+        ).fetchone()[0]
+        last = None
+        if newest:
+            row = conn.execute(
+                f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE c.id = ?", (newest,)
+            ).fetchone()
+            last = closed_connection(row)
+        where, args = self._window(HistoryFilter(span.since, span.until, port=port))
+        count = conn.execute(f"SELECT count(*) FROM connections c WHERE {where}", args).fetchone()[
+            0
+        ]
+        return PortHistory(port, span, last, count, self.runs(span.since, span.until))
+
+    def recent(self, wanted: HistoryFilter, limit: int = 50) -> HistoryPage:
+        """The newest `limit` connections and listener events that match, newest first,
+        and the matching connections counted per process and per destination."""
+        conn = self.conn
+        where, args = self._window(wanted)
+        rows = conn.execute(
+            f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE {where} "
+            "ORDER BY c.id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        groups = conn.execute(
+            f"SELECT c.owner, {DESTINATION}, count(*) FROM connections c WHERE {where} "
+            "GROUP BY 1, 2, 3",
+            args,
+        ).fetchall()
+        names = self._process_names({owner for owner, *_rest in groups})
+        by_process: Counter[str] = Counter()
+        by_destination: Counter[str] = Counter()
+        for owner, address, port, count in groups:
+            by_process[names.get(owner) or "?"] += count
+            if address is not None:
+                by_destination[endpoint(address, port)] += count
+        return HistoryPage(
+            filter=wanted,
+            connections=tuple(map(closed_connection, rows)),
+            listener_events=self._listener_events(wanted, limit),
+            total=by_process.total(),
+            by_process=tuple(by_process.most_common(TOP)),
+            by_destination=tuple(by_destination.most_common(TOP)),
+            runs=self.runs(wanted.since, wanted.until),
+        )
+
+    def _process_names(self, owners: set[int | None]) -> dict[int | None, str | None]:
+        """Process names of owner ids (grouping by id, then naming the few groups, spares
+        a join on every matching row)."""
+        ids = [i for i in owners if i is not None]
+        marks = ", ".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, process FROM owners WHERE id IN ({marks})", ids)
+        return dict(rows.fetchall())
+
+    def listener_changes(self, since: float, until: float) -> tuple[ListenerEvent, ...]:
+        """Every listener event in the window, oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {LISTENER_COLUMNS} FROM listener_events e "
+            "LEFT JOIN owners w ON w.id = e.owner WHERE e.at >= ? AND e.at <= ? ORDER BY e.id",
+            (ms(since), ms(until)),
+        ).fetchall()
+        return tuple(map(listener_event, rows))
+
+    def _listener_events(self, wanted: HistoryFilter, limit: int) -> tuple[ListenerEvent, ...]:
+        if wanted.remote_address is not None or wanted.remote_port is not None:
+            return ()  # a listener has no remote end
+        where = ["e.at >= ?", "e.at <= ?"]
+        args: list[object] = [ms(wanted.since), ms(wanted.until)]
+        if wanted.port is not None:
+            where.append("e.port = ?")
+            args.append(wanted.port)
+        if wanted.process is not None:
+            where.append("w.process = ?")
+            args.append(wanted.process)
+        rows = self.conn.execute(
+            f"SELECT {LISTENER_COLUMNS} FROM listener_events e "
+            f"LEFT JOIN owners w ON w.id = e.owner WHERE {' AND '.join(where)} "
+            "ORDER BY e.id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return tuple(map(listener_event, rows))
+
+    def _window(self, wanted: HistoryFilter) -> tuple[str, tuple[object, ...]]:
+        """The WHERE clause (over `connections c`) and its arguments for a filter."""
+        since = ms(wanted.since)
+        first = self._first_ids.get(since)
+        if first is None:
+            first = self._first_ids[since] = first_id_at(self.conn, since)
+        where = ["c.id >= ?", "c.closed >= ?", "c.closed <= ?"]
+        args: list[object] = [first, since, ms(wanted.until)]
+        if wanted.port is not None:
+            where.append(
+                "c.id IN (SELECT id FROM connections WHERE local_port = ? AND id >= ? "
+                "UNION ALL SELECT id FROM connections WHERE remote_port = ? AND id >= ?)"
+            )
+            args += [wanted.port, first, wanted.port, first]
+        if wanted.process is not None:
+            where.append("c.owner IN (SELECT id FROM owners WHERE process = ?)")
+            args.append(wanted.process)
+        if wanted.remote_address is not None:
+            where.append("c.remote_address IN (?, ?)")
+            args += mapped_spellings(wanted.remote_address)
+        if wanted.remote_port is not None:
+            where.append("c.remote_port = ?")
+            args.append(wanted.remote_port)
+        return " AND ".join(where), tuple(args)
+
+
+def port_histories(
+    path: Path, ports: Iterable[int], window: float = DAY, now: float | None = None
+) -> PortHistories:
+    """The lookup card's History for each port, from the database at `path`, or why
+    there is none (no database, one that is refused, one that fails to read)."""
+    now = time.time() if now is None else now
+    try:
+        reader = HistoryReader.open(path)
+    except HistoryRefused as exc:
+        return PortHistories({}, f"not available: {exc}")
+    try:
+        return PortHistories({port: reader.last_use(port, window, now) for port in ports})
+    except sqlite3.Error as exc:
+        return PortHistories({}, f"not available: {path} could not be read ({exc})")
+    finally:
+        reader.close()
