@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from portscope.addresses import plain_address
+from portscope.tcpinfo import TcpInfo, decode
 
 Proto = Literal["tcp", "udp"]
 Family = Literal["ipv4", "ipv6"]
@@ -248,6 +249,42 @@ class Moved:
     gone: tuple[Socket, ...]
 
 
+class TcpInfoTable:
+    """The tcp_info of each TCP connection of one snapshot, kept beside its Socket
+    rather than in it.
+
+    A busy connection's counters move with every segment. Inside `Socket` they would
+    make it a new, unequal record every poll: every busy socket would be a Delta change
+    and a repainted row, and the collector could not hand back last poll's object for
+    it. Beside it they change nothing that Deltas, indexes or rows compare.
+
+    Held per Socket object (by `id`, with the Socket itself, so an id stays its own for
+    as long as the table lives) as the kernel's kept bytes (`tcpinfo`), decoded when
+    read. A connection without one (TIME_WAIT, SYN_RECV) is not in it.
+    """
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self, by_id: Mapping[int, tuple[Socket, bytes]]) -> None:
+        self._by_id = by_id
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def raw(self, sock: Socket) -> bytes | None:
+        """The kept bytes of `sock` (this snapshot's object), undecoded."""
+        entry = self._by_id.get(id(sock))
+        return entry[1] if entry is not None and entry[0] is sock else None
+
+    def get(self, sock: Socket) -> TcpInfo | None:
+        kept = self.raw(sock)
+        return None if kept is None else decode(kept)
+
+    def items(self) -> Iterable[tuple[Socket, bytes]]:
+        """(socket, kept bytes) of every connection in the table."""
+        return self._by_id.values()
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
@@ -264,6 +301,9 @@ class Snapshot:
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
+    tcp_info: TcpInfoTable | None = field(default=None, compare=False, repr=False)
+    """The TCP connections' tcp_info, when the collector asked for it and its source
+    has it (netlink); None otherwise."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.

@@ -5,7 +5,8 @@ Three socket-table sources feed one assembly step:
 - `procfs` (Linux): /proc/net tables; what `auto` falls back to when netlink is refused.
 - `psutil`: the portable path, psutil.net_connections() with its own owner walk.
 The Linux sources share the cached inode -> process map; all three attach owners
-through one `OwnerCache` and produce the same records.
+through one `OwnerCache` and produce the same records. Only netlink can bring each TCP
+connection's tcp_info (`Collector.tcp_info`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ from portscope.collect.owners import InodeOwners, OwnerCache, identify
 from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
-from portscope.model import Family, Moved, Owner, PortRules, Proto, Snapshot, Socket
+from portscope.model import (
+    Family,
+    Moved,
+    Owner,
+    PortRules,
+    Proto,
+    Snapshot,
+    Socket,
+    TcpInfoTable,
+)
 from portscope.sanitise import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
@@ -53,6 +63,8 @@ far longer than the search takes at 20k sockets (BENCHMARKS.md, "Behind the code
 
 Split = tuple[tuple[Socket, ...], tuple[Socket, ...]]
 """(listeners, connections)."""
+Built = tuple[RawSocket, "Owner | None", Socket, bool]
+"""A row, its owner, the Socket built from them, and whether it is a connection."""
 
 
 def is_privileged() -> bool:
@@ -83,7 +95,12 @@ def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> C
 
 
 class Collector:
-    """Takes snapshots; keep one instance alive so its caches pay off across polls."""
+    """Takes snapshots; keep one instance alive so its caches pay off across polls.
+
+    `tcp_info`: ask the kernel for every TCP connection's tcp_info too (netlink only;
+    it makes a steady poll dearer, BENCHMARKS.md "Traffic"), so switch it on only while
+    something shows or prints traffic; it can be switched between polls.
+    """
 
     def __init__(
         self,
@@ -91,6 +108,7 @@ class Collector:
         proc_root: str = "/proc",
         *,
         fork_first_scan: bool = False,
+        tcp_info: bool = False,
     ) -> None:
         self.source = choose_source(source, proc_root)
         self.fork_first_scan = fork_first_scan
@@ -98,18 +116,28 @@ class Collector:
         self.owner_cache = OwnerCache()
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
-        self.sock_diag = SockDiagReader()
-        # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
-        self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
+        self.sock_diag = SockDiagReader(tcp_info=tcp_info)
+        self._built: dict[int, Built] = {}  # by id(row)
         self._last: object | None = None  # the token of the last snapshot returned
+
+    @property
+    def tcp_info(self) -> bool:
+        return self.sock_diag.tcp_info
+
+    @tcp_info.setter
+    def tcp_info(self, wanted: bool) -> None:
+        self.sock_diag.tcp_info = wanted
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
         since, self._last = self._last, None  # a poll that fails midway vouches for nothing
         moved = None
+        tcp_info = None
         if self.source in ("netlink", "procfs"):
-            (listeners, connections), unattributed, errors, fresh, gone = self._from_linux()
+            (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
+                self._from_linux()
+            )
             if since is not None:
                 moved = Moved(since, fresh, gone)
         else:
@@ -130,6 +158,7 @@ class Collector:
             duration=time.perf_counter() - started,
             interfaces=interfaces,
             totals=read_socket_totals(self.proc_root),
+            tcp_info=tcp_info,
         )
         if moved is not None:
             snapshot.account(moved)
@@ -194,12 +223,13 @@ class Collector:
 
     def _from_linux(
         self,
-    ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...]]:
-        """(listeners, connections) with owners attached, unattributed, errors, and the
-        Sockets built anew and dropped since last poll. A row the reader handed back
-        unchanged, still held by the same owner, keeps last poll's Socket (and which of
-        the two it is) instead of building a new one."""
-        (raw, inodes), errors = self._read_linux_table()
+    ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...], TcpInfoTable | None]:
+        """(listeners, connections) with owners attached, unattributed, errors, the
+        Sockets built anew and dropped since last poll, and the connections' tcp_info if
+        the dump brought it. A row the reader handed back unchanged, still held by the
+        same owner, keeps last poll's Socket (and which of the two it is) instead of
+        building a new one."""
+        (raw, inodes, infos), errors = self._read_linux_table()
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
         owner_of = {inode: owners[ident] for inode, ident in holders.items()}
@@ -226,6 +256,7 @@ class Collector:
             errors,
             tuple(fresh),
             gone,
+            None if infos is None else connection_infos(raw, infos, built),
         )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
@@ -259,6 +290,20 @@ class Collector:
                 )
             )
         return sockets, unattributed, []
+
+
+def connection_infos(
+    rows: list[RawSocket], infos: list[bytes | None], built: dict[int, Built]
+) -> TcpInfoTable:
+    """The tcp_info the dump brought for each row (`infos`, in the order of `rows`),
+    held by the connection built from it; listeners' are left out."""
+    by_id: dict[int, tuple[Socket, bytes]] = {}
+    for row, info in zip(rows, infos, strict=True):
+        if info is not None:
+            _row, _owner, sock, connected = built[id(row)]
+            if connected:
+                by_id[id(sock)] = (sock, info)
+    return TcpInfoTable(by_id)
 
 
 def partition(sockets: Iterable[Socket]) -> tuple[tuple[Socket, ...], tuple[Socket, ...]]:
