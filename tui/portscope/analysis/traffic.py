@@ -1,0 +1,463 @@
+"""Traffic per TCP connection, process, destination and network namespace, from the
+tcp_info counters each poll brings (`Snapshot.tcp_info`), with a short history of
+rates for sparklines. Headless: never imports textual.
+
+    tracker = TrafficTracker()
+    report = tracker.update(snapshot)   # every poll, in order, on one thread
+    report.connection(sock)             # one connection's totals, rate and flags
+    report.top("processes", 10)         # the busiest processes now
+    report.sparkline("processes", key)  # a group's rate over the last polls
+
+A rate is the change between two polls of one socket over the time between them: a
+connection seen once has totals but no rate yet, and one that took over another's
+4-tuple (a new inode: `Socket.continues`) starts a series of its own, so no rate is
+ever negative or made of two sockets' counters. A connection that closed between two
+polls takes its totals out of its groups and adds nothing to that interval's rate
+(what it moved after its last reading was never seen). Group sums follow only the
+connections whose counters moved: an idle connection costs one comparison of its
+kept bytes a poll (BENCHMARKS.md, "Traffic").
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from operator import add, sub
+from typing import Literal, NamedTuple
+
+from portscope.analysis.closewait import ProcessKey, process_key
+from portscope.analysis.levels import Level, worst
+from portscope.analysis.tcp_health import (
+    FLAG_LEVEL,
+    IDLE,
+    STANDING,
+    UNLIMITED,
+    Flag,
+    Limits,
+    Rate,
+    TrafficThresholds,
+    counters_went_back,
+    explain,
+    judge,
+    limits_between,
+    rate_between,
+    standing_flags,
+)
+from portscope.model import Owner, Snapshot, Socket
+from portscope.tcpinfo import TcpInfo, absent_fields, decode
+
+DestinationKey = tuple[str, int]
+"""The remote address and port of a connection."""
+NamespaceKey = int | None
+"""The nsfs inode of a connection's network namespace (issue 13's `netns`); None while
+sockets do not say, which puts every connection in the one namespace polled."""
+GroupKind = Literal["processes", "destinations", "namespaces"]
+KINDS: tuple[GroupKind, ...] = ("processes", "destinations", "namespaces")
+Groups = tuple[ProcessKey, DestinationKey, NamespaceKey]
+"""A connection's group of each kind, in the order of KINDS."""
+HISTORY = 120
+"""Polls of rates kept for sparklines: four minutes at the default 2 s interval."""
+
+
+def no_namespace(sock: Socket) -> NamespaceKey:
+    return None
+
+
+class Totals(NamedTuple):
+    """What a group's open connections have moved in their lives (`bytes_sent`: what
+    the peers acknowledged)."""
+
+    connections: int
+    bytes_sent: int
+    bytes_received: int
+    segments_sent: int
+    retransmits: int
+
+
+def contribution(info: TcpInfo, sign: int = 1) -> tuple[int, int, int, int, int]:
+    """One connection's share of its groups' Totals (a field this kernel lacks adds 0:
+    the report says which are absent)."""
+    return (
+        sign,
+        sign * (info.bytes_acked or 0),
+        sign * (info.bytes_received or 0),
+        sign * (info.segs_out or 0),
+        sign * (info.total_retrans or 0),
+    )
+
+
+class Series(NamedTuple):
+    """One connection as the tracker follows it: its latest kept bytes, when it was
+    first seen and when its counters last moved, and what was judged then."""
+
+    socket: Socket
+    raw: bytes
+    first_at: float
+    moved_at: float
+    rate: Rate | None
+    """Over the interval that ended at `moved_at`; None when that is `first_at`."""
+    limits: Limits | None
+    flags: tuple[Flag, ...]
+    groups: Groups
+
+
+class Sample(NamedTuple):
+    """One interval's rates: all connections together, and each group that moved
+    (one mapping per kind, in the order of KINDS; a group not in it stood still)."""
+
+    taken_at: float
+    total: Rate
+    rates: tuple[Mapping[Hashable, Rate], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTraffic:
+    """One connection in one report: its counters, its rate over the last interval
+    (None when first seen), what limited it and its flags."""
+
+    socket: Socket
+    info: TcpInfo
+    rate: Rate | None
+    limits: Limits | None
+    flags: tuple[Flag, ...]
+    first_seen: float
+
+    @property
+    def level(self) -> Level:
+        return worst(FLAG_LEVEL[flag] for flag in self.flags)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Each flag explained in a sentence, for the details."""
+        return tuple(explain(flag, self.info, self.rate, self.limits) for flag in self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTraffic:
+    """One process, destination or namespace: its totals, its rate over the last
+    interval (None on a first poll) and, for a process, its owner as last seen."""
+
+    kind: GroupKind
+    key: Hashable
+    totals: Totals
+    rate: Rate | None
+    owner: Owner | None = None
+
+
+def single_reading(
+    sock: Socket, snapshot: Snapshot, thresholds: TrafficThresholds | None = None
+) -> ConnectionTraffic | None:
+    """`sock` as one poll alone shows it, without a tracker: counters and the flags one
+    reading can show, no rate. None when it has no counters (`counters_missing`)."""
+    info = snapshot.tcp_info.get(sock) if snapshot.tcp_info is not None else None
+    if info is None:
+        return None
+    flags = standing_flags(info, thresholds or TrafficThresholds())
+    return ConnectionTraffic(sock, info, None, None, flags, snapshot.taken_at)
+
+
+def why_unavailable(snapshot: Snapshot) -> str | None:
+    """Why a snapshot carries no tcp_info at all; None when it does."""
+    if snapshot.tcp_info is not None:
+        return None
+    if snapshot.source == "netlink":
+        return "tcp_info was not asked for"
+    return f"the {snapshot.source or 'unknown'} source has no per-connection counters"
+
+
+def counters_missing(sock: Socket, snapshot: Snapshot) -> str | None:
+    """Why a socket of `snapshot` has no traffic counters; None when it has them."""
+    if sock.proto == "udp":
+        return "UDP: the kernel keeps no per-socket byte counters"
+    if sock.is_listener:
+        return "a listener moves no data"
+    if snapshot.tcp_info is None:
+        return why_unavailable(snapshot)
+    if snapshot.tcp_info.raw(sock) is None:
+        return f"{sock.state_label}: the kernel keeps no tcp_info for it"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficReport:
+    """Every traffic figure of one poll. Immutable: the tracker builds the next one
+    anew, so a reader on another thread needs no lock.
+
+    `interval` is the time since the poll before (None on the first, when nothing has
+    a rate yet); `absent` names the tcp_info fields this kernel lacks (their figures
+    are unknown, not 0); `unavailable` says why there are no counters at all.
+    """
+
+    taken_at: float
+    interval: float | None
+    snapshot: Snapshot
+    thresholds: TrafficThresholds
+    series: Mapping[int, Series]
+    """By id of the snapshot's Socket (each Series holds its Socket)."""
+    totals: tuple[Mapping[Hashable, Totals], ...]
+    owners: Mapping[ProcessKey, Owner | None]
+    history: tuple[Sample, ...]
+    absent: frozenset[str] = frozenset()
+    unavailable: str | None = None
+
+    def _series_of(self, sock: Socket) -> Series | None:
+        """`sock`'s series: by object, or by key for a socket of a later snapshot that
+        continues one of this report's."""
+        found = self.series.get(id(sock))
+        if found is not None and found.socket is sock:
+            return found
+        mine = self.snapshot.by_key.get(sock.key)
+        if mine is None or not sock.continues(mine):
+            return None
+        return self.series.get(id(mine))
+
+    def _moved_now(self, series: Series) -> bool:
+        return series.moved_at == self.taken_at
+
+    def rate(self, sock: Socket) -> Rate | None:
+        """`sock`'s rate over the last interval (what a column sorts by); None when it
+        has no counters or was first seen in this poll."""
+        series = self._series_of(sock)
+        if series is None:
+            return None
+        if self._moved_now(series):
+            return series.rate
+        return None if "bytes_acked" in self.absent else IDLE
+
+    def connection(self, sock: Socket) -> ConnectionTraffic | None:
+        series = self._series_of(sock)
+        if series is None:
+            return None
+        if self._moved_now(series):
+            rate, limits, flags = series.rate, series.limits, series.flags
+        else:  # seen before, idle since: nothing moved, nothing held it back
+            rate = None if "bytes_acked" in self.absent else IDLE
+            limits = None if "busy_time" in self.absent else UNLIMITED
+            flags = tuple(flag for flag in series.flags if flag in STANDING)
+        return ConnectionTraffic(
+            series.socket, decode(series.raw), rate, limits, flags, series.first_at
+        )
+
+    def flagged(self) -> list[ConnectionTraffic]:
+        """Connections with a flag above ok, in no particular order."""
+        found = (self.connection(series.socket) for series in self.series.values())
+        return [c for c in found if c is not None and c.level != "ok"]
+
+    @property
+    def total_rate(self) -> Rate | None:
+        """Every connection together over the last interval: the header's throughput."""
+        last = self._last_sample()
+        return last.total if last is not None else None
+
+    def _last_sample(self) -> Sample | None:
+        last = self.history[-1] if self.history else None
+        return last if last is not None and last.taken_at == self.taken_at else None
+
+    def rates(self, kind: GroupKind) -> Mapping[Hashable, Rate]:
+        """The last interval's rate of every group of `kind` that moved (empty on a
+        first poll)."""
+        last = self._last_sample()
+        return last.rates[KINDS.index(kind)] if last is not None else {}
+
+    def group(self, kind: GroupKind, key: Hashable) -> GroupTraffic | None:
+        index = KINDS.index(kind)
+        totals = self.totals[index].get(key)
+        if totals is None:
+            return None
+        last = self._last_sample()
+        rate = None if last is None else last.rates[index].get(key, IDLE)
+        owner = self.owners.get(key) if kind == "processes" else None
+        return GroupTraffic(kind, key, totals, rate, owner)
+
+    def top(self, kind: GroupKind, limit: int | None = None) -> list[GroupTraffic]:
+        """Groups of `kind` busiest first (by rate, then by bytes moved): all of them,
+        or the first `limit`."""
+        index = KINDS.index(kind)
+        last = self._last_sample()
+        rates = last.rates[index] if last is not None else {}
+        ranked = (
+            (-rates.get(key, IDLE).total, -(totals.bytes_sent + totals.bytes_received), n, key)
+            for n, (key, totals) in enumerate(self.totals[index].items())
+        )
+        chosen = sorted(ranked) if limit is None else heapq.nsmallest(limit, ranked)
+        return [group for *_order, key in chosen if (group := self.group(kind, key)) is not None]
+
+    def sparkline(self, kind: GroupKind, key: Hashable) -> tuple[float, ...]:
+        """The group's bytes a second (received and sent) in each remembered interval,
+        oldest first; 0 where it stood still or was not there."""
+        index = KINDS.index(kind)
+        return tuple(sample.rates[index].get(key, IDLE).total for sample in self.history)
+
+
+def absent_of(series: Mapping[int, Series]) -> frozenset[str]:
+    """The fields this kernel lacks, from the length of any connection's kept bytes
+    (one kernel writes them all alike)."""
+    for one in series.values():
+        return absent_fields(len(one.raw))
+    return frozenset()
+
+
+class Changes:
+    """What one poll moved: each group's change of Totals, and its rate (the sum of
+    its connections' rates, as they share one interval)."""
+
+    def __init__(self) -> None:
+        self.totals: tuple[dict[Hashable, tuple[int, ...]], ...] = tuple({} for _ in KINDS)
+        self.rates: tuple[dict[Hashable, tuple[float, ...]], ...] = tuple({} for _ in KINDS)
+        self.total: tuple[float, ...] = IDLE
+
+    def count(self, groups: Groups, share: tuple[int, ...]) -> None:
+        for changes, key in zip(self.totals, groups, strict=True):
+            held = changes.get(key)
+            changes[key] = share if held is None else tuple(map(add, held, share))
+
+    def moved(self, groups: Groups, rate: Rate) -> None:
+        for rates, key in zip(self.rates, groups, strict=True):
+            held = rates.get(key)
+            rates[key] = rate if held is None else tuple(map(add, held, rate))
+        self.total = tuple(map(add, self.total, rate))
+
+
+class TrafficTracker:
+    """Turns a stream of snapshots into TrafficReports; call `update` once per poll,
+    in order (a gap just makes one longer interval).
+
+    `namespace_of` names a connection's namespace for the per-namespace sums; by
+    default every connection is in the one namespace polled.
+    """
+
+    def __init__(
+        self,
+        thresholds: TrafficThresholds | None = None,
+        depth: int = HISTORY,
+        namespace_of: Callable[[Socket], NamespaceKey] = no_namespace,
+    ) -> None:
+        self.thresholds = thresholds or TrafficThresholds()
+        self.namespace_of = namespace_of
+        self._history: deque[Sample] = deque(maxlen=depth)
+        self._series: dict[int, Series] = {}
+        self._totals: tuple[dict[Hashable, Totals], ...] = tuple({} for _ in KINDS)
+        self._owners: dict[ProcessKey, Owner | None] = {}
+        self._snapshot: Snapshot | None = None
+        self.latest: TrafficReport | None = None
+
+    def _forget(self) -> None:
+        self._history.clear()
+        self._series = {}
+        self._totals = tuple({} for _ in KINDS)
+        self._owners.clear()
+        self._snapshot = None
+
+    def update(self, snapshot: Snapshot) -> TrafficReport:
+        """Follow every connection of `snapshot` on from the last poll given here."""
+        table = snapshot.tcp_info
+        last = self._snapshot
+        interval = snapshot.taken_at - last.taken_at if last is not None else None
+        if table is None or interval is None or interval <= 0:
+            self._forget()  # no counters, a first poll, or a clock that went back
+            interval = None
+        if table is None:
+            self.latest = self._report(snapshot, None, frozenset(), why_unavailable(snapshot))
+            return self.latest
+        previous = dict(self._series)  # the last report holds the tracker's own
+        old_index = last.by_key if last is not None and previous else {}
+        series: dict[int, Series] = {}
+        changes = Changes()
+        for sock, raw in table.items():
+            found = previous.pop(id(sock), None)  # the same object: the same socket
+            if found is not None and found.raw == raw:
+                series[id(sock)] = found
+                continue
+            if found is None and old_index:
+                was = old_index.get(sock.key)
+                if was is not None and sock.continues(was):
+                    found = previous.pop(id(was), None)
+            series[id(sock)] = self._follow(found, sock, raw, snapshot.taken_at, interval, changes)
+        for ended in previous.values():
+            changes.count(ended.groups, contribution(decode(ended.raw), -1))
+        self._apply(changes)
+        if interval is not None:
+            self._history.append(
+                Sample(
+                    snapshot.taken_at,
+                    Rate(*changes.total),
+                    tuple(
+                        {key: Rate(*rate) for key, rate in rates.items()} for rates in changes.rates
+                    ),
+                )
+            )
+        self._series, self._snapshot = series, snapshot
+        self.latest = self._report(snapshot, interval, absent_of(series), None)
+        return self.latest
+
+    def _follow(
+        self,
+        found: Series | None,
+        sock: Socket,
+        raw: bytes,
+        at: float,
+        interval: float | None,
+        changes: Changes,
+    ) -> Series:
+        """`sock`'s series after a reading whose bytes differ from `found`'s (None: a
+        connection new to the tracker)."""
+        info = decode(raw)
+        groups = self._groups(sock)
+        if found is not None and interval is not None:
+            was = decode(found.raw)
+            if not counters_went_back(was, info):
+                rate = rate_between(was, info, interval)
+                limits = limits_between(was, info, interval)
+                if found.groups == groups:
+                    changes.count(groups, tuple(map(sub, contribution(info), contribution(was))))
+                else:
+                    changes.count(found.groups, contribution(was, -1))
+                    changes.count(groups, contribution(info))
+                if rate is not None:
+                    changes.moved(groups, rate)
+                flags = judge(info, rate, limits, self.thresholds)
+                return Series(sock, raw, found.first_at, at, rate, limits, flags, groups)
+        if found is not None:
+            changes.count(found.groups, contribution(decode(found.raw), -1))
+        changes.count(groups, contribution(info))
+        return Series(sock, raw, at, at, None, None, standing_flags(info, self.thresholds), groups)
+
+    def _groups(self, sock: Socket) -> Groups:
+        process = process_key(sock.owner)
+        self._owners[process] = sock.owner
+        return process, (sock.remote_address or "", sock.remote_port or 0), self.namespace_of(sock)
+
+    def _apply(self, changes: Changes) -> None:
+        for totals, moved in zip(self._totals, changes.totals, strict=True):
+            for key, change in moved.items():
+                held = totals.get(key)
+                now = Totals(*change) if held is None else Totals(*map(add, held, change))
+                if now.connections > 0:
+                    totals[key] = now
+                else:
+                    del totals[key]
+        processes = self._totals[0]
+        for key in [key for key in self._owners if key not in processes]:
+            del self._owners[key]
+
+    def _report(
+        self,
+        snapshot: Snapshot,
+        interval: float | None,
+        absent: frozenset[str],
+        unavailable: str | None,
+    ) -> TrafficReport:
+        return TrafficReport(
+            taken_at=snapshot.taken_at,
+            interval=interval,
+            snapshot=snapshot,
+            thresholds=self.thresholds,
+            series=self._series,
+            totals=tuple(dict(totals) for totals in self._totals),
+            owners=dict(self._owners),
+            history=tuple(self._history),
+            absent=absent,
+            unavailable=unavailable,
+        )
