@@ -1,4 +1,5 @@
-"""`portscope check`: port pressure, accept queues and CLOSE_WAIT growth for monitoring.
+"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth and (when asked)
+retransmission rates per destination, for monitoring.
 
 Prints one status line (with perfdata after `|`) and one line per problem, and exits
 by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
@@ -10,15 +11,11 @@ import argparse
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
-from portscope.cli.numbers import Number
+from portscope.cli.numbers import GAP, Number
 
-MAX_GAP = 3600.0
-"""The longest `--interval`: how far apart check's two polls may be (the dashboard's
-poll interval is another thing, bounded by the poller)."""
 MAX_COUNT = 1_000_000_000
 PERCENTAGE = Number("a percentage", 0, MAX_PERCENT, above_low=True)
 COUNT = Number("a whole number", 1, MAX_COUNT, whole=True)
-SECONDS = Number("a number of seconds", 0, MAX_GAP)
 
 
 def add_parser(commands: Any) -> None:
@@ -59,10 +56,24 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=SECONDS,
+        type=GAP,
         default=0.0,
         help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
         "(default: one poll, no growth check)",
+    )
+    parser.add_argument(
+        "--retransmit-warning",
+        type=PERCENTAGE,
+        metavar="PERCENT",
+        help="warn when, of the TCP segments sent to one destination (remote address and "
+        "port) between the two polls, this percentage or more were retransmissions; needs "
+        "--interval (default: off)",
+    )
+    parser.add_argument(
+        "--retransmit-critical",
+        type=PERCENTAGE,
+        metavar="PERCENT",
+        help="the same share that is critical (default: off)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
@@ -70,32 +81,38 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import time
 
-    from portscope.analysis import HealthTracker
+    from portscope.analysis import HealthTracker, TrafficTracker
+    from portscope.analysis.retransmits import RetransmitLimits, retransmit_rates
     from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
+    from portscope.cli.polls import poll_twice
     from portscope.collect import Collector
     from portscope.failures import survived
+    from portscope.model import Snapshot
     from portscope.report.check import failure, outcome
 
     try:
         thresholds = Thresholds(
             args.warning, args.critical, args.close_wait_critical, args.close_wait_growth
         )
+        limits = RetransmitLimits(args.retransmit_warning, args.retransmit_critical)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    tracker = HealthTracker(thresholds)
+    if limits.enabled and not args.interval:
+        raise UsageError("--retransmit-warning and --retransmit-critical need --interval")
+    tracker, traffic = HealthTracker(thresholds), TrafficTracker()
+
+    def first(snapshot: Snapshot) -> None:
+        tracker.update(snapshot)
+        traffic.update(snapshot)
+
     try:
-        collector = Collector()
-        snapshot = collector.collect()
-        if args.interval:
-            tracker.update(snapshot)
-            time.sleep(args.interval)
-            snapshot = collector.collect()
+        snapshot = poll_twice(Collector(tcp_info=limits.enabled), args.interval, first)
+        resent = retransmit_rates(traffic.update(snapshot), limits) if limits.enabled else []
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:
-        result = outcome(tracker.update(snapshot), snapshot.errors)
+        result = outcome(tracker.update(snapshot), snapshot.errors, resent, limits)
     emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code

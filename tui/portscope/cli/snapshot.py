@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from portscope.cli.numbers import GAP
+
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
 
@@ -29,6 +31,15 @@ def add_parser(commands: Any) -> None:
         metavar="DIR",
         help="read the socket tables, fd links and ephemeral range from this procfs mount "
         "instead of /proc",
+    )
+    parser.add_argument(
+        "--interval",
+        type=GAP,
+        default=0.0,
+        metavar="S",
+        help="poll twice S seconds apart, so each TCP connection, process and destination "
+        "has a rate (rx_rate, tx_rate, retransmit_rate) and flags that need two readings "
+        "in JSON and CSV (default: one poll, counters without rates)",
     )
     parser.add_argument(
         "-o",
@@ -61,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def take_and_write(args: argparse.Namespace) -> int:
+    from portscope.analysis.traffic import TrafficTracker
     from portscope.cli.output import emit
-    from portscope.collect import take_snapshot
+    from portscope.cli.polls import poll_twice
+    from portscope.collect import Collector
     from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
     from portscope.sanitise import printable
@@ -73,13 +86,20 @@ def take_and_write(args: argparse.Namespace) -> int:
 
         # Owners must come from the same procfs as the fd links: its pids may differ.
         psutil.PROCFS_PATH = args.proc_root
+    traffic = TrafficTracker()
     try:
-        snap = take_snapshot(source, proc_root=args.proc_root or "/proc")
+        collector = Collector(source, args.proc_root or "/proc", tcp_info=args.format != "table")
+        snap = poll_twice(collector, args.interval, traffic.update)
+        report = traffic.update(snap)
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return COLLECTION_FAILED
     for error in snap.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
-    render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
-    emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
+    if args.format == "csv":
+        emit(to_csv(snap, report), args.output)
+    else:
+        emit(
+            (to_json(snap, report) if args.format == "json" else to_table(snap)) + "\n", args.output
+        )
     return 0

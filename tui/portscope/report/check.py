@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from portscope.analysis import HealthReport
+from portscope.analysis.levels import SEVERITY, worst
+from portscope.analysis.retransmits import RetransmitLimits, RetransmitRate
 from portscope.report.health import (
     describe,
     destination_label,
     health_record,
     percent_label,
     pressure_record,
+    retransmit_record,
 )
 from portscope.sanitise import perf_label, plugin_text, printable
 
@@ -49,8 +52,13 @@ class Outcome:
         return "\n".join([*lines, *map(plugin_text, self.details)])
 
 
-def perfdata(report: HealthReport) -> str:
-    """Figures a monitoring system can graph: value;warn;crit;min;max."""
+def perfdata(
+    report: HealthReport,
+    retransmits: Sequence[RetransmitRate] = (),
+    limits: RetransmitLimits | None = None,
+) -> str:
+    """Figures a monitoring system can graph: value;warn;crit;min;max (the highest
+    retransmission share only when a limit for it was set)."""
     t = report.thresholds
     bounds = f"{t.warning:g};{t.critical:g};0;100"
     top = report.top_pressure.percent if report.top_pressure else 0.0
@@ -62,6 +70,10 @@ def perfdata(report: HealthReport) -> str:
         "time_wait": str(report.time_wait),
         "close_wait": str(close_wait),
     }
+    if limits is not None and limits.enabled:
+        resent = max((r.percent for r in retransmits), default=0.0)
+        warn, crit = ("" if v is None else f"{v:g}" for v in (limits.warning, limits.critical))
+        figures["max_retransmit"] = f"{resent:.1f}%;{warn};{crit};0;100"
     return " ".join(f"{perf_label(label)}={value}" for label, value in figures.items())
 
 
@@ -77,31 +89,40 @@ def ok_summary(report: HealthReport) -> str:
     return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}"
 
 
-def outcome(report: HealthReport, errors: Sequence[str] = ()) -> Outcome:
-    """Status, summary and details for one health report and the poll's read errors."""
-    problems = [f"{STATUS[f.level]}: {describe(f)}" for f in report.problems]
+def outcome(
+    report: HealthReport,
+    errors: Sequence[str] = (),
+    retransmits: Sequence[RetransmitRate] = (),
+    limits: RetransmitLimits | None = None,
+) -> Outcome:
+    """Status, summary and details for one health report, the poll's read errors and
+    (when `limits` were set) each destination's retransmission share."""
+    found = [*report.problems, *(r for r in retransmits if r.level != "ok")]
+    found.sort(key=lambda f: -SEVERITY[f.level])
+    problems = [f"{STATUS[f.level]}: {describe(f)}" for f in found]
     details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
     notes = [] if report.polls > 1 else ["CLOSE_WAIT growth needs two polls: pass --interval"]
-    status = STATUS[report.level]
+    status = STATUS[worst(f.level for f in found)]
     if problems:
-        first = describe(report.problems[0])
+        first = describe(found[0])
         summary = first if len(problems) == 1 else f"{first} (+{len(problems) - 1} more)"
     elif errors:
         status, summary = "UNKNOWN", f"could not read everything: {printable(errors[0])}"
     else:
         summary = ok_summary(report)
-    perf = perfdata(report)
+    perf = perfdata(report, retransmits, limits)
     health = health_record(report)
     record = {
         "schema": SCHEMA,
         "status": status,
         "exit_code": EXIT_CODES[status],
         "summary": summary,
-        "problems": health["problems"],
+        "problems": [{"level": f.level, "text": describe(f)} for f in found],
         "errors": list(errors),
         "notes": notes,
         "perfdata": perf,
         "pressure": [pressure_record(p) for p in report.pressure],
+        "retransmits": [retransmit_record(r) for r in retransmits],
         "health": health,
     }
     return Outcome(status, summary, tuple(details + notes), perf, record)

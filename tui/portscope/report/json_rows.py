@@ -14,8 +14,10 @@ import json
 from collections.abc import Iterable
 from operator import attrgetter
 
+from portscope.analysis.traffic import TrafficReport
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
+from portscope.report.traffic import TRAFFIC_FIELDS, traffic_values
 
 
 class JsonText(dict[str | None, str]):
@@ -40,14 +42,47 @@ ROW_FIELDS = attrgetter(
 )  # fmt: skip
 
 
-def connection_rows(snapshot: Snapshot) -> list[str]:
-    """`json.dumps(connection_record(sock, snapshot))` for every connection, in order.
+def json_value(value: object, text: JsonText) -> str:
+    """One traffic value as json.dumps writes it: a number (float's repr is json's),
+    null, a string, or the flags as a list."""
+    if value is None or isinstance(value, str):
+        return text[value]
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return repr(value)
+
+
+TRAFFIC_NAMES = [json.dumps(name) for name in TRAFFIC_FIELDS]
+
+
+def traffic_text(values: tuple[object, ...], text: JsonText, known: dict[tuple, str]) -> str:
+    """The traffic members of a row; a socket without counters shares its text with
+    every other that lacks them for the same reason."""
+    if values[0] is None:
+        found = known.get(values)
+        if found is None:
+            found = known[values] = traffic_text_of(values, text)
+        return found
+    return traffic_text_of(values, text)
+
+
+def traffic_text_of(values: tuple[object, ...], text: JsonText) -> str:
+    return ", ".join(
+        f"{name}: {json_value(value, text)}"
+        for name, value in zip(TRAFFIC_NAMES, values, strict=True)
+    )
+
+
+def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) -> list[str]:
+    """`json.dumps(connection_record(sock, snapshot, traffic))` for every connection, in
+    order.
 
     `is_ephemeral` depends only on the protocol, the local port and whether the socket
     is a listener (its state, and for UDP whether it has a peer), so it is asked once
     per such combination."""
     sockets = snapshot.connections
     text, owner = JsonText(), owner_members(sockets)
+    without: dict[tuple, str] = {}
     ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
     rows = []
     for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(
@@ -62,6 +97,7 @@ def connection_rows(snapshot: Snapshot) -> list[str]:
             f'"local_address": {text[address]}, "local_port": {port}, '
             f'"remote_address": {text[remote]}, '
             f'"remote_port": {"null" if remote_port is None else remote_port}, '
-            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}}}'
+            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, '
+            f"{traffic_text(traffic_values(sock, snapshot, traffic), text, without)}}}"
         )
     return rows
