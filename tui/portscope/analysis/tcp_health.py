@@ -181,16 +181,25 @@ def judge(
     return tuple(flags)
 
 
+def duration_label(micros: int | None) -> str:
+    """`35 µs`, `400.9 ms`: a tcp_info time in the unit that shows it."""
+    if micros is None:
+        return "unknown"
+    return f"{micros} µs" if micros < 1000 else f"{micros / 1000:.1f} ms"
+
+
 def explain(flag: Flag, info: TcpInfo, rate: Rate | None, limits: Limits | None) -> str:
     """One plain sentence saying what a flag means for this connection, with its figures."""
     if flag == "retransmitting":
         share = rate.retransmit_percent if rate is not None else None
-        resent = f"{share:.1f}% of the segments sent" if share is not None else "segments"
-        return f"retransmissions rising: {resent} resent in the last interval"
+        resent = f"{share:.1f}% of" if share is not None else "some of"
+        return (
+            f"retransmissions rising: {resent} the segments sent in the last interval were resent"
+        )
     if flag == "rtt_high":
         return (
-            f"RTT {(info.rtt or 0) / 1000:.1f} ms, far above this connection's own minimum "
-            f"of {(info.min_rtt or 0) / 1000:.1f} ms: a queue is building on its path"
+            f"RTT {duration_label(info.rtt)}, far above this connection's own minimum of "
+            f"{duration_label(info.min_rtt)}: a queue is building on its path"
         )
     held = limits or UNLIMITED
     share, cause = {
