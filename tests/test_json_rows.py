@@ -169,7 +169,8 @@ def test_any_counters_are_written_as_json_dumps_writes(
     """Whatever a kernel's struct holds (any bytes, any length down to none), the
     counters and the fields it lacks are written as json.dumps writes them."""
     connections = tuple(replace(s, proto="tcp", state="ESTABLISHED") for s in sockets)
-    by_id = {id(s): (s, raw) for s, raw in zip(connections, kept, strict=False)}
+    pairs = list(zip(connections, kept, strict=False))
+    table = TcpInfoTable([s for s, _ in pairs], {id(s): raw for s, raw in pairs})
     snapshot = Snapshot(
         taken_at=0.0,
         host="h",
@@ -177,7 +178,7 @@ def test_any_counters_are_written_as_json_dumps_writes(
         ephemeral_range=EphemeralRange(32768, 60999),
         listeners=(),
         connections=connections,
-        tcp_info=TcpInfoTable(by_id),
+        tcp_info=table,
         source="netlink",
     )
     assert connection_rows(snapshot) == records_text(snapshot)

@@ -150,3 +150,13 @@ def test_check_judges_retransmissions_only_when_asked(farm: SocketFarm) -> None:
     assert isinstance(record["retransmits"], list)
     for found in record["retransmits"]:
         assert found["percent"] > 0 and found["interval"] >= 0.5
+
+
+def test_no_traffic_asks_for_no_counters_and_says_so(farm: SocketFarm) -> None:
+    listener = farm.tcp_listener("127.0.0.1")
+    ((client, _server),) = farm.connect(listener)
+    doc = snapshot_json("--no-traffic")
+    record = record_of(doc, client)
+    assert record["traffic_unavailable"] == "tcp_info was not asked for"
+    assert record["bytes_sent"] is None and record["flags"] == []
+    assert doc["traffic"]["unavailable"] == "tcp_info was not asked for"

@@ -6,7 +6,7 @@ the dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -258,31 +258,35 @@ class TcpInfoTable:
     and a repainted row, and the collector could not hand back last poll's object for
     it. Beside it they change nothing that Deltas, indexes or rows compare.
 
-    Held per Socket object (by `id`, with the Socket itself, so an id stays its own for
-    as long as the table lives) as the kernel's kept bytes (`tcpinfo`), decoded when
-    read. A connection without one (TIME_WAIT, SYN_RECV) is not in it.
+    Held by `id` of the Socket, as the kernel's kept bytes (`tcpinfo`), decoded when
+    read; the table keeps its Sockets, so each id stays the one of its Socket for as
+    long as the table lives. No record per connection: at 20,000 a poll, a tuple each
+    would be that many more objects for the garbage collector to walk. A connection
+    without tcp_info (TIME_WAIT, SYN_RECV) is not in it.
     """
 
-    __slots__ = ("_by_id",)
+    __slots__ = ("_raw", "_sockets")
 
-    def __init__(self, by_id: Mapping[int, tuple[Socket, bytes]]) -> None:
-        self._by_id = by_id
+    def __init__(self, sockets: list[Socket], raw: dict[int, bytes]) -> None:
+        """`raw` by id of each of `sockets`, filled in the same order."""
+        self._sockets = sockets
+        self._raw = raw
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self._raw)
 
     def raw(self, sock: Socket) -> bytes | None:
-        """The kept bytes of `sock` (this snapshot's object), undecoded."""
-        entry = self._by_id.get(id(sock))
-        return entry[1] if entry is not None and entry[0] is sock else None
+        """The kept bytes of `sock`, undecoded; None for a socket not in the table
+        (no other live object can have the id of one of the table's)."""
+        return self._raw.get(id(sock))
 
     def get(self, sock: Socket) -> TcpInfo | None:
         kept = self.raw(sock)
         return None if kept is None else decode(kept)
 
-    def items(self) -> Iterable[tuple[Socket, bytes]]:
+    def items(self) -> Iterator[tuple[Socket, bytes]]:
         """(socket, kept bytes) of every connection in the table."""
-        return self._by_id.values()
+        return zip(self._sockets, self._raw.values(), strict=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,6 @@ FLAG_LEVEL: dict[Flag, Level] = {
     "network_limited": "ok",
 }
 """A connection that fills the path is healthy; the others say something is wrong."""
-STANDING: frozenset[Flag] = frozenset({"rtt_high"})
-"""Flags judged from one reading, which hold while the connection sits idle."""
 WRAP = 1 << 32
 """Segment counters are 32 bits and wrap on a long, busy connection."""
 MICROS = 1_000_000

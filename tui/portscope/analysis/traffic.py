@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from operator import add, sub
+from operator import add
 from typing import Literal, NamedTuple
 
-from portscope.analysis.closewait import ProcessKey, process_key
+from portscope.analysis.closewait import ProcessKey
 from portscope.analysis.levels import Level, worst
 from portscope.analysis.tcp_health import (
     FLAG_LEVEL,
     IDLE,
-    STANDING,
     UNLIMITED,
     Flag,
     Limits,
@@ -76,7 +75,11 @@ class Totals(NamedTuple):
     retransmits: int
 
 
-def contribution(info: TcpInfo, sign: int = 1) -> tuple[int, int, int, int, int]:
+Share = tuple[int, int, int, int, int]
+"""A change to the fields of Totals."""
+
+
+def contribution(info: TcpInfo, sign: int = 1) -> Share:
     """One connection's share of its groups' Totals (a field this kernel lacks adds 0:
     the report says which are absent)."""
     return (
@@ -85,6 +88,17 @@ def contribution(info: TcpInfo, sign: int = 1) -> tuple[int, int, int, int, int]
         sign * (info.bytes_received or 0),
         sign * (info.segs_out or 0),
         sign * (info.total_retrans or 0),
+    )
+
+
+def growth(was: TcpInfo, now: TcpInfo) -> Share:
+    """What a connection's counters added to its groups' Totals since `was`."""
+    return (
+        0,
+        (now.bytes_acked or 0) - (was.bytes_acked or 0),
+        (now.bytes_received or 0) - (was.bytes_received or 0),
+        (now.segs_out or 0) - (was.segs_out or 0),
+        (now.total_retrans or 0) - (was.total_retrans or 0),
     )
 
 
@@ -99,8 +113,20 @@ class Series(NamedTuple):
     rate: Rate | None
     """Over the interval that ended at `moved_at`; None when that is `first_at`."""
     limits: Limits | None
-    flags: tuple[Flag, ...]
+    flags: tuple[Flag, ...] | None
+    """As judged at `moved_at`; None at a first reading, whose flags (the standing
+    ones) are judged when read: most connections are never looked at."""
     groups: Groups
+
+
+Reading = tuple[TcpInfo, "Rate | None", "Limits | None", tuple[Flag, ...]]
+"""A connection in one report: its counters, rate, limits and flags."""
+
+
+def new_series(*fields: object) -> Series:
+    """A Series from its fields in order, without NamedTuple's own constructor (a
+    Python function: it doubles the cost of a first poll's 20,000)."""
+    return tuple.__new__(Series, fields)
 
 
 class Sample(NamedTuple):
@@ -148,14 +174,13 @@ class GroupTraffic:
 
 def single_reading(
     sock: Socket, snapshot: Snapshot, thresholds: TrafficThresholds | None = None
-) -> ConnectionTraffic | None:
+) -> Reading | None:
     """`sock` as one poll alone shows it, without a tracker: counters and the flags one
     reading can show, no rate. None when it has no counters (`counters_missing`)."""
     info = snapshot.tcp_info.get(sock) if snapshot.tcp_info is not None else None
     if info is None:
         return None
-    flags = standing_flags(info, thresholds or TrafficThresholds())
-    return ConnectionTraffic(sock, info, None, None, flags, snapshot.taken_at)
+    return info, None, None, standing_flags(info, thresholds or TrafficThresholds())
 
 
 def why_unavailable(snapshot: Snapshot) -> str | None:
@@ -208,13 +233,12 @@ class TrafficReport:
         found = self.series.get(id(sock))
         if found is not None and found.socket is sock:
             return found
+        if not self.series:
+            return None
         mine = self.snapshot.by_key.get(sock.key)
         if mine is None or not sock.continues(mine):
             return None
         return self.series.get(id(mine))
-
-    def _moved_now(self, series: Series) -> bool:
-        return series.moved_at == self.taken_at
 
     def rate(self, sock: Socket) -> Rate | None:
         """`sock`'s rate over the last interval (what a column sorts by); None when it
@@ -222,23 +246,31 @@ class TrafficReport:
         series = self._series_of(sock)
         if series is None:
             return None
-        if self._moved_now(series):
+        if series.moved_at == self.taken_at:
             return series.rate
         return None if "bytes_acked" in self.absent else IDLE
+
+    def reading(self, sock: Socket) -> Reading | None:
+        """The counters, rate, limits and flags of `sock`, one of this report's own
+        snapshot's sockets, without building a record (a JSON document reads 20,000)."""
+        series = self.series.get(id(sock))
+        return None if series is None or series.socket is not sock else self._read(series)
+
+    def _read(self, series: Series) -> Reading:
+        info = decode(series.raw)
+        if series.moved_at != self.taken_at:  # seen before, idle since: nothing moved
+            rate = None if "bytes_acked" in self.absent else IDLE
+            limits = None if "busy_time" in self.absent else UNLIMITED
+            return info, rate, limits, standing_flags(info, self.thresholds)
+        if series.flags is None:  # a first reading
+            return info, None, None, standing_flags(info, self.thresholds)
+        return info, series.rate, series.limits, series.flags
 
     def connection(self, sock: Socket) -> ConnectionTraffic | None:
         series = self._series_of(sock)
         if series is None:
             return None
-        if self._moved_now(series):
-            rate, limits, flags = series.rate, series.limits, series.flags
-        else:  # seen before, idle since: nothing moved, nothing held it back
-            rate = None if "bytes_acked" in self.absent else IDLE
-            limits = None if "busy_time" in self.absent else UNLIMITED
-            flags = tuple(flag for flag in series.flags if flag in STANDING)
-        return ConnectionTraffic(
-            series.socket, decode(series.raw), rate, limits, flags, series.first_at
-        )
+        return ConnectionTraffic(series.socket, *self._read(series), series.first_at)
 
     def flagged(self) -> list[ConnectionTraffic]:
         """Connections with a flag above ok, in no particular order."""
@@ -282,7 +314,17 @@ class TrafficReport:
             for n, (key, totals) in enumerate(self.totals[index].items())
         )
         chosen = sorted(ranked) if limit is None else heapq.nsmallest(limit, ranked)
-        return [group for *_order, key in chosen if (group := self.group(kind, key)) is not None]
+        totals, owners = self.totals[index], self.owners if kind == "processes" else {}
+        return [
+            GroupTraffic(
+                kind,
+                key,
+                totals[key],
+                None if last is None else rates.get(key, IDLE),
+                owners.get(key),
+            )
+            for *_order, key in chosen
+        ]
 
     def sparkline(self, kind: GroupKind, key: Hashable) -> tuple[float, ...]:
         """The group's bytes a second (received and sent) in each remembered interval,
@@ -304,14 +346,24 @@ class Changes:
     its connections' rates, as they share one interval)."""
 
     def __init__(self) -> None:
-        self.totals: tuple[dict[Hashable, tuple[int, ...]], ...] = tuple({} for _ in KINDS)
+        self.shares: tuple[dict[Hashable, list[Share]], ...] = tuple({} for _ in KINDS)
         self.rates: tuple[dict[Hashable, tuple[float, ...]], ...] = tuple({} for _ in KINDS)
         self.total: tuple[float, ...] = IDLE
 
-    def count(self, groups: Groups, share: tuple[int, ...]) -> None:
-        for changes, key in zip(self.totals, groups, strict=True):
-            held = changes.get(key)
-            changes[key] = share if held is None else tuple(map(add, held, share))
+    def count(self, groups: Groups, share: Share) -> None:
+        """One connection's change to each of its groups' Totals, summed in `change`
+        (a first poll counts 20,000: the sums are C's, not a Python add each)."""
+        for shares, key in zip(self.shares, groups, strict=True):
+            held = shares.get(key)
+            if held is None:
+                shares[key] = [share]
+            else:
+                held.append(share)
+
+    def change(self, index: int) -> Iterator[tuple[Hashable, Share]]:
+        """Each group of kind KINDS[index] and what its connections changed together."""
+        for key, shares in self.shares[index].items():
+            yield key, shares[0] if len(shares) == 1 else tuple(map(sum, zip(*shares, strict=True)))
 
     def moved(self, groups: Groups, rate: Rate) -> None:
         for rates, key in zip(self.rates, groups, strict=True):
@@ -411,27 +463,29 @@ class TrafficTracker:
                 rate = rate_between(was, info, interval)
                 limits = limits_between(was, info, interval)
                 if found.groups == groups:
-                    changes.count(groups, tuple(map(sub, contribution(info), contribution(was))))
+                    changes.count(groups, growth(was, info))
                 else:
                     changes.count(found.groups, contribution(was, -1))
                     changes.count(groups, contribution(info))
                 if rate is not None:
                     changes.moved(groups, rate)
                 flags = judge(info, rate, limits, self.thresholds)
-                return Series(sock, raw, found.first_at, at, rate, limits, flags, groups)
+                return new_series(sock, raw, found.first_at, at, rate, limits, flags, groups)
         if found is not None:
             changes.count(found.groups, contribution(decode(found.raw), -1))
         changes.count(groups, contribution(info))
-        return Series(sock, raw, at, at, None, None, standing_flags(info, self.thresholds), groups)
+        return new_series(sock, raw, at, at, None, None, None, groups)
 
     def _groups(self, sock: Socket) -> Groups:
-        process = process_key(sock.owner)
-        self._owners[process] = sock.owner
+        owner = sock.owner
+        process = (owner.pid, owner.create_time) if owner is not None else None
+        if process not in self._owners:
+            self._owners[process] = owner
         return process, (sock.remote_address or "", sock.remote_port or 0), self.namespace_of(sock)
 
     def _apply(self, changes: Changes) -> None:
-        for totals, moved in zip(self._totals, changes.totals, strict=True):
-            for key, change in moved.items():
+        for index, totals in enumerate(self._totals):
+            for key, change in changes.change(index):
                 held = totals.get(key)
                 now = Totals(*change) if held is None else Totals(*map(add, held, change))
                 if now.connections > 0:

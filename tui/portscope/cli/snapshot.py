@@ -42,6 +42,13 @@ def add_parser(commands: Any) -> None:
         "in JSON and CSV (default: one poll, counters without rates)",
     )
     parser.add_argument(
+        "--no-traffic",
+        dest="traffic",
+        action="store_false",
+        help="do not ask the kernel for tcp_info: the traffic fields are null (saying "
+        "why), and a poll of many thousands of connections is cheaper",
+    )
+    parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
@@ -88,7 +95,8 @@ def take_and_write(args: argparse.Namespace) -> int:
         psutil.PROCFS_PATH = args.proc_root
     traffic = TrafficTracker()
     try:
-        collector = Collector(source, args.proc_root or "/proc", tcp_info=args.format != "table")
+        wanted = args.traffic and args.format != "table"
+        collector = Collector(source, args.proc_root or "/proc", tcp_info=wanted)
         snap = poll_twice(collector, args.interval, traffic.update)
         report = traffic.update(snap)
     except Exception as exc:

@@ -16,6 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Literal
 
 import psutil
@@ -63,8 +64,6 @@ far longer than the search takes at 20k sockets (BENCHMARKS.md, "Behind the code
 
 Split = tuple[tuple[Socket, ...], tuple[Socket, ...]]
 """(listeners, connections)."""
-Built = tuple[RawSocket, "Owner | None", Socket, bool]
-"""A row, its owner, the Socket built from them, and whether it is a connection."""
 
 
 def is_privileged() -> bool:
@@ -117,7 +116,8 @@ class Collector:
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
         self.sock_diag = SockDiagReader(tcp_info=tcp_info)
-        self._built: dict[int, Built] = {}  # by id(row)
+        # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
+        self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
         self._last: object | None = None  # the token of the last snapshot returned
 
     @property
@@ -236,7 +236,9 @@ class Collector:
         split: tuple[list[Socket], list[Socket]] = ([], [])
         previous, built = self._built, {}
         fresh, replaced = [], []
-        for row in raw:
+        counted: list[Socket] = []
+        counters: dict[int, bytes] = {}
+        for row, info in zip(raw, repeat(None) if infos is None else infos, strict=False):
             owner = owner_of.get(row.inode)
             entry = previous.pop(id(row), None)
             if entry is None or entry[0] is not row or entry[1] is not owner:
@@ -247,6 +249,9 @@ class Collector:
                 entry = (row, owner, sock, not sock.is_listener)
             built[id(row)] = entry
             split[entry[3]].append(entry[2])
+            if info is not None and entry[3]:  # a listener's tcp_info says nothing
+                counted.append(entry[2])
+                counters[id(entry[2])] = info
         gone = (*replaced, *(entry[2] for entry in previous.values()))
         self._built = built
         listeners, connections = split
@@ -256,7 +261,7 @@ class Collector:
             errors,
             tuple(fresh),
             gone,
-            None if infos is None else connection_infos(raw, infos, built),
+            None if infos is None else TcpInfoTable(counted, counters),
         )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
@@ -290,20 +295,6 @@ class Collector:
                 )
             )
         return sockets, unattributed, []
-
-
-def connection_infos(
-    rows: list[RawSocket], infos: list[bytes | None], built: dict[int, Built]
-) -> TcpInfoTable:
-    """The tcp_info the dump brought for each row (`infos`, in the order of `rows`),
-    held by the connection built from it; listeners' are left out."""
-    by_id: dict[int, tuple[Socket, bytes]] = {}
-    for row, info in zip(rows, infos, strict=True):
-        if info is not None:
-            _row, _owner, sock, connected = built[id(row)]
-            if connected:
-                by_id[id(sock)] = (sock, info)
-    return TcpInfoTable(by_id)
 
 
 def partition(sockets: Iterable[Socket]) -> tuple[tuple[Socket, ...], tuple[Socket, ...]]:

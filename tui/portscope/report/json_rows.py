@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from operator import attrgetter
 
 from portscope.analysis.traffic import TrafficReport
@@ -42,35 +43,30 @@ ROW_FIELDS = attrgetter(
 )  # fmt: skip
 
 
-def json_value(value: object, text: JsonText) -> str:
-    """One traffic value as json.dumps writes it: a number (float's repr is json's),
-    null, a string, or the flags as a list."""
-    if value is None or isinstance(value, str):
-        return text[value]
-    if isinstance(value, tuple):
-        return json.dumps(list(value))
-    return repr(value)
+COUNTERS = ", ".join(f"{json.dumps(name)}: %s" for name in TRAFFIC_FIELDS[:-2])
+"""The numeric traffic members as one format: `%s` writes an int or a float as json
+does (float's repr), and None as `None`, which is then the one word to make `null`."""
 
 
-TRAFFIC_NAMES = [json.dumps(name) for name in TRAFFIC_FIELDS]
+@lru_cache(maxsize=64)
+def flags_json(flags: tuple[str, ...]) -> str:
+    return json.dumps(list(flags))
 
 
-def traffic_text(values: tuple[object, ...], text: JsonText, known: dict[tuple, str]) -> str:
+def traffic_text(values: tuple[object, ...], text: JsonText, without: dict[object, str]) -> str:
     """The traffic members of a row; a socket without counters shares its text with
     every other that lacks them for the same reason."""
-    if values[0] is None:
-        found = known.get(values)
+    reason = values[-1]
+    if reason is not None:
+        found = without.get(reason)
         if found is None:
-            found = known[values] = traffic_text_of(values, text)
+            members = ", ".join(f"{json.dumps(name)}: null" for name in TRAFFIC_FIELDS[:-2])
+            found = without[reason] = (
+                f'{members}, "flags": [], "traffic_unavailable": {text[reason]}'
+            )
         return found
-    return traffic_text_of(values, text)
-
-
-def traffic_text_of(values: tuple[object, ...], text: JsonText) -> str:
-    return ", ".join(
-        f"{name}: {json_value(value, text)}"
-        for name, value in zip(TRAFFIC_NAMES, values, strict=True)
-    )
+    numbers = (COUNTERS % values[:-2]).replace("None", "null")
+    return f'{numbers}, "flags": {flags_json(values[-2])}, "traffic_unavailable": null'
 
 
 def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) -> list[str]:
@@ -82,7 +78,7 @@ def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
     per such combination."""
     sockets = snapshot.connections
     text, owner = JsonText(), owner_members(sockets)
-    without: dict[tuple, str] = {}
+    without: dict[object, str] = {}
     ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
     rows = []
     for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(

@@ -13,7 +13,6 @@ from typing import Any
 
 from portscope.analysis.traffic import (
     KINDS,
-    ConnectionTraffic,
     GroupTraffic,
     Rate,
     TrafficReport,
@@ -32,48 +31,53 @@ TRAFFIC_FIELDS = (
 NO_COUNTERS = (None,) * (len(TRAFFIC_FIELDS) - 2)
 
 
-def milliseconds(micros: int | None) -> float | None:
-    return None if micros is None else round(micros / 1000, 3)
-
-
-def per_second(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def connection_traffic(
-    sock: Socket, snapshot: Snapshot, traffic: TrafficReport | None
-) -> ConnectionTraffic | None:
-    """`sock` in the report when there is one, else as the snapshot alone shows it."""
-    if traffic is not None:
-        return traffic.connection(sock)
-    return single_reading(sock, snapshot)
-
-
 def traffic_values(
     sock: Socket, snapshot: Snapshot, traffic: TrafficReport | None
 ) -> tuple[Any, ...]:
-    """The values of TRAFFIC_FIELDS for one socket (flags as a tuple)."""
-    found = connection_traffic(sock, snapshot, traffic)
+    """The values of TRAFFIC_FIELDS for one socket (the flags as a tuple): from the
+    report when there is one, else from the snapshot alone.
+
+    RTTs are milliseconds to the microsecond: a whole number divided by 1000 needs no
+    rounding, as the quotient is the double closest to its three-decimal value, which
+    repr (and so JSON) writes with at most three. The limited times are whole
+    milliseconds (the kernel counts them in jiffies, 1 ms at the finest) and byte
+    rates whole bytes a second: a float takes several times an int to write, and a
+    document writes 20,000 rows."""
+    found = traffic.reading(sock) if traffic is not None else single_reading(sock, snapshot)
     if found is None:
         return (*NO_COUNTERS, (), counters_missing(sock, snapshot) or "no counters yet")
-    info, rate = found.info, found.rate
+    info, rate, _limits, flags = found
+    (
+        rtt,
+        rttvar,
+        retrans,
+        acked,
+        received,
+        segs_out,
+        segs_in,
+        min_rtt,
+        delivery,
+        busy,
+        rwnd,
+        sndbuf,
+    ) = info
     return (
-        info.bytes_acked,
-        info.bytes_received,
-        info.segs_out,
-        info.segs_in,
-        info.total_retrans,
-        milliseconds(info.rtt),
-        milliseconds(info.rttvar),
-        milliseconds(info.min_rtt),
-        info.delivery_rate,
-        milliseconds(info.busy_time),
-        milliseconds(info.rwnd_limited),
-        milliseconds(info.sndbuf_limited),
-        per_second(rate.received) if rate else None,
-        per_second(rate.sent) if rate else None,
-        per_second(rate.retransmits) if rate else None,
-        found.flags,
+        acked,
+        received,
+        segs_out,
+        segs_in,
+        retrans,
+        None if rtt is None else rtt / 1000,
+        None if rttvar is None else rttvar / 1000,
+        None if min_rtt is None else min_rtt / 1000,
+        delivery,
+        None if busy is None else busy // 1000,
+        None if rwnd is None else rwnd // 1000,
+        None if sndbuf is None else sndbuf // 1000,
+        None if rate is None else round(rate.received),
+        None if rate is None else round(rate.sent),
+        None if rate is None else round(rate.retransmits, 1),
+        flags,
         None,
     )
 
@@ -88,10 +92,11 @@ def traffic_members(
 
 
 def rate_record(rate: Rate | None) -> dict[str, Any]:
+    """Bytes a second, whole, and retransmitted segments a second to a tenth."""
     return {
-        "rx_rate": per_second(rate.received) if rate else None,
-        "tx_rate": per_second(rate.sent) if rate else None,
-        "retransmit_rate": per_second(rate.retransmits) if rate else None,
+        "rx_rate": None if rate is None else round(rate.received),
+        "tx_rate": None if rate is None else round(rate.sent),
+        "retransmit_rate": None if rate is None else round(rate.retransmits, 1),
     }
 
 
@@ -102,7 +107,7 @@ def group_members(group: GroupTraffic) -> dict[str, Any]:
     if group.kind == "processes":
         return owner_record(group.owner)
     if group.kind == "destinations":
-        address, port = key  # type: ignore[misc]
+        address, port = key
         return {"remote_address": address, "remote_port": port}
     return {"netns": key}
 
