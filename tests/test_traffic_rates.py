@@ -9,11 +9,14 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from conftest import cli_env
+from loopback_load import LoopbackLoad
 from portscope.analysis.closewait import process_key
 from portscope.analysis.tcp_health import IDLE
 from portscope.analysis.traffic import TrafficReport, TrafficTracker
@@ -280,3 +283,45 @@ def test_history_ranks_and_draws_each_groups_rate(farm: SocketFarm) -> None:
     assert len(line) == 2 and line[0] * second.interval == pytest.approx(400_000, rel=1e-9)
     assert line[1] == 0.0
     assert third.total_rate == third.history[-1].total
+
+
+def test_following_the_collectors_account_is_comparing_every_connection(
+    farm: SocketFarm,
+) -> None:
+    """A tracker that takes the collector's word for what changed (and what it dropped)
+    ends each poll exactly where one that compares every connection does: under churn,
+    with data moving, connections closing and a 4-tuple reused. (It falls back to
+    comparing when the account does not add up: it must not need to here.)"""
+    listener = farm.tcp_listener("127.0.0.1")
+    pairs = farm.connect(listener, 6)
+    collector = Collector(tcp_info=True)
+    following, comparing = TrafficTracker(), TrafficTracker()
+    compared = []
+    compare = following._compared
+    following._compared = lambda *args: compared.append(args) or compare(*args)  # type: ignore[method-assign]
+    port = free_port()
+    with LoopbackLoad(200, churn=40.0, workers=2):
+        for step in range(6):
+            snapshot = collector.collect()
+            copy = replace(snapshot)  # the same sockets, without the collector's account
+            assert copy.moved is None and copy.tcp_info is snapshot.tcp_info
+            ours, theirs = following.update(snapshot), comparing.update(copy)
+            assert ours.totals == theirs.totals and ours.history == theirs.history
+            assert dict(ours.series) == dict(theirs.series)
+            for sock in snapshot.connections:
+                assert ours.reading(sock) == theirs.reading(sock)
+            client, server = pairs[step % len(pairs)]
+            pour(client, server, 10_000 * (step + 1))
+            if step == 2:
+                for sock in pairs.pop():
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+                    farm.release(sock)
+                pairs.append(connect_from(farm, listener, port))
+            if step == 4:
+                pairs[-1][0].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+                pairs[-1][1].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+                farm.release(pairs[-1][0])
+                farm.release(pairs[-1][1])
+                pairs[-1] = connect_from(farm, listener, port)  # the same 4-tuple again
+            time.sleep(0.3)
+    assert len(compared) == 1  # the first poll alone: nothing to follow yet

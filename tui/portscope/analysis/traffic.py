@@ -44,7 +44,7 @@ from portscope.analysis.tcp_health import (
     rate_between,
     standing_flags,
 )
-from portscope.model import Owner, Snapshot, Socket
+from portscope.model import Owner, Snapshot, Socket, TcpInfoTable
 from portscope.tcpinfo import TcpInfo, absent_fields, decode
 
 DestinationKey = tuple[str, int]
@@ -413,22 +413,11 @@ class TrafficTracker:
         if table is None:
             self.latest = self._report(snapshot, None, frozenset(), why_unavailable(snapshot))
             return self.latest
-        previous = dict(self._series)  # the last report holds the tracker's own
-        old_index = last.by_key if last is not None and previous else {}
-        series: dict[int, Series] = {}
         changes = Changes()
-        for sock, raw in table.items():
-            found = previous.pop(id(sock), None)  # the same object: the same socket
-            if found is not None and found.raw == raw:
-                series[id(sock)] = found
-                continue
-            if found is None and old_index:
-                was = old_index.get(sock.key)
-                if was is not None and sock.continues(was):
-                    found = previous.pop(id(was), None)
-            series[id(sock)] = self._follow(found, sock, raw, snapshot.taken_at, interval, changes)
-        for ended in previous.values():
-            changes.count(ended.groups, contribution(decode(ended.raw), -1))
+        series = self._followed(snapshot, table, interval, changes)
+        if series is None:
+            changes = Changes()
+            series = self._compared(snapshot, table, interval, changes)
         self._apply(changes)
         if interval is not None:
             self._history.append(
@@ -443,6 +432,61 @@ class TrafficTracker:
         self._series, self._snapshot = series, snapshot
         self.latest = self._report(snapshot, interval, absent_of(series), None)
         return self.latest
+
+    def _followed(
+        self, snapshot: Snapshot, table: TcpInfoTable, interval: float | None, changes: Changes
+    ) -> dict[int, Series] | None:
+        """The series after a poll, from only the connections that moved, when the
+        collector says which did since the last poll followed (`TcpInfoTable.changed`,
+        and `Snapshot.moved` for the Sockets it dropped); None without that account, or
+        when it does not add up."""
+        last = self._snapshot
+        if last is None or not self._series:
+            return None
+        changed, moved = table.changed_since(last.token), snapshot.moved
+        if changed is None or moved is None or moved.since is not last.token:
+            return None
+        series = dict(self._series)  # the last report holds the tracker's own
+        for sock in changed:
+            raw = table.raw(sock)
+            if raw is None:
+                return None
+            found = series.pop(id(sock), None) or self._predecessor(sock, series)
+            series[id(sock)] = self._follow(found, sock, raw, snapshot.taken_at, interval, changes)
+        for sock in moved.gone:
+            ended = series.pop(id(sock), None)
+            if ended is not None:
+                changes.count(ended.groups, contribution(decode(ended.raw), -1))
+        return series if len(series) == len(table) else None
+
+    def _compared(
+        self, snapshot: Snapshot, table: TcpInfoTable, interval: float | None, changes: Changes
+    ) -> dict[int, Series]:
+        """The series after a poll, every connection's bytes compared with its last."""
+        previous = dict(self._series)
+        series: dict[int, Series] = {}
+        for sock, raw in table.items():
+            found = previous.pop(id(sock), None)  # the same object: the same socket
+            if found is not None and found.raw == raw:
+                series[id(sock)] = found
+                continue
+            if found is None:
+                found = self._predecessor(sock, previous)
+            series[id(sock)] = self._follow(found, sock, raw, snapshot.taken_at, interval, changes)
+        for ended in previous.values():
+            changes.count(ended.groups, contribution(decode(ended.raw), -1))
+        return series
+
+    def _predecessor(self, sock: Socket, series: dict[int, Series]) -> Series | None:
+        """The series (taken out of `series`) of the last poll's socket that `sock`, a
+        new object, continues: the same key, the same socket (`Socket.continues`)."""
+        last = self._snapshot
+        if last is None or not series:
+            return None
+        was = last.by_key.get(sock.key)
+        if was is None or not sock.continues(was):
+            return None
+        return series.pop(id(was), None)
 
     def _follow(
         self,

@@ -118,6 +118,7 @@ class Collector:
         self.sock_diag = SockDiagReader(tcp_info=tcp_info)
         # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
         self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
+        self._counters: dict[int, bytes] = {}  # last poll's tcp_info, by id of its Socket
         self._last: object | None = None  # the token of the last snapshot returned
 
     @property
@@ -136,7 +137,7 @@ class Collector:
         tcp_info = None
         if self.source in ("netlink", "procfs"):
             (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
-                self._from_linux()
+                self._from_linux(since)
             )
             if since is not None:
                 moved = Moved(since, fresh, gone)
@@ -222,13 +223,18 @@ class Collector:
         return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
 
     def _from_linux(
-        self,
+        self, since: object
     ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...], TcpInfoTable | None]:
         """(listeners, connections) with owners attached, unattributed, errors, the
         Sockets built anew and dropped since last poll, and the connections' tcp_info if
-        the dump brought it. A row the reader handed back unchanged, still held by the
+        the dump brought it, with which of them changed since the snapshot `since` names
+        (None: no account). A row the reader handed back unchanged, still held by the
         same owner, keeps last poll's Socket (and which of the two it is) instead of
-        building a new one."""
+        building a new one.
+
+        Last poll's tcp_info is found by id of its Socket: last poll's Sockets all live
+        (in `_built`) until this loop is done, so an id there is still theirs; it is
+        dropped first, so a poll that fails midway leaves none to mislead the next."""
         (raw, inodes, infos), errors = self._read_linux_table()
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
@@ -238,6 +244,8 @@ class Collector:
         fresh, replaced = [], []
         counted: list[Socket] = []
         counters: dict[int, bytes] = {}
+        changed: list[Socket] = []
+        last_counters, self._counters = self._counters, {}
         for row, info in zip(raw, repeat(None) if infos is None else infos, strict=False):
             owner = owner_of.get(row.inode)
             entry = previous.pop(id(row), None)
@@ -250,10 +258,13 @@ class Collector:
             built[id(row)] = entry
             split[entry[3]].append(entry[2])
             if info is not None and entry[3]:  # a listener's tcp_info says nothing
-                counted.append(entry[2])
-                counters[id(entry[2])] = info
+                connection = entry[2]
+                counted.append(connection)
+                counters[id(connection)] = info
+                if last_counters.get(id(connection)) != info:
+                    changed.append(connection)
         gone = (*replaced, *(entry[2] for entry in previous.values()))
-        self._built = built
+        self._built, self._counters = built, counters
         listeners, connections = split
         return (
             (tuple(listeners), tuple(connections)),
@@ -261,7 +272,7 @@ class Collector:
             errors,
             tuple(fresh),
             gone,
-            None if infos is None else TcpInfoTable(counted, counters),
+            None if infos is None else TcpInfoTable(counted, counters, changed, since),
         )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
