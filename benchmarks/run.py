@@ -84,12 +84,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def in_own_namespace(argv: Sequence[str]) -> int | None:
-    """Re-run this script under `unshare --net` with loopback up; None if we cannot."""
+def in_own_namespace(argv: Sequence[str], script: Path = Path(__file__)) -> int | None:
+    """Re-run `script` (this one unless told) under `unshare --net` with loopback up;
+    None if we cannot."""
     if os.environ.get(IN_NAMESPACE) or os.geteuid() != 0 or shutil.which("unshare") is None:
         return None
-    script = f"{shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__)))}"
-    inner = f'ip link set lo up && exec {script} "$@"'
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+    inner = f'ip link set lo up && exec {command} "$@"'
     done = subprocess.run(
         ["unshare", "--net", "--", "sh", "-c", inner, "bench", *argv],
         env={**os.environ, IN_NAMESPACE: "1"},
