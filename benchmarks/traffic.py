@@ -205,10 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             this: Samples = defaultdict(list)
             asyncio.run(one_round(args.repeat, args.interval, this))
             for name in ("poll", "collect cpu", "dump", "dump cpu"):
-                with_, without = (
-                    statistics.median(this[f"{name} {k}"]) for k in ("with", "without")
-                )
-                rounds[name].append(with_ / without)
+                medians = {kind: statistics.median(this[f"{name} {kind}"]) for kind in KINDS}
+                rounds[name].append(medians["with"] / medians["without"])
+                rounds[f"{name} floor"].append(medians["again without"] / medians["without"])
             for name, values in this.items():
                 samples[name] += values
             cold(max(1, args.repeat // 3), samples)
