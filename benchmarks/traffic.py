@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -94,7 +95,12 @@ async def one_round(repeat: int, interval: float, samples: Samples) -> None:
             started = time.perf_counter()
             await pollers[kind].poll_once()
             samples[f"poll {kind}"].append(time.perf_counter() - started)
-        samples["tracker, steady"].append(timed(tracker.update, pollers["with"].latest)[1])
+        held = turn % 2 == 1  # every other update with the collector held off
+        if held:
+            gc.disable()
+        spent = timed(tracker.update, pollers["with"].latest)[1]
+        gc.enable()
+        samples["tracker, steady, gc held" if held else "tracker, steady"].append(spent)
         for kind in order:
             wall, cpu = await asyncio.to_thread(timed, readers[kind].read)
             samples[f"dump {kind}"].append(wall)
@@ -151,7 +157,8 @@ def table(samples: Samples, rounds: dict[str, list[float]], sockets: int, interv
         ratio_row("the dump alone, thread CPU", med, rounds, "dump cpu", "-"),
         (
             "traffic tracker per poll, following the collector's account (thread CPU)",
-            f"{ms(med['tracker, steady'])} ({tracker_share:.1f} % of a core at {interval:g} s)",
+            f"{ms(med['tracker, steady'])} ({tracker_share:.1f} % of a core at {interval:g} s); "
+            f"{ms(med['tracker, steady, gc held'])} with garbage collection held off",
             "-",
             "-",
             "-",
