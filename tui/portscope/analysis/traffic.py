@@ -14,8 +14,9 @@ connection seen once has totals but no rate yet, and one that took over another'
 ever negative or made of two sockets' counters. A connection that closed between two
 polls takes its totals out of its groups and adds nothing to that interval's rate
 (what it moved after its last reading was never seen). Group sums follow only the
-connections whose counters moved: an idle connection costs one comparison of its
-kept bytes a poll (BENCHMARKS.md, "Traffic").
+connections whose counters moved, and when the collector says which those are (it
+compares each connection's bytes with its last poll's as it builds the table), an
+idle connection costs the tracker nothing (BENCHMARKS.md, "Traffic").
 """
 
 from __future__ import annotations
