@@ -76,7 +76,7 @@ async def measure() -> dict[str, float]:
             carry_index(snapshots[i - 1], snapshots[i])  # as the poller does
             delta = Delta.between(snapshots[i - 1], snapshots[i])
             begin = time.perf_counter()
-            app.show_snapshot(snapshots[i], delta, app._shown_sequence + 1)
+            app.show_snapshot(snapshots[i], delta, app.live.showing.sequence + 1)
             applies.append(time.perf_counter() - begin)
             await pilot.pause()
         results["apply 1k+1k delta to 20k rows, median (ms)"] = 1000 * statistics.median(applies)

@@ -14,9 +14,6 @@ import argparse
 import compileall
 import os
 import platform
-import shlex
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,12 +32,12 @@ from figures import (  # noqa: E402
     first_frame,
     key_to_screen,
     peak_rss,
+    peak_rss_default_start,
     steady_poll,
 )
 from loopback_load import LoopbackLoad  # noqa: E402
-from measure import load_average  # noqa: E402
+from measure import IN_NAMESPACE, in_own_namespace, load_average  # noqa: E402
 
-IN_NAMESPACE = "PORTSCOPE_BENCH_NETNS"
 SETUP_TIMEOUT = 10.0
 Figure = Callable[[Bench], Result]
 AT_SCALE: dict[str, Figure] = {
@@ -51,6 +48,7 @@ AT_SCALE: dict[str, Figure] = {
     "keys": key_to_screen,
     "cpu": cpu,
     "rss": peak_rss,
+    "rss-default": peak_rss_default_start,
 }
 SMALL: dict[str, Figure] = {"cpu-small": cpu}
 SMALL_SOCKETS = 100
@@ -82,21 +80,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     args.wanted = wanted or {*AT_SCALE, *SMALL}
     return args
-
-
-def in_own_namespace(argv: Sequence[str], script: Path = Path(__file__)) -> int | None:
-    """Re-run `script` (this one unless told) under `unshare --net` with loopback up;
-    None if we cannot."""
-    if os.environ.get(IN_NAMESPACE) or os.geteuid() != 0 or shutil.which("unshare") is None:
-        return None
-    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
-    inner = f'ip link set lo up && exec {command} "$@"'
-    done = subprocess.run(
-        ["unshare", "--net", "--", "sh", "-c", inner, "bench", *argv],
-        env={**os.environ, IN_NAMESPACE: "1"},
-        check=False,
-    )
-    return done.returncode
 
 
 def compile_tree(tree: Path) -> None:
@@ -141,7 +124,7 @@ def measure(
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
-    nested = None if args.host_namespace else in_own_namespace(argv)
+    nested = None if args.host_namespace else in_own_namespace(Path(__file__), argv)
     if nested is not None:
         return nested
     sys.path.insert(0, str(args.tree.resolve()))

@@ -31,13 +31,13 @@ TREE = HERE.parent / "tui"
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests"), str(TREE)]
 
 from loopback_load import LoopbackLoad  # noqa: E402
-from measure import load_average, run_timed  # noqa: E402
+from measure import IN_NAMESPACE, in_own_namespace, load_average, run_timed  # noqa: E402
 from portscope.analysis.traffic import TrafficTracker  # noqa: E402
 from portscope.collect import Collector  # noqa: E402
 from portscope.collect.netlink import SockDiagReader  # noqa: E402
 from portscope.model import Snapshot  # noqa: E402
 from portscope.poller import Poller  # noqa: E402
-from run import IN_NAMESPACE, in_own_namespace, machine  # noqa: E402
+from run import machine  # noqa: E402
 
 TARGET = 1.3
 Samples = dict[str, list[float]]
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="polls of each kind a round")
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
-    nested = in_own_namespace(argv, Path(__file__))
+    nested = in_own_namespace(Path(__file__), argv)
     if nested is not None:
         return nested
     namespace = "own network namespace" if os.environ.get(IN_NAMESPACE) else "host namespace"

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from subprocess import CompletedProcess
+from typing import IO
 
 import pytest
 
@@ -28,17 +29,38 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_with_tree(argv: list[str], timeout: float = 120, **env: str) -> CompletedProcess[str]:
+def run_with_tree(
+    argv: list[str],
+    timeout: float = 120,
+    *,
+    stdin: IO[bytes] | None = None,
+    input: str | None = None,
+    **env: str,
+) -> CompletedProcess[str]:
     """Run a command (text in, text out, never raising on exit status) with this tree's
-    source importable."""
+    source importable; `input` is written to its stdin, or `stdin` is its stdin."""
     return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, env=cli_env(**env), check=False
+        argv,
+        stdin=stdin,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(**env),
+        check=False,
     )
 
 
-def run_portscope(*args: str, timeout: float = 120, **env: str) -> CompletedProcess[str]:
+def run_portscope(
+    *args: str,
+    timeout: float = 120,
+    stdin: IO[bytes] | None = None,
+    input: str | None = None,
+    **env: str,
+) -> CompletedProcess[str]:
     """Run the real CLI in a fresh interpreter, as a user would."""
-    return run_with_tree([sys.executable, "-m", "portscope", *args], timeout, **env)
+    argv = [sys.executable, "-m", "portscope", *args]
+    return run_with_tree(argv, timeout, stdin=stdin, input=input, **env)
 
 
 NOBODY = 65534
@@ -46,6 +68,7 @@ AS_NOBODY = f"""
 import encodings.ascii, os, shutil, sys  # imported lazily by argparse and open()
 import portscope.cli, portscope.cli.output, portscope.cli.snapshot, portscope.collect
 import portscope.files, portscope.poller, portscope.report.snapshot
+import portscope.closing, portscope.view.filters
 os.setgroups([])
 os.setgid({NOBODY})
 os.setuid({NOBODY})

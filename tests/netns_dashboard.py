@@ -14,6 +14,9 @@ Scenarios:
   closed  twelve connections to 127.0.0.1:5000, five of them then reset (SO_LINGER 0:
           gone from the kernel at once) while their rows linger dimmed; reports the
           Ephemeral pane's title and what `ss` counts.
+  overflow a listener on 127.0.0.1:7000 with backlog 1 that never accepts, knocked on
+          between two polls; reports the pressure view's kernel section, the header's
+          health marker, and /proc/net/netstat's listen counters read here.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from demo.scenes import StoppedClock, next_poll, until
+from demo.scenes import StoppedClock, analysed, next_poll, open_pressure, until
 from portscope.config import Config
 from portscope.ui.app import PortscopeApp
 
 SYSCTL = "/proc/sys/net/ipv4"
 TARGET = ("127.0.0.1", 5000)
+OVERFLOW = ("127.0.0.1", 7000)
 SETTLE = 5.0
 TW_REUSE_WAIT = 1.1
 """tcp_tw_reuse lets connect() take a TIME_WAIT 4-tuple once its last timestamp is a
@@ -185,7 +189,63 @@ async def closed(app: PortscopeApp, pilot: Pilot[int], clock: StoppedClock) -> d
     return {**result, "title_after_expiry": str(app.ephemeral.border_title)}
 
 
-SCENARIOS = {"reuse": ("40000 40001", reuse), "closed": ("40000 40099", closed)}
+def netstat() -> dict[str, int]:
+    """/proc/net/netstat read here, apart from portscope's reader: `TcpExtName` -> value."""
+    lines = Path("/proc/net/netstat").read_text(encoding="ascii").splitlines()
+    values = {}
+    for names, numbers in zip(lines[::2], lines[1::2], strict=True):
+        prefix, *keys = names.split()
+        for key, number in zip(keys, numbers.split()[1:], strict=True):
+            values[prefix.rstrip(":") + key] = int(number)
+    return values
+
+
+def knock(count: int, kept: list[socket.socket]) -> None:
+    """Non-blocking connects to the never-accepting listener on OVERFLOW."""
+    for _ in range(count):
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            client.connect(OVERFLOW)
+        kept.append(client)
+
+
+async def overflow(app: PortscopeApp, pilot: Pilot[int], clock: StoppedClock) -> dict[str, Any]:
+    """A listener with backlog 1 that never accepts, knocked on twelve times between two
+    polls: what the pressure view and the header say, and the kernel's counters read
+    here before the knocks, after them, and after the poll that saw them."""
+    queue = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    queue.bind(OVERFLOW)
+    queue.listen(1)
+    kept = [queue]
+    await next_poll(pilot)
+    await analysed(pilot)
+    before = netstat()
+    knock(12, kept)
+    time.sleep(0.5)  # loopback answers at once; let the last SYNs land
+    knocked = netstat()
+    await next_poll(pilot)
+    await analysed(pilot)
+    after = netstat()
+    screen = await open_pressure(pilot, polls=0)
+    names = ("TcpExtListenOverflows", "TcpExtListenDrops")
+    result = {
+        "kernel": str(screen.kernel.render()),
+        "title": str(screen.query_one("#pressure-health").border_title),
+        "header": str(app.header.health.render()),
+        "rose_by_knocks": {name: knocked[name] - before[name] for name in names},
+        "rose_by_poll": {name: after[name] - before[name] for name in names},
+    }
+    for sock in kept:
+        sock.close()
+    return result
+
+
+SCENARIOS = {
+    "reuse": ("40000 40001", reuse),
+    "closed": ("40000 40099", closed),
+    "overflow": ("40000 40099", overflow),
+}
 
 
 async def run(name: str) -> dict[str, Any]:

@@ -16,6 +16,13 @@ Spec keys (all optional):
   leak_during_check true        keep leaking CLOSE_WAIT while `check` runs
   full_queue B                  a listener on 6000 with backlog B that never accepts,
                                 filled with B + 1 connections
+  overflow N                    a listener on 7000 with backlog 1 that never accepts, and
+                                N non-blocking connects to it: the queue overflows
+  overflow_during_check true    keep connecting to it while `check` runs
+  conntrack true                an iptables rule that makes conntrack track this
+                                namespace's connections (before any is made)
+  nstat true                    `nstat -asz` just before and after the snapshot
+                                (`nstat`, `nstat_after`: name -> value)
   check [args]                  run `portscope check ARGS` and report status and output
 Last, one more connect() to the target says whether the kernel would refuse it
 (`connect_error`, e.g. "EADDRNOTAVAIL"), after portscope has looked.
@@ -23,6 +30,7 @@ Last, one more connect() to the target says whether the kernel would refuse it
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import socket
@@ -33,6 +41,7 @@ from typing import Any
 
 TARGET = ("127.0.0.1", 5000)
 QUEUE_PORT = 6000
+OVERFLOW = ("127.0.0.1", 7000)
 SYSCTL = "/proc/sys/net/ipv4"
 LEAK_PERIOD = 0.05
 SETTLE_TIMEOUT = 5.0
@@ -56,6 +65,23 @@ def connect(address: tuple[str, int]) -> socket.socket:
     client.settimeout(SETTLE_TIMEOUT)
     client.connect(address)
     return client
+
+
+def knock(address: tuple[str, int], kept: list[socket.socket]) -> None:
+    """A non-blocking connect nobody will accept: its SYNs are dropped once the
+    listener's queue is full."""
+    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    client.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        client.connect(address)
+    kept.append(client)
+
+
+def nstat() -> dict[str, int]:
+    """The kernel's counters as nstat shows them (absolute, zeros too, history untouched)."""
+    done = subprocess.run(["nstat", "-asz"], capture_output=True, text=True, timeout=10, check=True)
+    rows = (line.split() for line in done.stdout.splitlines() if not line.startswith("#"))
+    return {row[0]: int(row[1]) for row in rows if len(row) >= 2}
 
 
 def probe(address: tuple[str, int]) -> str | None:
@@ -104,6 +130,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
     for name, value in spec.get("sysctl", {}).items():
         write_sysctl(name, value)
+    if spec.get("conntrack"):
+        rule = ["iptables", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"]
+        subprocess.run(rule, check=True, timeout=10)
     kept = [listener(port) for port in spec.get("extra_listeners", [])]
     target = listener(TARGET[1])
     kept.append(target)
@@ -126,11 +155,25 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         queue = listener(QUEUE_PORT, backlog)
         kept.append(queue)
         kept.extend(connect(queue.getsockname()) for _ in range(backlog + 1))
+    if "overflow" in spec:
+        kept.append(listener(OVERFLOW[1], 1))
+        for _ in range(spec["overflow"]):
+            knock(OVERFLOW, kept)
+        time.sleep(LEAK_PERIOD)  # loopback answers at once; let the last SYNs land
+    if spec.get("nstat"):
+        result["nstat"] = nstat()
     result["snapshot"] = json.loads(finish(portscope("snapshot", "--json"))["stdout"])
+    if spec.get("nstat"):
+        result["nstat_after"] = nstat()
     if "check" in spec:
         check = portscope("check", *spec["check"])
-        while spec.get("leak_during_check") and check.poll() is None:
-            leak_one(target, kept)
+        while check.poll() is None and (
+            spec.get("leak_during_check") or spec.get("overflow_during_check")
+        ):
+            if spec.get("leak_during_check"):
+                leak_one(target, kept)
+            if spec.get("overflow_during_check"):
+                knock(OVERFLOW, kept)
             time.sleep(LEAK_PERIOD)
         result["check"] = finish(check)
     result["connect_error"] = probe(TARGET)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 from types import TracebackType
 
@@ -77,6 +78,23 @@ class SocketFarm:
             server, _addr = listener.accept()
             pairs.append((client, self._keep(server)))
         return pairs
+
+    def connect_from(
+        self, listener: socket.socket, port: int = 0
+    ) -> tuple[socket.socket, socket.socket]:
+        """One established pair whose client is bound to `port` on the listener's
+        address first (SO_REUSEADDR): the same 4-tuple again after a reset."""
+        client = self._keep(socket.socket(listener.family, socket.SOCK_STREAM))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.bind((listener.getsockname()[0], port))
+        client.connect(listener.getsockname()[:2])
+        server, _addr = listener.accept()
+        return client, self._keep(server)
+
+    def reset(self, sock: socket.socket) -> None:
+        """Close one socket with a reset (SO_LINGER 0): no TIME_WAIT is left behind."""
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.release(sock)
 
     def connect_pending(self, listener: socket.socket, count: int) -> list[socket.socket]:
         """`count` non-blocking connects that nobody accepts (SYN_SENT once the queue is full)."""

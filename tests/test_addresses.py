@@ -13,7 +13,7 @@ from portscope.analysis.pressure import tw_reusable
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import Interface, InterfaceTable, Socket
 from portscope.session import current_session
-from portscope.view.rows import address_sort
+from portscope.view.socket_cells import address_sort
 
 INTERFACES = InterfaceTable(
     interfaces=(

@@ -46,8 +46,9 @@ def test_figures_without_a_subject_say_so(tmp_path: Path) -> None:
     headless = tmp_path / "tui"
     shutil.copytree(TREE / "tui" / "portscope", headless / "portscope")
     shutil.rmtree(headless / "portscope" / "ui", ignore_errors=True)
-    rows = bench("--only", "delta,keys,cpu-small", tree=headless)
-    assert len(rows) == 3
+    rows = bench("--only", "delta,keys,rss,rss-default,cpu-small", tree=headless)
+    assert len(rows) == 5
+    assert "default 2 s interval" in rows[3]["figure"]
     assert all(r["ours"].strip() == "n/a (not built)" for r in rows)
 
 

@@ -28,7 +28,9 @@ def test_an_unreadable_table_with_no_problem_found_is_unknown() -> None:
 def test_a_quiet_machine_is_ok_and_says_the_trend_needs_two_polls() -> None:
     result = outcome(HealthTracker().update(QUIET))
     assert (result.status, result.exit_code) == ("OK", 0)
-    assert result.text.splitlines()[1:] == ["CLOSE_WAIT growth needs two polls: pass --interval"]
+    assert result.text.splitlines()[1:] == [
+        "CLOSE_WAIT growth and listen drops need two polls: pass --interval"
+    ]
 
 
 def test_a_failed_poll_is_unknown_and_escapes_what_it_quotes() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
+from dataclasses import replace
 
 from portscope.collect import Collector
 from portscope.delta import Delta
@@ -55,3 +57,24 @@ def test_first_poll_adds_everything_and_a_repeat_changes_nothing_of_ours(farm: S
     assert len(touching(Delta.between(None, first).added, port)) == 7
     again = Delta.between(first, collector.collect())
     assert not any(touching(part, port) for part in (again.added, again.removed, again.changed))
+
+
+def test_each_socket_has_one_key_object_shared_by_every_index(farm: SocketFarm) -> None:
+    """At 20,000 sockets a key tuple per socket per holder (the snapshot's index, the
+    Delta's, each row, each timer) was ~2 MB of duplicates: one socket, one key. A copy
+    with other fields gets the key of those fields, never the original's."""
+    listener = farm.tcp_listener("127.0.0.1")
+    farm.connect(listener, 2)
+    port = listener.getsockname()[1]
+    collector = Collector()
+    first = collector.collect()
+    second = collector.collect()
+    Delta.between(first, second)
+    for snapshot in (first, second):
+        held = touching(snapshot.sockets, port)
+        assert len(held) == 5
+        assert all(next(k for k in snapshot.by_key if k == s.key) is s.key for s in held)
+    (server,) = (s for s in touching(second.sockets, port) if s.is_listener)
+    moved = replace(server, state="CLOSE_WAIT", local_port=port + 1)
+    assert moved.key == ("tcp", "ipv4", "127.0.0.1", port + 1, None, None, 0)
+    assert pickle.loads(pickle.dumps(server)).key == server.key

@@ -123,6 +123,10 @@ def test_snapshot_json_carries_pressure_and_health(farm: SocketFarm) -> None:
         "critical": 90.0,
         "close_wait_critical": 100,
         "close_wait_growth": 1,
+        "listen_drops_warning": 1,
+        "listen_drops_critical": 100,
+        "conntrack_warning": 75.0,
+        "conntrack_critical": 90.0,
     }
     assert health["tcp_tw_reuse"] == int(Path("/proc/sys/net/ipv4/tcp_tw_reuse").read_text())
     assert health["level"] in ("ok", "warning", "critical")
@@ -143,7 +147,7 @@ def test_check_json_status_and_exit_code_agree() -> None:
     assert done.returncode == report["exit_code"]
     expected = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}[report["status"]]
     assert report["exit_code"] == expected
-    assert report["notes"] == ["CLOSE_WAIT growth needs two polls: pass --interval"]
+    assert report["notes"] == ["CLOSE_WAIT growth and listen drops need two polls: pass --interval"]
 
 
 def test_check_status_line_is_one_line_with_perfdata() -> None:

@@ -72,6 +72,8 @@ def test_headless_modules_never_import_textual() -> None:
         (("snapshot", "--json"), "portscope.report.snapshot"),
         (("lookup", "ssh", "--offline"), "portscope.knowledge"),
         (("check",), "portscope.analysis"),
+        (("metrics",), "portscope.exporter.facts"),
+        (("close", "--filter", "sport = :1 and dport = :1", "--yes"), "portscope.closing"),
     ],
 )
 def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) -> None:
@@ -86,6 +88,8 @@ def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) 
     assert must_import in imported
     assert not {m for m in imported if m.split(".")[0] in TERMINAL}
     assert "asyncio" not in imported, "one-shot commands need not pay for the poller's event loop"
+    loaded = "prometheus_client" in imported
+    assert loaded == (argv == ("metrics",)), "only the exporter's commands load prometheus_client"
 
 
 def test_no_module_imports_itself_through_others() -> None:

@@ -188,15 +188,7 @@ def test_a_name_for_a_descriptor_not_held_for_writing_is_refused_and_kept(
     link.symlink_to(f"/proc/self/fd/{fd}")
     (tmp_path / "input").write_text(OLD)
     with (tmp_path / "input").open("rb") as read_only:
-        done = subprocess.run(
-            [sys.executable, "-m", "portscope", "snapshot", "-o", str(link)],
-            stdin=read_only,
-            capture_output=True,
-            text=True,
-            env=cli_env(),
-            timeout=120,
-            check=False,
-        )
+        done = run_portscope("snapshot", "-o", str(link), stdin=read_only)
     assert "does not hold for writing" in one_line(done, 2)
     assert os.readlink(link) == f"/proc/self/fd/{fd}"
     assert (tmp_path / "input").read_text() == OLD

@@ -40,6 +40,14 @@ def copy_tables(root: Path) -> Path:
     return net
 
 
+def write_port_range(root: Path, text: str) -> Path:
+    """`text` as the ip_local_port_range under `root`; the directory that holds it."""
+    sysctl = root / "sys/net/ipv4"
+    sysctl.mkdir(parents=True)
+    (sysctl / "ip_local_port_range").write_text(text)
+    return sysctl
+
+
 def snapshot(root: Path) -> tuple[int, list[str], dict]:
     done = run_portscope("snapshot", "--json", "--proc-root", str(root))
     return done.returncode, done.stderr.splitlines(), json.loads(done.stdout or "null")
@@ -150,9 +158,7 @@ def test_the_ephemeral_range_comes_from_the_proc_root(tmp_path: Path) -> None:
             f"00000000     0        0 {local} 1 0000000000000000 20 4 30 10 -1"
         )
     (net / "tcp").write_text("\n".join(rows) + "\n")
-    sysctl = tmp_path / "sys/net/ipv4"
-    sysctl.mkdir(parents=True)
-    (sysctl / "ip_local_port_range").write_text("40000\t40009\n")
+    sysctl = write_port_range(tmp_path, "40000\t40009\n")
     (sysctl / "ip_local_reserved_ports").write_text("40005\n")
     status, stderr, doc = snapshot(tmp_path)
     assert (status, stderr) == (0, [])
@@ -165,9 +171,7 @@ def test_the_ephemeral_range_comes_from_the_proc_root(tmp_path: Path) -> None:
 
 def test_a_broken_range_under_the_proc_root_is_a_warning(tmp_path: Path) -> None:
     copy_tables(tmp_path)
-    sysctl = tmp_path / "sys/net/ipv4"
-    sysctl.mkdir(parents=True)
-    (sysctl / "ip_local_port_range").write_text("40000 4294967295\n")
+    sysctl = write_port_range(tmp_path, "40000 4294967295\n")
     status, stderr, doc = snapshot(tmp_path)
     note = f"{sysctl}/ip_local_port_range: not a port range: 40000 4294967295"
     assert status == 0 and stderr == [f"portscope: warning: {note}"] and doc["errors"] == [note]
@@ -180,9 +184,7 @@ def test_warnings_on_stderr_show_what_they_quote_as_text(tmp_path: Path) -> None
     root = tmp_path / "proc\x1b[2J"
     root.mkdir()
     copy_tables(root)
-    sysctl = root / "sys/net/ipv4"
-    sysctl.mkdir(parents=True)
-    (sysctl / "ip_local_port_range").write_text("\x1b]0;owned\x07\n")
+    write_port_range(root, "\x1b]0;owned\x07\n")
     status, stderr, _doc = snapshot(root)
     shown = f"{tmp_path}/proc\\x1b[2J/sys/net/ipv4/ip_local_port_range"
     assert status == 0
@@ -222,9 +224,7 @@ def test_the_table_summary_quotes_the_range_source_as_text(tmp_path: Path) -> No
     root = tmp_path / "proc\x1b[2J"
     root.mkdir()
     copy_tables(root)
-    sysctl = root / "sys/net/ipv4"
-    sysctl.mkdir(parents=True)
-    (sysctl / "ip_local_port_range").write_text("40000 40009\n")
+    write_port_range(root, "40000 40009\n")
     done = run_portscope("snapshot", "--proc-root", str(root))
     assert done.returncode == 0, done.stderr
     source = f"{tmp_path}/proc\\x1b[2J/sys/net/ipv4/ip_local_port_range"

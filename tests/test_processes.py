@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,7 +16,14 @@ import pytest
 from conftest import cli_env, needs_root
 from portscope.collect.owners import identify, read_owner
 from portscope.model import Owner
-from portscope.processes import ActionRefused, describe_process, refuse_reason, send_signal
+from portscope.processes import (
+    OFFERED_SIGNALS,
+    ActionRefused,
+    describe_process,
+    refuse_reason,
+    send_signal,
+    signal_questions,
+)
 
 
 @pytest.fixture
@@ -58,12 +66,97 @@ def test_an_exited_process_is_reported_plainly(sleeper: subprocess.Popen[bytes])
         send_signal(owner, signal.SIGTERM)
 
 
+@pytest.mark.parametrize("sig", list(OFFERED_SIGNALS), ids=lambda sig: sig.name)
 @pytest.mark.parametrize("pid", [1, os.getpid(), os.getppid()])
-def test_protected_processes_are_refused_with_a_reason(pid: int) -> None:
+def test_protected_processes_are_refused_with_a_reason(pid: int, sig: signal.Signals) -> None:
     owner = Owner(pid=pid, name="x", create_time=psutil.Process(pid).create_time())
     assert refuse_reason(owner)
     with pytest.raises(ActionRefused, match="Refused"):
-        send_signal(owner, signal.SIGTERM)
+        send_signal(owner, sig)
+
+
+RELOADER = """
+import signal, sys, time
+signal.signal(signal.SIGHUP, lambda signum, frame: print("reloaded", flush=True))
+print("ready", flush=True)
+while True:
+    time.sleep(1)
+"""
+"""A daemon's habit: SIGHUP reloads (here, says so) and it carries on; SIGINT is left to
+Python, which ends the process by that signal."""
+
+
+@pytest.fixture
+def reloader() -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([sys.executable, "-c", RELOADER], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_hup_reaches_a_process_that_reloads_and_it_keeps_running(
+    reloader: subprocess.Popen[str],
+) -> None:
+    owner = owner_of(reloader.pid)
+    assert reloader.stdout is not None
+    for _ in range(2):
+        message = send_signal(owner, signal.SIGHUP)
+        assert message == f"Sent SIGHUP to {owner.name} (pid {reloader.pid})."
+        assert reloader.stdout.readline() == "reloaded\n"
+    assert reloader.poll() is None
+
+
+def test_int_interrupts_a_process(reloader: subprocess.Popen[str]) -> None:
+    assert send_signal(owner_of(reloader.pid), signal.SIGINT).startswith("Sent SIGINT to ")
+    assert reloader.wait(timeout=10) == -signal.SIGINT
+
+
+def test_hup_to_a_reused_pid_is_never_sent(reloader: subprocess.Popen[str]) -> None:
+    real = owner_of(reloader.pid)
+    impostor = Owner(pid=real.pid, name=real.name, create_time=(real.create_time or 0) - 100)
+    with pytest.raises(ActionRefused, match="different process"):
+        send_signal(impostor, signal.SIGHUP)
+    assert reloader.stdout is not None
+    ready, _, _ = select.select([reloader.stdout], [], [], 0.3)
+    assert ready == [] and reloader.poll() is None
+
+
+def test_a_signal_that_is_not_offered_is_refused(sleeper: subprocess.Popen[bytes]) -> None:
+    with pytest.raises(ActionRefused, match="portscope sends SIGHUP, SIGINT, SIGTERM, SIGKILL"):
+        send_signal(owner_of(sleeper.pid), signal.SIGSTOP)
+    assert psutil.Process(sleeper.pid).status() != psutil.STATUS_STOPPED
+
+
+def test_each_offered_signal_asks_what_it_does_and_kill_asks_twice() -> None:
+    owner = Owner(pid=4242, name="nginx\x1b[2J")
+    label = "nginx\\x1b[2J (pid 4242)"
+    assert signal_questions(owner, signal.SIGHUP) == (
+        (
+            f"Reload {label}?",
+            f"Send SIGHUP to {label}? By convention a daemon reloads its configuration; "
+            "a program that does not handle it exits.",
+        ),
+    )
+    assert [title for title, _ in signal_questions(owner, signal.SIGINT)] == [f"Interrupt {label}?"]
+    assert signal_questions(owner, signal.SIGTERM) == (
+        (
+            f"Terminate {label}?",
+            f"Send SIGTERM to {label}? It is asked to exit and may clean up first.",
+        ),
+    )
+    assert signal_questions(owner, signal.SIGKILL) == (
+        (f"Kill {label}?", f"Send SIGKILL to {label}? It is stopped at once and cannot clean up."),
+        (f"Really kill {label}?", f"Second confirmation: really kill {label} with SIGKILL?"),
+    )
+
+
+def test_a_refusal_names_the_process_as_text() -> None:
+    owner = Owner(pid=1, name="init\x1b]0;pwned\x07", create_time=psutil.Process(1).create_time())
+    with pytest.raises(ActionRefused) as caught:
+        send_signal(owner, signal.SIGHUP)
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+    assert "init\\x1b]0;pwned\\x07 (pid 1)" in str(caught.value)
 
 
 def test_details_of_a_live_process(sleeper: subprocess.Popen[bytes]) -> None:
@@ -75,7 +168,8 @@ def test_details_of_a_live_process(sleeper: subprocess.Popen[bytes]) -> None:
 
 
 @needs_root
-def test_not_permitted_is_said_plainly(sleeper: subprocess.Popen[bytes]) -> None:
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_not_permitted_is_said_plainly(sleeper: subprocess.Popen[bytes], sig: str) -> None:
     """An unprivileged portscope asked to signal root's process gets a sentence, not a crash."""
     started = owner_of(sleeper.pid).create_time
     script = textwrap.dedent(
@@ -86,7 +180,7 @@ def test_not_permitted_is_said_plainly(sleeper: subprocess.Popen[bytes]) -> None
         owner = Owner(pid={sleeper.pid}, name="sleeper", create_time={started!r})
         os.setgroups([]); os.setgid(65534); os.setuid(65534)
         try:
-            send_signal(owner, signal.SIGTERM)
+            send_signal(owner, signal.{sig})
         except ActionRefused as exc:
             print(exc)
         """

@@ -150,6 +150,20 @@ def test_sockstat_through_a_handle_counts_that_namespaces_sockets() -> None:
         assert SockDiagReader(conn=handle.diag).read().rows == []
 
 
+def test_counters_through_a_handle_are_the_namespaces_own(named: tuple[str, Held]) -> None:
+    """The same as nstat run inside the namespace."""
+    name, held = named
+    with handle_on(discover(), held.inode) as handle:
+        counters, notes = handle.counters()
+    inside = ["ip", "netns", "exec", name, "nstat", "-asz"]
+    done = subprocess.run(inside, capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    rows = (line.split() for line in done.stdout.splitlines() if not line.startswith("#"))
+    nstat = {row[0]: int(row[1]) for row in rows}
+    assert notes == []
+    assert counters.values == {name: nstat[name] for name in counters.values}
+    assert {"TcpExtListenDrops", "TcpEstabResets"} <= counters.values.keys()
+
+
 def test_proc_pid_net_is_read_without_entering(named: tuple[str, Held]) -> None:
     """Where entering is not possible, /proc/<pid>/net shows that pid's namespace."""
     name, held = named

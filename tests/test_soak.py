@@ -118,7 +118,7 @@ async def test_the_dashboard_under_churn_keeps_memory_threads_and_fds_flat(
             await work_done(app.poller, load, SOAK_POLLS, SOAK_CONNECTIONS)
             final = usage(me)
             assert str(load.listener.getsockname()[1]) in {
-                r.cells[2] for r in app.listening.table.model.rows.values()
+                r.cell("port") for r in app.listening.table.model.rows.values()
             }
     assert final[0] - baseline[0] < MAX_RSS_GROWTH, (baseline, final)
     assert final[1] <= baseline[1] + POOL_HEADROOM, (baseline, final)

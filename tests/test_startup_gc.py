@@ -13,7 +13,7 @@ from demo.scenes import demo_app, first_frame, until
 from portscope.config import Config
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
-from portscope.view.startup_gc import STARTUP, StartupHold
+from portscope.view.lifecycle import STARTUP, StartupHold
 
 
 @pytest.fixture

@@ -160,3 +160,40 @@ def test_no_traffic_asks_for_no_counters_and_says_so(farm: SocketFarm) -> None:
     assert record["traffic_unavailable"] == "tcp_info was not asked for"
     assert record["bytes_sent"] is None and record["flags"] == []
     assert doc["traffic"]["unavailable"] == "tcp_info was not asked for"
+
+
+def test_a_filter_selects_the_sockets_of_both_polls_and_keeps_their_rates(
+    farm: SocketFarm,
+) -> None:
+    """`--filter` with `--interval`: only the selected connection is listed and summed,
+    and it keeps its counters and rates (the filtered polls keep their tcp_info)."""
+    listener = farm.tcp_listener("127.0.0.1")
+    (busy, busy_peer), (idle, _idle_peer) = farm.connect(listener, 2)
+    moving = threading.Event()
+    stop = threading.Event()
+
+    def keep_pouring() -> None:
+        while not stop.is_set():
+            pour(busy, busy_peer, 200_000)
+            moving.set()
+
+    writer = threading.Thread(target=keep_pouring)
+    writer.start()
+    port = busy.getsockname()[1]
+    try:
+        assert moving.wait(10)
+        done = run_portscope(
+            "snapshot", "--json", "--interval", "1", "--filter", f"sport = :{port}"
+        )
+    finally:
+        stop.set()
+        writer.join()
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    (only,) = doc["connections"]
+    assert only == record_of(doc, busy)
+    assert only["bytes_sent"] > 0 and only["tx_rate"] > 0
+    (mine,) = doc["traffic"]["processes"]
+    assert mine["pid"] == os.getpid() and mine["connections"] == 1
+    assert doc["traffic"]["total"]["tx_rate"] == only["tx_rate"]
+    assert idle.getsockname()[1] not in {r["local_port"] for r in doc["connections"]}

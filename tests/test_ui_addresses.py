@@ -6,7 +6,7 @@ from pathlib import Path
 
 from demo.server import demo_snapshot, with_sockets
 from portscope.model import Socket
-from portscope.view.rows import address_sort
+from portscope.view.socket_cells import address_sort
 from ui_support import demo_app, first_frame
 
 
@@ -32,9 +32,9 @@ async def test_scoped_and_v4_mapped_rows_render_and_sort(tmp_path: Path) -> None
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         table = app.listening.table
-        table.sort_by(1, reverse=False)
+        table.sort_by("address", reverse=False)
         await pilot.pause()
-        shown = [table.model.row_at(i).cells[1] for i in range(len(table.model))]
+        shown = [table.model.row_at(i).cell("address") for i in range(len(table.model))]
         for address in ("fe80::1%eth0", "::ffff:127.0.0.1", "fe80::2%lo"):
             assert address in shown
         assert shown.index("::ffff:127.0.0.1") < shown.index("fe80::1%eth0")

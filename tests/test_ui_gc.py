@@ -8,6 +8,7 @@ from pathlib import Path
 from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config
 from portscope.ui.app import PortscopeApp
+from portscope.ui.widgets.socket_pane import SocketPane
 from ui_support import first_frame, until
 
 
@@ -26,7 +27,7 @@ async def test_objects_are_frozen_once_the_first_poll_fills_every_pane(tmp_path:
     try:
         async with dashboard.run_test(size=(120, 36)) as pilot:
             await until(pilot, lambda: gc.get_freeze_count() > 0)
-            assert all(pane.context is not None for pane in dashboard.socket_panes)
+            assert all(pane.context is not None for pane in dashboard.query(SocketPane))
             assert dashboard.ephemeral.table.model.total
     finally:
         gc.unfreeze()

@@ -91,7 +91,7 @@ async def test_terminating_a_process_named_like_markup(tmp_path: Path, holder) -
             tries=500,
         )
         row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
-        assert row.cells[6] == NAME
+        assert row.cell("process") == NAME
         await look_up(pilot, str(port))
         assert f"{NAME} (pid {proc.pid}, " in str(app.lookup.card.render())
         table.focus()
@@ -113,7 +113,7 @@ async def test_terminating_a_process_named_like_markup(tmp_path: Path, holder) -
         await next_poll(pilot)
         assert isinstance(app.screen, ProcessScreen)
         await until(pilot, lambda: "status   exited" in statics(screen))
-        assert "nothing to terminate or kill" in statics(screen)
+        assert "nothing to signal" in statics(screen)
 
 
 async def test_a_bad_config_at_a_path_like_markup_is_reported_as_text(tmp_path: Path) -> None:

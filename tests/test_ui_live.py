@@ -94,4 +94,6 @@ async def test_conns_counts_every_connection_but_time_wait_as_ss_does(
         await until(pilot, lambda: app.shown is not None, tries=500)
         table = app.listening.table
         (row,) = [r for r in table.model.rows.values() if r.payload.local_port == port]
-        assert row.cells[9] == str(sum(n for state, n in states.items() if state != "TIME_WAIT"))
+        assert row.cell("conns") == str(
+            sum(n for state, n in states.items() if state != "TIME_WAIT")
+        )

@@ -5,14 +5,18 @@ text is all there is)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from demo.pressure import pressure_steps
 from demo.scenes import analysed
 from demo.server import with_sockets
 from portscope.model import Owner, Socket
+from portscope.ui.app import PortscopeApp
 from ui_support import demo_app, first_frame, screen_lines
 
 SIZES = [(80, 24), (120, 36)]
@@ -37,15 +41,25 @@ def row_line(lines: list[str], port: int) -> str:
     return line
 
 
-@pytest.mark.parametrize("size", SIZES)
-async def test_listener_markers_stay_whole_in_narrow_columns(
-    tmp_path: Path, size: tuple[int, int], no_color: bool
-) -> None:
+@asynccontextmanager
+async def full_queue_shown(
+    tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[PortscopeApp, Pilot[int]]]:
+    """The demo's pressure steps, each with the full accept queue of port 25 added, on
+    screen and analysed."""
     steps = [with_sockets(step, FULL_QUEUE) for step in pressure_steps()]
     app = demo_app(tmp_path / "config.toml", steps)
     async with app.run_test(size=size) as pilot:
         await first_frame(pilot)
         await analysed(pilot)
+        yield app, pilot
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_listener_markers_stay_whole_in_narrow_columns(
+    tmp_path: Path, size: tuple[int, int], no_color: bool
+) -> None:
+    async with full_queue_shown(tmp_path, size) as (app, _pilot):
         lines = screen_lines(app)
         ssh, mailer, node = (row_line(lines, port) for port in (22, 25, 3000))
         assert "sshd ◀ your ssh" in ssh, ssh
@@ -71,11 +85,7 @@ async def test_the_session_marker_stays_whole_in_the_ephemeral_pane(
 async def test_the_header_keeps_pressure_health_and_pause_at_every_width(
     tmp_path: Path, size: tuple[int, int], no_color: bool
 ) -> None:
-    steps = [with_sockets(step, FULL_QUEUE) for step in pressure_steps()]
-    app = demo_app(tmp_path / "config.toml", steps)
-    async with app.run_test(size=size) as pilot:
-        await first_frame(pilot)
-        await analysed(pilot)
+    async with full_queue_shown(tmp_path, size) as (app, pilot):
         await pilot.press("space")
         await pilot.pause()
         gauges = screen_lines(app)[1]

@@ -43,3 +43,22 @@ def test_the_ephemeral_title_counts_live_connections_and_the_closed_apart() -> N
     assert result["title"].startswith("Ephemeral · 7 (+5 closed)"), result["title"]
     assert result["title_after_expiry"].startswith("Ephemeral · 7"), result
     assert "closed" not in result["title_after_expiry"]
+
+
+def test_an_overflowed_listen_queue_shows_in_the_pressure_view_and_the_header() -> None:
+    """The counters' rises the view shows lie between what /proc/net/netstat, read
+    apart from portscope, says the knocks did and what it says by the poll after."""
+    result = scenario("overflow")
+    kernel = result["kernel"].splitlines()
+    assert "kernel counters" in result["title"]
+    for name in ("TcpExtListenOverflows", "TcpExtListenDrops"):
+        line = next(line for line in kernel if f" {name} +" in line)
+        assert line.startswith("▲ "), line  # an alarm counter
+        shown = int(line.split(" +")[1].split()[0].replace(",", ""))
+        low, high = result["rose_by_knocks"][name], result["rose_by_poll"][name]
+        assert 0 < low <= shown <= high, (line, low, high)
+        assert "/s): " in line
+    drops = next(line for line in kernel if "dropped at listeners" in line)
+    assert drops.startswith("▲ ") and "with a full accept queue" in drops
+    assert "drop counters rose (p)" in result["header"]
+    assert "health" in result["header"]

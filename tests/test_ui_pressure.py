@@ -14,8 +14,9 @@ from demo.server import NODE, ScriptedSource, demo_snapshot, with_sockets
 from portscope.analysis import Thresholds
 from portscope.model import Snapshot
 from portscope.ui.app import PortscopeApp
+from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
-from ui_support import demo_app, first_frame, next_poll
+from ui_support import demo_app, first_frame, help_rows, next_poll, until
 
 
 def tight(*connections_to: tuple[tuple[str, int], int]) -> Snapshot:
@@ -43,19 +44,19 @@ async def test_pressure_view_lists_destinations_by_pressure_with_levels(tmp_path
         await first_frame(pilot)
         screen = await open_pressure(pilot)
         rows = [screen.table.model.row_at(i) for i in range(len(screen.table.model))]
-        assert [r.cells[2] for r in rows] == [
+        assert [r.cell("remote") for r in rows] == [
             "203.0.113.9:5432",
             "203.0.113.12:443",
             "203.0.113.80:443",
         ]
-        assert [(r.cells[3], r.cells[4], r.cells[7]) for r in rows] == [
+        assert [(r.cell("in_use"), r.cell("percent"), r.cell("level")) for r in rows] == [
             ("95/100", "95%", "critical"),
             ("75/100", "75%", "warning"),
             ("3/100", "3%", "ok"),
         ]
         assert [r.tag for r in rows] == ["critical", "warning", ""]
-        assert rows[0].cells[5] == "60 (63%)"
-        assert rows[0].cells[6] == "no"
+        assert rows[0].cell("time_wait") == "60 (63%)"
+        assert rows[0].cell("reuse") == "no"
         summary = shown_text(screen.summary)
         assert "2 destinations under pressure (1 critical)" in summary
         assert "tcp_tw_reuse loopback only" in summary
@@ -136,7 +137,11 @@ async def test_open_pressure_view_follows_new_polls(tmp_path: Path) -> None:
         await analysed(pilot)
         assert isinstance(app.screen, PressureScreen)
         top = screen.table.model.row_at(0)
-        assert (top.cells[2], top.cells[4], top.tag) == ("203.0.113.9:5432", "92%", "critical")
+        assert (top.cell("remote"), top.cell("percent"), top.tag) == (
+            "203.0.113.9:5432",
+            "92%",
+            "critical",
+        )
 
 
 async def test_listener_rows_flag_full_and_filling_accept_queues(tmp_path: Path) -> None:
@@ -144,13 +149,13 @@ async def test_listener_rows_flag_full_and_filling_accept_queues(tmp_path: Path)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         rows = {r.payload.local_port: r for r in app.listening.table.model.rows.values()}
-        assert (rows[3000].cells[-1], rows[3000].tag) == ("full 129/128", "critical")
-        assert (rows[5432].cells[-1], rows[5432].tag) == ("100/128", "warning")
-        assert (rows[443].cells[-1], rows[443].tag) == ("3/511", "exposed")
-        assert rows[22].cells[-1] == ""
-        assert rows[3000].cells[6] == "node ✖ queue full"
-        assert rows[5432].cells[6] == "postgres ▲ queue 78%"
-        assert rows[443].cells[6] == "nginx"
+        assert (rows[3000].cell("queue"), rows[3000].tag) == ("full 129/128", "critical")
+        assert (rows[5432].cell("queue"), rows[5432].tag) == ("100/128", "warning")
+        assert (rows[443].cell("queue"), rows[443].tag) == ("3/511", "exposed")
+        assert rows[22].cell("queue") == ""
+        assert rows[3000].cell("process") == "node ✖ queue full"
+        assert rows[5432].cell("process") == "postgres ▲ queue 78%"
+        assert rows[443].cell("process") == "nginx"
 
 
 async def test_process_details_show_a_growing_close_wait_count(tmp_path: Path) -> None:
@@ -187,4 +192,6 @@ async def test_p_is_a_discoverable_binding(tmp_path: Path) -> None:
         assert binding.key == "p" and binding.tooltip
         assert "Pressure" in {c.title for c in app.get_system_commands(app.screen)}
         await pilot.press("question_mark")
-        assert "CLOSE_WAIT leaks" in shown_text(app.screen.query_one(Static))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "CLOSE_WAIT leaks" in binding.tooltip
+        assert help_rows(app)[binding.tooltip] == "p"

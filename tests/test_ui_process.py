@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from demo.server import demo_snapshot, with_sockets
 from portscope.model import Owner, Socket
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
-from portscope.ui.widgets.socket_table import format_age
+from portscope.view.socket_cells import format_age
 from ui_support import FakeClock, demo_app, first_frame, next_poll, until
 
 VICTIM_PORT = 47001
@@ -95,16 +96,69 @@ async def test_kill_needs_two_confirmations(tmp_path: Path, victim) -> None:
         assert victim.wait(timeout=10) == -signal.SIGKILL
 
 
+RELOADER = """
+import signal, sys
+signal.signal(signal.SIGHUP, lambda *_: print("reloaded", flush=True))
+print("ready", flush=True)
+while True:
+    signal.pause()
+"""
+
+
+@pytest.fixture
+def reloader() -> Iterator[subprocess.Popen[str]]:
+    """A real child that reloads on SIGHUP (says so on stdout) and keeps running; SIGINT
+    stops it as ctrl+c would."""
+    proc = subprocess.Popen([sys.executable, "-c", RELOADER], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+
+
+def owned_socket(proc: subprocess.Popen[str]) -> Socket:
+    info = psutil.Process(proc.pid)
+    owner = Owner(proc.pid, info.name(), info.username(), tuple(info.cmdline()), info.create_time())
+    return Socket("tcp", "ipv4", "127.0.0.1", VICTIM_PORT, None, None, "LISTEN", owner, 4242)
+
+
+async def test_reload_sends_sighup_after_asking_and_the_process_lives_on(
+    tmp_path: Path, reloader
+) -> None:
+    """`r`: SIGHUP, asked once with the process and pid named; `i`: SIGINT likewise."""
+    name = psutil.Process(reloader.pid).name()
+    app = demo_app(
+        tmp_path / "config.toml", [with_sockets(demo_snapshot(), owned_socket(reloader))]
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        screen = await open_process(pilot, VICTIM_PORT)
+        assert "r reload (SIGHUP), i interrupt (SIGINT)" in screen_text(screen)
+        question = await ask(pilot, "r")
+        assert "Send SIGHUP" in question and f"{name} (pid {reloader.pid})" in question
+        assert "reloads its configuration" in question
+        await pilot.press("y")
+        assert reloader.stdout is not None and reloader.stdout.readline() == "reloaded\n"
+        await until(pilot, lambda: any("Sent SIGHUP" in n.message for n in app._notifications))
+        assert reloader.poll() is None
+        question = await ask(pilot, "i")
+        assert "Send SIGINT" in question and f"(pid {reloader.pid})" in question
+        await pilot.press("y")
+        assert reloader.wait(timeout=10) != 0
+
+
 async def test_pid_1_is_refused_with_a_reason(tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
         screen = await open_process(pilot, 631)
         assert "refused" in screen_text(screen) and "init process" in screen_text(screen)
-        assert screen.check_action("terminate", ()) is None
-        assert screen.check_action("kill", ()) is None
-        await pilot.press("t")
-        await pilot.press("k")
+        assert screen.check_action("signal", (signal.SIGTERM,)) is None
+        assert screen.check_action("signal", (signal.SIGKILL,)) is None
+        assert screen.check_action("signal", (signal.SIGHUP,)) is None
+        assert screen.check_action("signal", (signal.SIGINT,)) is None
+        await pilot.press("t", "k", "r", "i")
         await pilot.pause()
         assert app.screen is screen
 
@@ -123,8 +177,8 @@ async def test_a_pid_that_now_belongs_to_another_process_is_not_signalled(
         screen = await open_process(pilot, VICTIM_PORT)
         text = screen_text(screen)
         assert "exited; its pid now belongs to another process" in text
-        assert "nothing to terminate or kill" in text
-        assert screen.check_action("terminate", ()) is None
+        assert "nothing to signal" in text
+        assert screen.check_action("signal", (signal.SIGTERM,)) is None
         await pilot.press("t", "y", "k", "y", "y")
         await pilot.pause()
         assert app.screen is screen
@@ -165,6 +219,6 @@ async def test_details_follow_the_process_each_poll_and_after_a_signal(
         assert victim.wait(timeout=10) == -signal.SIGTERM
         await next_poll(pilot)
         await until(pilot, lambda: "status   exited" in screen_text(screen))
-        assert "nothing to terminate or kill" in screen_text(screen)
+        assert "nothing to signal" in screen_text(screen)
         assert f"cwd      {os.getcwd()}" in screen_text(screen)
-        assert screen.check_action("terminate", ()) is None
+        assert screen.check_action("signal", (signal.SIGTERM,)) is None

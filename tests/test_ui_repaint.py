@@ -9,14 +9,18 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from portscope.ui.widgets.socket_table import SocketTable
-from portscope.view.table_model import Column, Row
+from portscope.view.columns import Column, Columns, Row
+from portscope.view.socket_cells import row_age
 from ui_support import FakeClock
 
-COLUMNS = (Column("name", "name", 12, grow=True), Column("age", "age", 6, align="right"))
+COLUMNS: Columns[tuple[int, str]] = Columns(
+    Column("name", "name", 12, grow=True, cell=lambda nt: nt[1], sort=lambda nt: nt[0]),
+    Column("age", "age", 6, align="right", live=row_age),
+)
 
 
 def row(n: int, text: str, first_seen: float) -> Row:
-    return Row(n, (text, ""), (n,), first_seen=first_seen)
+    return COLUMNS.row(n, (n, text), first_seen=first_seen)
 
 
 class TableApp(App[None]):

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.widgets import Static
 
 from demo.scenes import StoppedClock, demo_app, first_frame, next_poll, until
+from portscope.ui.screens.help import HelpScreen
 
 FakeClock = StoppedClock
-__all__ = ["FakeClock", "demo_app", "first_frame", "next_poll", "screen_lines", "until"]
+__all__ = [
+    "FakeClock",
+    "demo_app",
+    "first_frame",
+    "help_rows",
+    "next_poll",
+    "screen_lines",
+    "until",
+]
 
 
 def screen_lines(app: App[object]) -> list[str]:
     """The active screen as a person sees it now: its lines as the compositor draws them,
     notifications and dialogs included."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def help_rows(app: App[object]) -> dict[str, str]:
+    """What the open help screen says keys do: {description: the keys it lists}."""
+    assert isinstance(app.screen, HelpScreen)
+    rows = {}
+    for row in app.screen.query(".help-row"):
+        keys, text = (str(s.render()) for s in row.query(Static))
+        rows[text] = keys
+    return rows

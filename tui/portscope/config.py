@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
-from portscope.config_kinds import Flag, Kind, Number, Refused, Text
+from portscope.config_kinds import Flag, Kind, Number, Refused, Table, Text
 from portscope.files import read_small_file, replace_file
 from portscope.poller import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL
 
@@ -72,6 +72,13 @@ class Config:
     )
     critical: float = field(
         default=THRESHOLDS.critical, metadata=setting(PERCENT, "percent that is critical")
+    )
+    keymap: dict[str, str] = field(
+        default_factory=dict,
+        metadata=setting(
+            Table(Text()),
+            'key remaps, binding id to key(s): "portscope.filter" = "f" (the README lists the ids)',
+        ),
     )
 
 

@@ -51,14 +51,10 @@ def read_small_file(path: StrPath, limit: int) -> bytes:
     """Up to `limit` bytes of the regular file at `path` (symlinks followed, as for any
     dotfile). Anything else is refused without being opened: a FIFO would block the
     reader until some writer came, a device could stream forever."""
-    kind = _kind(os.stat(path))
-    if kind != "a regular file":
-        raise Refused(path, f"it is {kind}, not a regular file")
+    _require_regular(path, os.stat(path))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
-        kind = _kind(os.fstat(fd))  # it may have been swapped since the stat
-        if kind != "a regular file":
-            raise Refused(path, f"it is {kind}, not a regular file")
+        _require_regular(path, os.fstat(fd))  # it may have been swapped since the stat
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(limit)
     finally:
@@ -121,6 +117,12 @@ def _kind(found: os.stat_result) -> str:
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
+def _require_regular(path: StrPath, found: os.stat_result) -> None:
+    kind = _kind(found)
+    if kind != "a regular file":
+        raise Refused(path, f"it is {kind}, not a regular file")
+
+
 def _owner(uid: int) -> str:
     try:
         return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
@@ -133,9 +135,7 @@ def _replace_checked(name: str, data: bytes, mode: int, found: os.stat_result | 
     if found is None or stat.S_ISLNK(found.st_mode):
         _replace(name, data, mode, None)
         return
-    kind = _kind(found)
-    if kind != "a regular file":
-        raise Refused(name, f"it is {kind}, not a regular file")
+    _require_regular(name, found)
     if found.st_nlink > 1:
         raise Refused(
             name,

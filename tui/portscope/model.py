@@ -6,8 +6,8 @@ the dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from portscope.addresses import plain_address
@@ -20,6 +20,8 @@ LISTEN = "LISTEN"
 TIME_WAIT = "TIME_WAIT"
 CLOSE_WAIT = "CLOSE_WAIT"
 ESTABLISHED = "ESTABLISHED"
+MAX_PORT = 65535
+"""The highest TCP or UDP port: ports are 16 bits."""
 
 SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
@@ -84,6 +86,8 @@ class Socket:
     uid: int | None = None
     rx_queue: int | None = None
     tx_queue: int | None = None
+    _key: SocketKey | None = field(default=None, init=False, repr=False, compare=False)
+    """`key`, once asked for: the index, the Delta, every row and timer share one tuple."""
 
     @property
     def pid(self) -> int | None:
@@ -112,16 +116,20 @@ class Socket:
         socket on an old key from the old one. Listeners and UDP sockets can share an
         address (SO_REUSEPORT), so the inode tells them apart.
         """
-        connected_tcp = self.proto == "tcp" and self.state != LISTEN
-        return (
-            self.proto,
-            self.family,
-            self.local_address,
-            self.local_port,
-            self.remote_address,
-            self.remote_port,
-            0 if connected_tcp else (self.inode or 0),
-        )
+        key = self._key
+        if key is None:
+            connected_tcp = self.proto == "tcp" and self.state != LISTEN
+            key = (
+                self.proto,
+                self.family,
+                self.local_address,
+                self.local_port,
+                self.remote_address,
+                self.remote_port,
+                0 if connected_tcp else (self.inode or 0),
+            )
+            object.__setattr__(self, "_key", key)
+        return key
 
     def continues(self, was: Socket) -> bool:
         """Whether this can be `was` (same key, an earlier poll) later in its life, rather
@@ -238,6 +246,52 @@ class SocketTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class Counter:
+    """One kernel counter portscope watches, by nstat's name (`TcpExtListenDrops`: the
+    `ListenDrops` column of the `TcpExt` lines of /proc/net/netstat)."""
+
+    name: str
+    meaning: str
+    alarm: bool = False
+    """A rise means connections were lost (dropped, refused for memory): the dashboard
+    marks it; the others are context (resets, retransmissions)."""
+
+
+WATCHED_COUNTERS = (
+    Counter("TcpExtListenOverflows", "accept queue full: a handshake's last ACK dropped", True),
+    Counter("TcpExtListenDrops", "SYNs and handshakes dropped at a listener, overflows too", True),
+    Counter("TcpExtTCPReqQFullDrop", "SYNs dropped: SYN queue full and no syncookies", True),
+    Counter("TcpExtTCPReqQFullDoCookies", "SYN queue full: answered with a syncookie"),
+    Counter("TcpExtTCPSynRetrans", "SYNs sent again: a handshake not answered in time"),
+    Counter("TcpExtTCPMemoryPressures", "times TCP memory use entered pressure", True),
+    Counter("TcpExtTCPAbortOnMemory", "connections reset for lack of memory", True),
+    Counter("TcpExtTCPAbortOnData", "connections reset: data arrived after close"),
+    Counter("TcpExtTCPAbortOnClose", "connections reset: closed with unread data"),
+    Counter("TcpExtTCPAbortOnTimeout", "connections reset: retransmissions timed out"),
+    Counter("TcpExtTCPAbortOnLinger", "connections reset: linger time ran out"),
+    Counter("TcpExtTCPAbortFailed", "resets that could not be sent"),
+    Counter("TcpEstabResets", "established connections reset"),
+    Counter("TcpOutRsts", "resets sent"),
+    Counter("TcpAttemptFails", "connection attempts that failed"),
+    Counter("TcpRetransSegs", "segments retransmitted"),
+)
+"""The counters `nstat` shows that say what no socket table can: drops, resets, memory."""
+LISTEN_DROPS = "TcpExtListenDrops"
+LISTEN_OVERFLOWS = "TcpExtListenOverflows"
+
+
+@dataclass(frozen=True, slots=True)
+class KernelCounters:
+    """The watched counters of one network namespace as the kernel gave them (a counter
+    it did not give is absent), and its conntrack table's fill (None without the
+    nf_conntrack module). Counters only grow; their rates are the analysis's."""
+
+    values: Mapping[str, int] = field(default_factory=dict)
+    conntrack_count: int | None = None
+    conntrack_max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Moved:
     """What a collector knows changed since the snapshot it took before this one
     (`since`: that snapshot's `token`, not the snapshot, so snapshots do not chain):
@@ -305,6 +359,12 @@ class TcpInfoTable:
         """(socket, kept bytes) of every connection in the table."""
         return zip(self._sockets, self._raw.values(), strict=True)
 
+    def only(self, sockets: Iterable[Socket]) -> TcpInfoTable:
+        """The table of those of `sockets` it holds (a filtered snapshot's), without an
+        account of what changed: that was about the whole table, so a reader compares."""
+        kept = [s for s in sockets if id(s) in self._raw]
+        return TcpInfoTable(kept, {id(s): self._raw[id(s)] for s in kept})
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -322,6 +382,7 @@ class Snapshot:
     duration: float = 0.0
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
+    counters: KernelCounters = KernelCounters()
     tcp_info: TcpInfoTable | None = field(default=None, compare=False, repr=False)
     """The TCP connections' tcp_info, when the collector asked for it and its source
     has it (netlink); None otherwise."""
@@ -369,6 +430,18 @@ class Snapshot:
             object.__setattr__(self, "_all", self.listeners + self.connections)
         assert self._all is not None
         return self._all
+
+    def selected(self, keep: Callable[[Socket], bool]) -> Snapshot:
+        """This snapshot with only the sockets `keep` lets through. The rest is the
+        machine's and stays: a listener left out still makes its port a service port
+        (`is_ephemeral`), and the counts and counters are the machine's. The tcp_info
+        table keeps only the chosen sockets', so traffic sums are about them alone."""
+        listeners = tuple(filter(keep, self.listeners))
+        connections = tuple(filter(keep, self.connections))
+        info = None if self.tcp_info is None else self.tcp_info.only(listeners + connections)
+        chosen = replace(self, listeners=listeners, connections=connections, tcp_info=info)
+        object.__setattr__(chosen, "listening_ports", self.listening_ports)
+        return chosen
 
     def is_ephemeral(self, sock: Socket) -> bool:
         """A connection whose local port the kernel lent it: in range, not reserved,

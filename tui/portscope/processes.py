@@ -3,6 +3,9 @@
 A pid is only a number the kernel reuses. Every action here names its target as an
 `Owner` (pid plus create_time) and re-checks that identity immediately before the
 signal, so a process that exited and whose pid was handed to another is never hit.
+The signals offered (HUP, INT, TERM, KILL) are `OFFERED_SIGNALS`, each with what it asks
+of the process and how many confirmations it takes; every one is refused alike for the
+protected processes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TypeVar
 import psutil
 
 from portscope.model import Owner
-from portscope.sanitise import os_text
+from portscope.sanitise import os_text, printable
 
 T = TypeVar("T")
 
@@ -163,9 +166,63 @@ def signal_name(sig: int) -> str:
     return signal.Signals(sig).name
 
 
+@dataclass(frozen=True, slots=True)
+class SignalOffer:
+    """A signal the process details offer: the action it names, what it asks of the
+    process, and how many confirmations come before it is sent."""
+
+    sig: signal.Signals
+    action: str
+    effect: str
+    confirmations: int = 1
+
+
+OFFERED_SIGNALS = {
+    offer.sig: offer
+    for offer in (
+        SignalOffer(
+            signal.SIGHUP,
+            "Reload",
+            "By convention a daemon reloads its configuration; a program that does not "
+            "handle it exits.",
+        ),
+        SignalOffer(
+            signal.SIGINT,
+            "Interrupt",
+            "As ctrl+c in its terminal: most programs stop, some only cancel what they are doing.",
+        ),
+        SignalOffer(signal.SIGTERM, "Terminate", "It is asked to exit and may clean up first."),
+        SignalOffer(signal.SIGKILL, "Kill", "It is stopped at once and cannot clean up.", 2),
+    )
+}
+"""The signals portscope sends, in the order the details offer them."""
+
+
+def owner_label(owner: Owner) -> str:
+    """`nginx (pid 812)`, as text: the name printable and cut short."""
+    return f"{printable(owner.name, 40) or 'process'} (pid {owner.pid})"
+
+
+def signal_questions(owner: Owner, sig: int) -> tuple[tuple[str, str], ...]:
+    """(title, question) of each confirmation to ask, in order, before sending `sig`
+    (one of OFFERED_SIGNALS) to `owner`."""
+    offer = OFFERED_SIGNALS[signal.Signals(sig)]
+    label, name = owner_label(owner), offer.sig.name
+    first = (f"{offer.action} {label}?", f"Send {name} to {label}? {offer.effect}")
+    if offer.confirmations == 1:
+        return (first,)
+    verb = offer.action.lower()
+    again = (f"Really {verb} {label}?", f"Second confirmation: really {verb} {label} with {name}?")
+    return first, again
+
+
 def send_signal(owner: Owner, sig: int) -> str:
-    """Signal `owner` if it is still the same process; returns what was done."""
-    label = f"{owner.name or 'process'} (pid {owner.pid})"
+    """Signal `owner` if it is still the same process; returns what was done. Only the
+    OFFERED_SIGNALS are sent."""
+    label = owner_label(owner)
+    if sig not in OFFERED_SIGNALS:
+        offered = ", ".join(s.name for s in OFFERED_SIGNALS)
+        raise ActionRefused(f"Refused to send signal {sig} to {label}: portscope sends {offered}.")
     reason = refuse_reason(owner)
     if reason:
         raise ActionRefused(f"Refused to signal {label}: {reason}.")

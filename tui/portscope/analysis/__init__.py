@@ -1,6 +1,7 @@
 """Socket health from snapshots: ephemeral pressure per destination, accept queues,
-CLOSE_WAIT leaks and TIME_WAIT; traffic and TCP health per connection, process,
-destination and namespace. Headless: never imports textual.
+CLOSE_WAIT leaks, TIME_WAIT, the kernel's drop counters and conntrack fill; traffic and
+TCP health per connection, process, destination and namespace. Headless: never imports
+textual.
 
     reports = HealthTracker(Thresholds(warning=70, critical=90))
     poller.subscribe(reports.on_poll)          # then read reports.latest
@@ -9,8 +10,9 @@ destination and namespace. Headless: never imports textual.
 """
 
 from portscope.analysis.closewait import CloseWaitTrend
+from portscope.analysis.counters import ConntrackFill, CounterChange, CounterReport, ListenDrops
 from portscope.analysis.health import Finding, HealthReport, HealthTracker
-from portscope.analysis.levels import Level, Thresholds, worst
+from portscope.analysis.levels import Level, Thresholds, percent_label, worst
 from portscope.analysis.pressure import Destination, DestinationPressure, destination_pressure
 from portscope.analysis.queues import AcceptQueue, accept_queues, listener_queue
 from portscope.analysis.tcp_health import Flag, Limits, Rate, TrafficThresholds
@@ -25,6 +27,9 @@ __all__ = [
     "AcceptQueue",
     "CloseWaitTrend",
     "ConnectionTraffic",
+    "ConntrackFill",
+    "CounterChange",
+    "CounterReport",
     "Destination",
     "DestinationPressure",
     "Finding",
@@ -34,6 +39,7 @@ __all__ = [
     "HealthTracker",
     "Level",
     "Limits",
+    "ListenDrops",
     "Rate",
     "Thresholds",
     "TrafficReport",
@@ -42,5 +48,6 @@ __all__ = [
     "accept_queues",
     "destination_pressure",
     "listener_queue",
+    "percent_label",
     "worst",
 ]

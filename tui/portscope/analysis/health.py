@@ -7,9 +7,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portscope.analysis.closewait import CloseWaitHistory, CloseWaitTrend
+from portscope.analysis.counters import (
+    ConntrackFill,
+    CounterReport,
+    CounterTracker,
+    ListenDrops,
+    conntrack_fill,
+    listen_drops,
+)
 from portscope.analysis.levels import SEVERITY, Level, Thresholds, worst
 from portscope.analysis.pressure import DestinationPressure, PressureTally
 from portscope.analysis.queues import AcceptQueue, accept_queues
@@ -18,7 +26,7 @@ from portscope.delta import Delta
 from portscope.events import PollEvent, PollUpdate
 from portscope.model import CLOSE_WAIT, TIME_WAIT, Snapshot, Socket, SocketKey, SocketTotals
 
-Finding = DestinationPressure | AcceptQueue | CloseWaitTrend
+Finding = DestinationPressure | AcceptQueue | CloseWaitTrend | ListenDrops | ConntrackFill
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,8 @@ class HealthReport:
 
     `pressure` holds the most pressed destinations (all of them unless the tracker was
     given a limit); `destinations` counts every destination with ports in use.
+    `counters` is what the kernel's counters did since the previous poll; from them,
+    `listen_drops` (None on the first poll) and `conntrack` (None without conntrack).
     """
 
     taken_at: float
@@ -38,6 +48,9 @@ class HealthReport:
     close_wait: tuple[CloseWaitTrend, ...]
     time_wait: int
     totals: SocketTotals
+    counters: CounterReport = field(default_factory=CounterReport)
+    listen_drops: ListenDrops | None = None
+    conntrack: ConntrackFill | None = None
 
     @property
     def level(self) -> Level:
@@ -46,9 +59,9 @@ class HealthReport:
     @property
     def problems(self) -> tuple[Finding, ...]:
         """Findings at warning or critical, critical first."""
-        found: list[Finding] = [
-            f for f in (*self.pressure, *self.accept_queues, *self.close_wait) if f.level != "ok"
-        ]
+        kernel = (f for f in (self.listen_drops, self.conntrack) if f is not None)
+        everything = (*self.pressure, *self.accept_queues, *self.close_wait, *kernel)
+        found: list[Finding] = [f for f in everything if f.level != "ok"]
         found.sort(key=lambda f: -SEVERITY[f.level])
         return tuple(found)
 
@@ -102,6 +115,7 @@ class HealthTracker:
         self.pressure_limit = pressure_limit
         self.follow_deltas = follow_deltas
         self._close_wait = CloseWaitHistory(depth)
+        self._counters = CounterTracker()
         self._tallies: tuple[PressureTally, WaitStates] | None = None
         self.latest: HealthReport | None = None
 
@@ -120,6 +134,7 @@ class HealthTracker:
         pressure, states = self._tallies
         trends = self._close_wait.update(states.close_wait, self.thresholds)
         ranking = pressure.ranking(self.pressure_limit)
+        counters = self._counters.update(snapshot.counters, snapshot.taken_at)
         self.latest = HealthReport(
             taken_at=snapshot.taken_at,
             polls=len(self._close_wait),
@@ -130,6 +145,9 @@ class HealthTracker:
             close_wait=tuple(trends),
             time_wait=states.time_wait,
             totals=snapshot.totals,
+            counters=counters,
+            listen_drops=listen_drops(counters, self.thresholds),
+            conntrack=conntrack_fill(snapshot.counters, self.thresholds),
         )
         return self.latest
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from portscope import __version__
-from portscope.cli import check, lookup, snapshot
+from portscope.cli import check, close, lookup, metrics, serve, snapshot
 from portscope.cli.errors import USAGE_ERROR, UsageError
-from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE, Number
+from portscope.cli.numbers import NEGATIVE_NUMBER_LIKE
+from portscope.cli.options import interval_seconds
 from portscope.cli.output import OutputFailed
 
-SUBCOMMANDS = (snapshot, lookup, check)
+SUBCOMMANDS = (snapshot, lookup, check, close, metrics, serve)
 OUTPUT_FAILED = 2
 INTERRUPTED = 128 + signal.SIGINT
 NO_TERMINAL = (
@@ -42,13 +43,6 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def dashboard_interval(text: str) -> float:
-    """A poll interval the poller accepts (imported here: the poller brings asyncio)."""
-    from portscope.poller import MAX_INTERVAL, MIN_INTERVAL
-
-    return Number("a number of seconds", MIN_INTERVAL, MAX_INTERVAL)(text)
-
-
 def build_parser() -> Parser:
     parser = Parser(
         prog="portscope",
@@ -58,7 +52,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"portscope {__version__}")
     parser.add_argument(
         "--interval",
-        type=dashboard_interval,
+        type=interval_seconds,
         default=None,
         help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )
@@ -103,11 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_log(args.log, args.command or "dashboard")
         if args.command is None:
             require_terminal()
-            from portscope.view.prefetch import start_collect
-            from portscope.view.startup_gc import STARTUP
+            from portscope.view.lifecycle import begin
 
-            STARTUP.hold()  # released once the first poll is on screen
-            collect = start_collect()  # under way while the UI is imported
+            collect = begin()  # the first collect under way while the UI is imported
             from portscope.ui.app import run_dashboard
 
             return run_dashboard(collect, interval=args.interval)

@@ -1,5 +1,5 @@
-"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth and (when asked)
-retransmission rates per destination, for monitoring.
+"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth, listen drops,
+conntrack fill and (when asked) retransmission rates per destination, for monitoring.
 
 Prints one status line (with perfdata after `|`) and one line per problem, and exits
 by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
@@ -8,21 +8,33 @@ by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
-from portscope.cli.numbers import GAP, Number
+from portscope.cli.filtering import add_filter_option
+from portscope.cli.numbers import Number
 
+if TYPE_CHECKING:
+    from portscope.collect import Collector
+    from portscope.model import Snapshot
+    from portscope.view.filters import Filter
+
+MAX_GAP = 3600.0
+"""The longest `--interval` of `check` and `snapshot`: how far apart their two polls may
+be (the dashboard's poll interval is another thing, bounded by the poller)."""
 MAX_COUNT = 1_000_000_000
 PERCENTAGE = Number("a percentage", 0, MAX_PERCENT, above_low=True)
 COUNT = Number("a whole number", 1, MAX_COUNT, whole=True)
+SECONDS = Number("a number of seconds", 0, MAX_GAP)
 
 
 def add_parser(commands: Any) -> None:
     defaults = Thresholds()
     summary = (
-        "monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth; "
-        "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
+        "monitoring check: ephemeral port pressure, full accept queues, CLOSE_WAIT growth, "
+        "listen drops, conntrack fill; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
     )
     parser = commands.add_parser("check", help=summary, description=summary)
     parser.add_argument(
@@ -55,11 +67,45 @@ def add_parser(commands: Any) -> None:
         "count as growth (default %(default)d)",
     )
     parser.add_argument(
+        "--listen-drops-warning",
+        type=COUNT,
+        metavar="N",
+        default=defaults.listen_drops_warning,
+        help="connection attempts dropped at listeners between the two polls (the "
+        "kernel's TcpExtListenDrops) that warn (default %(default)d)",
+    )
+    parser.add_argument(
+        "--listen-drops-critical",
+        type=COUNT,
+        metavar="N",
+        default=defaults.listen_drops_critical,
+        help="listen drops between the two polls that are critical (default %(default)d)",
+    )
+    parser.add_argument(
+        "--conntrack-warning",
+        type=PERCENTAGE,
+        metavar="PCT",
+        default=defaults.conntrack_warning,
+        help="percent of nf_conntrack_max in use that warns (default %(default)g)",
+    )
+    parser.add_argument(
+        "--conntrack-critical",
+        type=PERCENTAGE,
+        metavar="PCT",
+        default=defaults.conntrack_critical,
+        help="percent of nf_conntrack_max in use that is critical (default %(default)g)",
+    )
+    parser.add_argument(
         "--interval",
-        type=GAP,
+        type=SECONDS,
         default=0.0,
-        help="poll twice this many seconds apart, so CLOSE_WAIT growth can be seen "
-        "(default: one poll, no growth check)",
+        help="poll twice this many seconds apart, so CLOSE_WAIT growth and listen drops "
+        "can be seen (default: one poll, neither checked)",
+    )
+    add_filter_option(
+        parser,
+        "judge only the sockets EXPR selects (the dashboard's filter grammar, e.g. "
+        "'dport = :5432'); the kernel's counters are the whole namespace's",
     )
     parser.add_argument(
         "--retransmit-warning",
@@ -86,15 +132,20 @@ def run(args: argparse.Namespace) -> int:
     from portscope.analysis.retransmits import RetransmitLimits, retransmit_rates
     from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
-    from portscope.cli.polls import poll_twice
     from portscope.collect import Collector
     from portscope.failures import survived
-    from portscope.model import Snapshot
     from portscope.report.check import failure, outcome
 
     try:
         thresholds = Thresholds(
-            args.warning, args.critical, args.close_wait_critical, args.close_wait_growth
+            warning=args.warning,
+            critical=args.critical,
+            close_wait_critical=args.close_wait_critical,
+            close_wait_growth=args.close_wait_growth,
+            listen_drops_warning=args.listen_drops_warning,
+            listen_drops_critical=args.listen_drops_critical,
+            conntrack_warning=args.conntrack_warning,
+            conntrack_critical=args.conntrack_critical,
         )
         limits = RetransmitLimits(args.retransmit_warning, args.retransmit_critical)
     except ValueError as exc:
@@ -108,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
         traffic.update(snapshot)
 
     try:
-        snapshot = poll_twice(Collector(tcp_info=limits.enabled), args.interval, first)
+        collector = Collector(tcp_info=limits.enabled)
+        snapshot = poll_twice(collector, args.interval, args.filter, first)
         resent = retransmit_rates(traffic.update(snapshot), limits) if limits.enabled else []
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
@@ -116,3 +168,22 @@ def run(args: argparse.Namespace) -> int:
         result = outcome(tracker.update(snapshot), snapshot.errors, resent, limits)
     emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code
+
+
+def poll_twice(
+    collector: Collector,
+    interval: float,
+    chosen: Filter | None,
+    first: Callable[[Snapshot], object],
+) -> Snapshot:
+    """The last of one poll, or (with an interval) of two that far apart, the first of
+    which is handed to `first`; each with only the sockets the filter `chosen` selects,
+    so a rate or a trend is about the same sockets as the figures beside it."""
+    from portscope.view.filters import select
+
+    snapshot = select(collector.collect(), chosen)
+    if interval:
+        first(snapshot)
+        time.sleep(interval)
+        snapshot = select(collector.collect(), chosen)
+    return snapshot

@@ -55,9 +55,3 @@ class Number:
         if self.above_low:
             return f"{self.what} above {low} and at most {high}"
         return f"{self.what} from {low} to {high}"
-
-
-MAX_GAP = 3600.0
-"""The longest `--interval` of `check` and `snapshot`: how far apart their two polls may
-be (the dashboard's poll interval is another thing, bounded by the poller)."""
-GAP = Number("a number of seconds", 0, MAX_GAP)

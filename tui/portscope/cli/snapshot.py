@@ -1,15 +1,20 @@
-"""`portscope snapshot`: one poll, as a table, JSON or CSV."""
+"""`portscope snapshot`: one poll (or two, for rates), as a table, JSON or CSV."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from portscope.cli.numbers import GAP
+from portscope.cli.check import SECONDS, poll_twice
+from portscope.cli.filtering import add_filter_option
+from portscope.cli.options import add_output_option, add_source_options, chosen_source
+
+if TYPE_CHECKING:
+    from portscope.model import Snapshot
 
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
@@ -20,21 +25,10 @@ def add_parser(commands: Any) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
-    parser.add_argument(
-        "--source",
-        choices=("auto", "netlink", "procfs", "psutil"),
-        default="auto",
-        help="socket table source (auto: netlink, else /proc, on Linux; psutil elsewhere)",
-    )
-    parser.add_argument(
-        "--proc-root",
-        metavar="DIR",
-        help="read the socket tables, fd links and ephemeral range from this procfs mount "
-        "instead of /proc",
-    )
+    add_source_options(parser)
     parser.add_argument(
         "--interval",
-        type=GAP,
+        type=SECONDS,
         default=0.0,
         metavar="S",
         help="poll twice S seconds apart, so each TCP connection, process and destination "
@@ -48,14 +42,8 @@ def add_parser(commands: Any) -> None:
         help="do not ask the kernel for tcp_info: the traffic fields are null (saying "
         "why), and a poll of many thousands of connections is cheaper",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write to FILE instead of standard output: a file is replaced atomically "
-        "(keeping its owner and mode; a symlink planted there is replaced, not followed), "
-        "a device, FIFO or terminal is written into",
-    )
+    add_filter_option(parser)
+    add_output_option(parser)
     parser.set_defaults(format="table", run=run)
 
 
@@ -81,33 +69,49 @@ def run(args: argparse.Namespace) -> int:
 def take_and_write(args: argparse.Namespace) -> int:
     from portscope.analysis.traffic import TrafficTracker
     from portscope.cli.output import emit
-    from portscope.cli.polls import poll_twice
     from portscope.collect import Collector
-    from portscope.failures import survived
     from portscope.report.snapshot import to_csv, to_json, to_table
+
+    source, proc_root = chosen_source(args)
+    traffic = TrafficTracker()
+
+    def polls() -> Snapshot:
+        wanted = args.traffic and args.format != "table"
+        collector = Collector(source, proc_root, tcp_info=wanted)
+        return poll_twice(collector, args.interval, args.filter, traffic.update)
+
+    snap = reported(polls)
+    if snap is None:
+        return COLLECTION_FAILED
+    if args.format == "table":
+        emit(to_table(snap) + "\n", args.output)
+    else:
+        report = traffic.update(snap)
+        text = to_csv(snap, report) if args.format == "csv" else to_json(snap, report) + "\n"
+        emit(text, args.output)
+    return 0
+
+
+def one_poll(args: argparse.Namespace) -> Snapshot | None:
+    """The poll `--source` and `--proc-root` ask for, its warnings said on stderr; None
+    (and why, on stderr) when it failed outright."""
+    from portscope.collect import take_snapshot
+
+    source, proc_root = chosen_source(args)
+    return reported(lambda: take_snapshot(source, proc_root=proc_root))
+
+
+def reported(poll: Callable[[], Snapshot]) -> Snapshot | None:
+    """What `poll` returns, its warnings said on stderr; None (and why, on stderr) when
+    it failed outright."""
+    from portscope.failures import survived
     from portscope.sanitise import printable
 
-    source = "procfs" if args.proc_root and args.source == "auto" else args.source
-    if args.proc_root:
-        import psutil
-
-        # Owners must come from the same procfs as the fd links: its pids may differ.
-        psutil.PROCFS_PATH = args.proc_root
-    traffic = TrafficTracker()
     try:
-        wanted = args.traffic and args.format != "table"
-        collector = Collector(source, args.proc_root or "/proc", tcp_info=wanted)
-        snap = poll_twice(collector, args.interval, traffic.update)
-        report = traffic.update(snap)
+        snap = poll()
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
-        return COLLECTION_FAILED
+        return None
     for error in snap.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
-    if args.format == "csv":
-        emit(to_csv(snap, report), args.output)
-    else:
-        emit(
-            (to_json(snap, report) if args.format == "json" else to_table(snap)) + "\n", args.output
-        )
-    return 0
+    return snap

@@ -21,6 +21,7 @@ from typing import Literal
 
 import psutil
 
+from portscope.collect.counters import read_proc_counters
 from portscope.collect.ephemeral import read_ephemeral_range
 from portscope.collect.fdscan import ProcessId
 from portscope.collect.forked import call_forked, can_fork
@@ -146,6 +147,8 @@ class Collector:
             listeners, connections = partition(sockets)
         ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
         interfaces, interface_notes = read_interfaces()
+        counters, counter_notes = read_proc_counters(self.proc_root)
+        notes = [*errors, *range_notes, *interface_notes, *counter_notes]
         snapshot = Snapshot(
             taken_at=taken_at,
             host=os_text(socket.gethostname()),
@@ -154,11 +157,12 @@ class Collector:
             listeners=listeners,
             connections=connections,
             unattributed=unattributed,
-            errors=tuple(map(os_text, [*errors, *range_notes, *interface_notes])),
+            errors=tuple(map(os_text, notes)),
             source=self.source,
             duration=time.perf_counter() - started,
             interfaces=interfaces,
             totals=read_socket_totals(self.proc_root),
+            counters=counters,
             tcp_info=tcp_info,
         )
         if moved is not None:

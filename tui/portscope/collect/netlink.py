@@ -11,9 +11,10 @@ scale (BENCHMARKS.md, "Behind the code"). Asked to, it also brings each TCP sock
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from socket import ntohs
@@ -25,7 +26,9 @@ from portscope.tcpinfo import KEPT_FROM, kept_length
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
+SOCK_DESTROY = 21
 NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
 NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
@@ -46,10 +49,15 @@ NLA_HEADER = struct.Struct("=HH")
 NLA_TYPE_MASK = 0x3FFF
 
 NLMSGHDR = struct.Struct("=IHHII")
-INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
+INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48s")
+"""inet_diag_req_v2: family, protocol, extensions, states; the socket id (zeros in a dump)."""
 # inet_diag_msg: family, state, timer, retrans; sockid (sport, dport big-endian,
 # src[16], dst[16], if, cookie[8]); expires, rqueue, wqueue, uid, inode.
 INET_DIAG_MSG = struct.Struct("=xBxx2H16s16sI8x4xIIII")
+SOCKID = slice(4, 52)
+"""Where an inet_diag_msg holds its inet_diag_sockid: ends, interface and cookie, the
+kernel's exact name for one socket."""
+NO_SOCKID = bytes(SOCKID.stop - SOCKID.start)
 NLMSGERR_CODE = struct.Struct("=i")
 INODE_AT = 68
 INODE = struct.Struct(f"={INODE_AT}xI")
@@ -79,9 +87,19 @@ def dump_request(
 ) -> bytes:
     """One SOCK_DIAG_BY_FAMILY dump request for `states` (a bit per state) of one
     family/protocol, with the attributes `extensions` asks for (idiag_ext bits)."""
-    body = INET_DIAG_REQ_V2.pack(family, protocol, extensions, states)
+    body = INET_DIAG_REQ_V2.pack(family, protocol, extensions, states, NO_SOCKID)
     header = NLMSGHDR.pack(
         NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, 0
+    )
+    return header + body
+
+
+def destroy_request(family: int, protocol: int, sockid: bytes, sequence: int) -> bytes:
+    """SOCK_DESTROY for the one socket `sockid` names (cookie included), acknowledged:
+    the request `ss -K` sends."""
+    body = INET_DIAG_REQ_V2.pack(family, protocol, 0, 0, sockid)
+    header = NLMSGHDR.pack(
+        NLMSGHDR.size + len(body), SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, sequence, 0
     )
     return header + body
 
@@ -391,6 +409,48 @@ def live_inodes(dumps: tuple[Dump, ...] = DUMPS, conn: socket.socket | None = No
                 inodes.update(batch_inodes(*batch))
     inodes.discard(0)
     return inodes
+
+
+def find_sockets(
+    conn: socket.socket, dump: Dump, wanted: Callable[[RawSocket], bool]
+) -> list[tuple[RawSocket, bytes]]:
+    """The sockets of one dump that `wanted` keeps, each with its kernel id (`SOCKID`)
+    for a request about exactly that socket. NetlinkUnavailable if refused."""
+    family, protocol, proto, name = dump
+    conn.send(dump_request(family, protocol, 1))
+    found = []
+    for buffer, offsets, _length in replies(conn, 1):
+        for offset in offsets:
+            row = decode(INET_DIAG_MSG.unpack_from(buffer, offset), proto, name)
+            if wanted(row):
+                found.append((row, buffer[offset + SOCKID.start : offset + SOCKID.stop]))
+    return found
+
+
+def destroy_socket(conn: socket.socket, family: int, protocol: int, sockid: bytes) -> None:
+    """Have the kernel close the socket `sockid` names now, as `ss -K` does: its holder
+    sees the connection aborted and a TCP peer gets a reset. OSError with the kernel's
+    errno when refused (EPERM without CAP_NET_ADMIN; EOPNOTSUPP without
+    CONFIG_INET_DIAG_DESTROY; ENOENT or ESTALE when no socket has that id now)."""
+    sequence = 2
+    conn.send(destroy_request(family, protocol, sockid, sequence))
+    code = acknowledgement(conn, sequence)
+    if code:
+        raise OSError(code, os.strerror(code))
+
+
+def acknowledgement(conn: socket.socket, sequence: int) -> int:
+    """The errno of the kernel's answer to request `sequence`; 0 when it was done."""
+    while True:
+        buffer = conn.recv(RECV_BUFFER)
+        offset = 0
+        while offset + NLMSGHDR.size <= len(buffer):
+            length, kind, _flags, seq, _pid = NLMSGHDR.unpack_from(buffer, offset)
+            if length < NLMSGHDR.size or offset + length > len(buffer):
+                raise NetlinkUnavailable(errno.EPROTO, "malformed netlink reply")
+            if seq == sequence and kind == NLMSG_ERROR and length >= NLMSGHDR.size + 4:
+                return -NLMSGERR_CODE.unpack_from(buffer, offset + NLMSGHDR.size)[0]
+            offset += (length + 3) & ~3
 
 
 def read_sockets() -> list[RawSocket]:

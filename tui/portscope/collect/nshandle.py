@@ -16,10 +16,12 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from portscope.collect.counters import CONNTRACK_COUNT, CONNTRACK_MAX, read_kernel_counters
 from portscope.collect.namespaces import Inventory, Namespace, link_inode
 from portscope.collect.netlink import open_diag_socket
 from portscope.collect.setns import NamespaceGone, run_in_netns
 from portscope.collect.sockstat import parse_sockstat
+from portscope.model import KernelCounters
 
 PER_NAMESPACE_FILES = {
     "sys/net/ipv4/ip_local_port_range": "sys/net/ipv4/ip_local_port_range",
@@ -28,6 +30,10 @@ PER_NAMESPACE_FILES = {
     "sys/net/ipv4/tcp_tw_reuse": "sys/net/ipv4/tcp_tw_reuse",
     "net/sockstat": "thread-self/net/sockstat",
     "net/sockstat6": "thread-self/net/sockstat6",
+    "net/netstat": "thread-self/net/netstat",
+    "net/snmp": "thread-self/net/snmp",
+    CONNTRACK_COUNT: CONNTRACK_COUNT,
+    CONNTRACK_MAX: CONNTRACK_MAX,
 }
 """Files whose content is the namespace's own: the name a process reads it by in its
 own namespace (under /proc) -> where the entering thread opens it."""
@@ -68,6 +74,11 @@ class NetnsHandle:
         if not all(name in counts for name in INET_IN_USE):
             return None
         return sum(counts[name] for name in INET_IN_USE)
+
+    def counters(self) -> tuple[KernelCounters, list[str]]:
+        """The namespace's kernel counters and conntrack fill, read afresh, and notes on
+        lines that were not counters."""
+        return read_kernel_counters(self.read)
 
     def close(self) -> None:
         self.diag.close()

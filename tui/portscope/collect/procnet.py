@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from portscope.collect.skipped import Skipped
 from portscope.model import Family, Proto
 
 TABLES: tuple[tuple[str, Proto, Family], ...] = (
@@ -100,24 +100,7 @@ class TableProblem(ValueError):
     """A file that is not a socket table at all: no rows can be trusted from it."""
 
 
-@dataclass(slots=True)
-class Rejects:
-    """The lines of one table that were not rows: how many, and the first one's number."""
-
-    count: int = 0
-    first: int | None = None
-
-    def add(self, line_number: int) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = line_number
-
-    def note(self, path: str) -> str:
-        lines = "line" if self.count == 1 else "lines"
-        return f"{path}: {self.count} malformed {lines} skipped (first: line {self.first})"
-
-
-def parse_table(text: str, proto: Proto, family: Family, rejects: Rejects) -> Iterator[RawSocket]:
+def parse_table(text: str, proto: Proto, family: Family, rejects: Skipped) -> Iterator[RawSocket]:
     """Decode one /proc/net table. Raises TableProblem when its first line is not the
     kernel's header; a row that is not what the kernel writes is skipped and counted in
     `rejects` (by its line number in the file, the header being line 1).
@@ -192,7 +175,7 @@ def read_tables(root: str = "/proc/net") -> tuple[list[RawSocket], list[str]]:
         except OSError as exc:
             errors.append(f"{path}: {exc.strerror or exc}")
             continue
-        rejects = Rejects()
+        rejects = Skipped("line")
         try:
             rows.extend(parse_table(ascii_text(data), proto, family, rejects))
         except TableProblem as exc:

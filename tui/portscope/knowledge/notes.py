@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from portscope.knowledge.records import Note
-from portscope.knowledge.services_file import MAX_PORT
+from portscope.model import MAX_PORT
 
 
 @dataclass(frozen=True, slots=True)

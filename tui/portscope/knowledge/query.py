@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from portscope.model import MAX_PORT
 from portscope.sanitise import printable
 
-MAX_PORT = 65535
 MAX_LENGTH = 64
 ACCEPTED = (
     "expected a port 0-65535, a range like 8000-8100, "

@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from portscope.model import MAX_PORT
+
 PROTOCOLS = ("tcp", "udp", "sctp", "dccp")
-MAX_PORT = 65535
 _PORTS = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
 
 

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from portscope.analysis import HealthReport
+from portscope.analysis import HealthReport, percent_label
 from portscope.analysis.levels import SEVERITY, worst
 from portscope.analysis.retransmits import RetransmitLimits, RetransmitRate
 from portscope.report.health import (
     describe,
     destination_label,
     health_record,
-    percent_label,
     pressure_record,
     retransmit_record,
 )
@@ -29,6 +28,7 @@ SCHEMA = "portscope.check/1"
 STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 UNKNOWN = EXIT_CODES["UNKNOWN"]
+ONE_POLL = "CLOSE_WAIT growth and listen drops need two polls: pass --interval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +57,9 @@ def perfdata(
     retransmits: Sequence[RetransmitRate] = (),
     limits: RetransmitLimits | None = None,
 ) -> str:
-    """Figures a monitoring system can graph: value;warn;crit;min;max (the highest
-    retransmission share only when a limit for it was set)."""
+    """Figures a monitoring system can graph: value;warn;crit;min;max. Listen drops
+    (over the interval) and conntrack fill only where they were measured; the highest
+    retransmission share only when a limit for it was set."""
     t = report.thresholds
     bounds = f"{t.warning:g};{t.critical:g};0;100"
     top = report.top_pressure.percent if report.top_pressure else 0.0
@@ -70,6 +71,12 @@ def perfdata(
         "time_wait": str(report.time_wait),
         "close_wait": str(close_wait),
     }
+    if report.listen_drops is not None:
+        drops = f"{t.listen_drops_warning};{t.listen_drops_critical};0"
+        figures["listen_drops"] = f"{report.listen_drops.dropped};{drops}"
+    if report.conntrack is not None:
+        fill = f"{t.conntrack_warning:g};{t.conntrack_critical:g};0;100"
+        figures["conntrack"] = f"{report.conntrack.percent:.1f}%;{fill}"
     if limits is not None and limits.enabled:
         resent = max((r.percent for r in retransmits), default=0.0)
         warn, crit = ("" if v is None else f"{v:g}" for v in (limits.warning, limits.critical))
@@ -86,7 +93,8 @@ def ok_summary(report: HealthReport) -> str:
         else "no outgoing connections"
     )
     trend = "not growing" if report.polls > 1 else "not trended (one poll)"
-    return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}"
+    drops = ", no listen drops" if report.listen_drops is not None else ""
+    return f"{pressure}, no accept queue filling, CLOSE_WAIT {trend}{drops}"
 
 
 def outcome(
@@ -101,7 +109,7 @@ def outcome(
     found.sort(key=lambda f: -SEVERITY[f.level])
     problems = [f"{STATUS[f.level]}: {describe(f)}" for f in found]
     details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
-    notes = [] if report.polls > 1 else ["CLOSE_WAIT growth needs two polls: pass --interval"]
+    notes = [] if report.polls > 1 else [ONE_POLL]
     status = STATUS[worst(f.level for f in found)]
     if problems:
         first = describe(found[0])

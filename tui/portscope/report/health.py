@@ -7,10 +7,14 @@ from typing import Any
 from portscope.analysis import (
     AcceptQueue,
     CloseWaitTrend,
+    ConntrackFill,
+    CounterReport,
     Destination,
     DestinationPressure,
     Finding,
     HealthReport,
+    ListenDrops,
+    percent_label,
 )
 from portscope.analysis.retransmits import RetransmitRate
 from portscope.model import Owner, SocketTotals, endpoint
@@ -20,11 +24,6 @@ from portscope.sanitise import printable
 
 def rounded(percent: float | None) -> float | None:
     return None if percent is None else round(percent, 1)
-
-
-def percent_label(percent: float) -> str:
-    """`89.6%`, `100%`: one decimal, none when it is zero."""
-    return f"{percent:.1f}".removesuffix(".0") + "%"
 
 
 def pressure_record(item: DestinationPressure) -> dict[str, Any]:
@@ -69,6 +68,47 @@ def close_wait_record(trend: CloseWaitTrend) -> dict[str, Any]:
         "counts": list(trend.counts),
         "growing": trend.growing,
         "level": trend.level,
+    }
+
+
+def counters_record(report: CounterReport) -> dict[str, Any]:
+    """Each watched counter now, its rise since the previous poll and that per second
+    (null on a first poll), and whether a rise is an alarm."""
+    return {
+        "seconds": None if report.seconds is None else round(report.seconds, 3),
+        "counters": [
+            {
+                "name": c.name,
+                "value": c.value,
+                "delta": c.delta,
+                "per_second": None if c.rate is None else round(c.rate, 3),
+                "alarm": c.alarm,
+            }
+            for c in report.changes
+        ],
+        "moved": [c.name for c in report.moved],
+    }
+
+
+def listen_drops_record(drops: ListenDrops | None) -> dict[str, Any] | None:
+    if drops is None:
+        return None
+    return {
+        "dropped": drops.dropped,
+        "overflows": drops.overflows,
+        "seconds": round(drops.seconds, 3),
+        "level": drops.level,
+    }
+
+
+def conntrack_record(fill: ConntrackFill | None) -> dict[str, Any] | None:
+    if fill is None:
+        return None
+    return {
+        "count": fill.count,
+        "max": fill.maximum,
+        "percent": rounded(fill.percent),
+        "level": fill.level,
     }
 
 
@@ -117,6 +157,17 @@ def describe(finding: Finding | RetransmitRate) -> str:
             f"{finding.in_use} of {finding.budget} ephemeral ports in use "
             f"({percent_label(finding.percent)}), {finding.time_wait} in TIME_WAIT{reuse}"
         )
+    if isinstance(finding, ListenDrops):
+        why = "" if finding.overflows is None else f", {finding.overflows} with a full accept queue"
+        return (
+            f"{finding.dropped} connection attempts dropped at listeners in "
+            f"{finding.seconds:.3g} s (TcpExtListenDrops{why})"
+        )
+    if isinstance(finding, ConntrackFill):
+        return (
+            f"conntrack table {finding.count} of {finding.maximum} entries "
+            f"({percent_label(finding.percent)}): when full, new connections are dropped"
+        )
     if isinstance(finding, AcceptQueue):
         sock = finding.listener
         state = "full, new connections are dropped" if finding.full else "filling"
@@ -141,11 +192,18 @@ def health_record(report: HealthReport) -> dict[str, Any]:
             "critical": thresholds.critical,
             "close_wait_critical": thresholds.close_wait_critical,
             "close_wait_growth": thresholds.close_wait_growth,
+            "listen_drops_warning": thresholds.listen_drops_warning,
+            "listen_drops_critical": thresholds.listen_drops_critical,
+            "conntrack_warning": thresholds.conntrack_warning,
+            "conntrack_critical": thresholds.conntrack_critical,
         },
         "time_wait": {"total": report.time_wait, "kernel": report.totals.tcp_time_wait},
         "tcp_tw_reuse": report.totals.tcp_tw_reuse,
         "close_wait": [close_wait_record(t) for t in report.close_wait],
         "accept_queues": [accept_queue_record(q) for q in report.accept_queues],
         "kernel_totals": totals_record(report.totals),
+        "kernel_counters": counters_record(report.counters),
+        "listen_drops": listen_drops_record(report.listen_drops),
+        "conntrack": conntrack_record(report.conntrack),
         "problems": [{"level": f.level, "text": describe(f)} for f in report.problems],
     }

@@ -11,7 +11,14 @@ from typing import Any
 from portscope.analysis import HealthTracker
 from portscope.analysis.traffic import TrafficReport, TrafficTracker
 from portscope.exposure import bind_label, exposure_of
-from portscope.model import InterfaceTable, Snapshot, Socket, endpoint, proto_label
+from portscope.model import (
+    InterfaceTable,
+    KernelCounters,
+    Snapshot,
+    Socket,
+    endpoint,
+    proto_label,
+)
 from portscope.report.json_rows import connection_rows
 from portscope.report.owner import owner_record
 from portscope.report.table import format_table
@@ -63,6 +70,17 @@ def connection_record(
     }
 
 
+def counters_record(counters: KernelCounters) -> dict[str, Any]:
+    """The kernel's watched counters by nstat's names, and conntrack's fill (null
+    without the module): a rate on screen is two of these apart."""
+    conntrack = (
+        None
+        if counters.conntrack_count is None
+        else {"count": counters.conntrack_count, "max": counters.conntrack_max}
+    )
+    return {"values": dict(counters.values), "conntrack": conntrack}
+
+
 def snapshot_record(snapshot: Snapshot, traffic: TrafficReport | None = None) -> dict[str, Any]:
     """The `portscope.snapshot/1` document; fields may be added, never renamed.
     Traffic comes from `traffic` when given, else from this one poll."""
@@ -104,6 +122,7 @@ def around_connections(
     after = {
         "pressure": [pressure_record(p) for p in health.pressure],
         "health": health_record(health),
+        "counters": counters_record(snapshot.counters),
         "traffic": traffic_record(traffic),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),

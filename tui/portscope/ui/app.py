@@ -1,27 +1,22 @@
 """The dashboard: one Poller feeds the header and every pane; keys drive everything.
 
 The app owns the single `Poller`; a `HealthFeed` subscribed to it analyses every poll
-off the event loop and hands back `HealthReport`s for the header, the listener rows'
-queues, the pressure view and the process details. Poll results arrive as messages that replace one
-another while queued, so a slow frame never builds a backlog; each pane is brought up
-to date from the delta between what it last showed and the newest snapshot.
+off the event loop and hands back `HealthReport`s. Poll results arrive as messages that
+replace one another while queued, so a slow frame never builds a backlog. The app
+publishes each one, and each report, on its `Live` broadcasts, to which every pane and
+screen subscribes itself (`ui.live`); its start and end are `view.lifecycle`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -34,7 +29,14 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from portscope.analysis import HealthReport, Thresholds
-from portscope.config import Config, load_config, save_config
+from portscope.closing import (
+    CloseRefused,
+    close_connection,
+    close_refusal,
+    confirmation,
+    connection_label,
+)
+from portscope.config import Config, config_path, load_config, save_config
 from portscope.delta import Delta
 from portscope.failures import Failure
 from portscope.model import Snapshot, Socket
@@ -42,8 +44,19 @@ from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.processes import describe_process
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
-from portscope.ui.actions import ACTIONS, bindings
-from portscope.ui.screens.detail import Describe, ProcessScreen, sockets_of
+from portscope.ui.actions import (
+    PALETTE,
+    SCOPE_OF,
+    Scope,
+    bindings,
+    checked_keymap,
+    first_key,
+    full_keymap,
+    key_list,
+)
+from portscope.ui.live import Live
+from portscope.ui.screens.confirm import ConfirmScreen
+from portscope.ui.screens.detail import Describe, ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.text import text, toast_text
@@ -53,23 +66,13 @@ from portscope.ui.widgets.listening import ListeningPane
 from portscope.ui.widgets.lookup_pane import LookupPane
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
-from portscope.view.arrivals import Arrivals
 from portscope.view.health_feed import HealthFeed
-from portscope.view.port_use import PortUse
-from portscope.view.rows import RowContext
-from portscope.view.startup_gc import STARTUP
+from portscope.view.lifecycle import Lifecycle
+from portscope.view.showing import Showing
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)
-TICK = 1.0
-EXIT_GRACE = 3.0
 NAMES_BATCH = 0.5
-GC_THRESHOLDS = (700, 10, 100)
-"""Python's defaults but for full collections, which wait ten times as long: see
-`run_dashboard`."""
-PANE_ACTIONS = frozenset(
-    {"filter", "sort", "reverse", "lookup_row", "toggle_all", "toggle_maximize", "focus_lookup"}
-)
 
 Collect = Callable[[], Snapshot]
 
@@ -120,7 +123,7 @@ class PortscopeApp(App[int]):
     TITLE = "portscope"
     CSS_PATH = "app.tcss"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS: ClassVar[list[BindingType]] = bindings()
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.APP)
 
     def __init__(
         self,
@@ -149,33 +152,28 @@ class PortscopeApp(App[int]):
             on_failure=self._failed,
         )
         self.thresholds = thresholds or self._configured_thresholds()
+        self._apply_keymap()
         self.health_feed = HealthFeed(
             lambda report: self.post_message(HealthArrived(report)),
             self.thresholds,
             on_failure=self._failed,
         )
-        self.health: HealthReport | None = None
+        self.live = Live(self, Showing(session, self.thresholds), on_failure=self._failed)
+        self.lifecycle = Lifecycle(freeze=freeze_after_start)
         self.clock = clock
         self.describe = describe
         self.session = session
-        self._previous_handlers: dict[int, Any] = {}
         self.numeric = self.config.numeric
         self._make_resolver = resolver
         self._resolver: Resolver | None = None
         self._resolved: set[str] = set()
         self._names_timer: Timer | None = None
-        self.port_use: PortUse | None = None
-        self.arrivals: Arrivals | None = None
-        self._shown_sequence = 0
-        self._last_error = ""
         self.header = HeaderStrip(id="header")
         self.listening = ListeningPane(clock, id="listening")
         self.ephemeral = EphemeralPane(clock, id="ephemeral")
         self.lookup = LookupPane(id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
-        self._freeze_after_start = freeze_after_start
         self._settled = False
-        self._tick_timer: Timer | None = None
         self._focus_before_small: Widget | None = None
 
     def _configured_thresholds(self) -> Thresholds:
@@ -186,15 +184,25 @@ class PortscopeApp(App[int]):
             self.config_warnings.append(f"{exc}; using the defaults")
             return Thresholds()
 
+    def _apply_keymap(self) -> None:
+        """The config file's keymap, less the entries that name no binding or no key. The
+        palette's key is looked up by the Footer under COMMAND_PALETTE_BINDING."""
+        keymap, problems = checked_keymap(self.config.keymap)
+        path = self.config_file or config_path()
+        self.config_warnings += [f"{path}: {problem}" for problem in problems]
+        self.set_keymap(full_keymap(keymap))
+        if palette := keymap.get("portscope.palette"):
+            self.COMMAND_PALETTE_BINDING = key_list(palette)[0]
+
     @property
     def shown(self) -> Snapshot | None:
         """The snapshot on screen: the one the port counts follow."""
-        return self.port_use.snapshot if self.port_use is not None else None
+        return self.live.snapshot
 
     @property
-    def socket_panes(self) -> tuple[SocketPane, ...]:
-        """Every pane fed by the poller: the pressure view joins this tuple."""
-        return (self.listening, self.ephemeral)
+    def health(self) -> HealthReport | None:
+        """The latest health report."""
+        return self.live.health
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -216,35 +224,12 @@ class PortscopeApp(App[int]):
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
-        self._tick_timer = self.set_interval(TICK, self._tick)
-        self._install_signal_handlers()
+        self.lifecycle.start(self.exit)
         self.listening.table.focus()
         self._settled = True
 
-    def _install_signal_handlers(self) -> None:
-        """Losing the terminal (SIGHUP) or a plain kill (SIGTERM) exits, whatever state
-        the event loop is in.
-
-        The handler is a plain signal handler, not the loop's: a dashboard whose terminal
-        vanished (tests/test_ui_terminal.py does that to it) blocked its main thread on
-        Textual's output queue (the writer thread had died on the dead terminal), so a
-        loop-scheduled exit never ran and the process stayed, spinning its input thread.
-        A clean exit is asked of the loop first; if it has not happened within
-        EXIT_GRACE seconds, a watchdog thread ends the process.
-        """
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signum: int, frame: object) -> None:
-            loop.call_soon_threadsafe(self.exit, 0)
-            threading.Thread(target=exit_after, args=(EXIT_GRACE,), daemon=True).start()
-
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(ValueError, OSError):
-                self._previous_handlers[sig] = signal.signal(sig, on_signal)
-
     async def on_unmount(self) -> None:
-        for sig, handler in self._previous_handlers.items():
-            signal.signal(sig, handler)
+        self.lifecycle.end()
         self.poller.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -285,7 +270,8 @@ class PortscopeApp(App[int]):
         self.query_one("#too-small", Static).update(
             text(
                 "Terminal too small: {width}x{height}. portscope needs at least "
-                "{min_width}x{min_height}; enlarge the window or press q to quit.",
+                "{min_width}x{min_height}; enlarge the window or press {quit} to quit.",
+                quit=first_key(self, "portscope.quit"),
                 width=width,
                 height=height,
                 min_width=MIN_SIZE[0],
@@ -306,64 +292,21 @@ class PortscopeApp(App[int]):
 
     @on(PollArrived)
     def _poll_arrived(self, message: PollArrived) -> None:
+        """Published to every subscriber; then, once it is on screen, the start-up's end
+        (`Lifecycle.on_screen`), after the panes that fill in the frame after."""
         event = message.event
-        if isinstance(event, PollFailed):
-            self._last_error = event.error
-            if self.shown is not None:
-                self.header.show_notice(self.shown, event.error)
-            else:
-                self.notify(text("poll failed: {error}", error=event.error), severity="error")
-            return
-        self._last_error = ""
-        self.show_snapshot(event.snapshot, event.delta, event.sequence)
-
-    @on(PollArrived)
-    def _started(self, message: PollArrived) -> None:
-        """The first poll is in (or failed): garbage collection, held since start-up,
-        resumes once it and the rows it fills are on screen (after `_poll_arrived`)."""
-        self.call_after_refresh(STARTUP.release)
+        if isinstance(event, PollUpdate):
+            self.show_snapshot(event.snapshot, event.delta, event.sequence)
+        elif self.shown is not None:
+            self.live.poll_failed(event)
+        else:
+            self.notify(text("poll failed: {error}", error=event.error), severity="error")
+        self.call_after_refresh(self.lifecycle.on_screen, self.shown is not None)
 
     def show_snapshot(self, snapshot: Snapshot, delta: Delta, sequence: int) -> None:
-        """Apply a poll to every pane; a skipped (coalesced) poll means a fresh delta."""
-        now = self.clock()
-        full = self.port_use is None or self.arrivals is None
-        if self.port_use is None or self.arrivals is None:
-            self.port_use, self.arrivals = PortUse(snapshot), Arrivals(now)
-        else:
-            if sequence != self._shown_sequence + 1:
-                delta = Delta.between(self.port_use.snapshot, snapshot)
-            self.port_use.follow(snapshot, delta)
-            self.arrivals.follow(delta, now)
-        self._shown_sequence = sequence
-        ctx = self._row_context(self.port_use, self.arrivals)
-        first, *rest = self.socket_panes
-        first.show(ctx, delta, full)
-        if full:
-            self.call_after_refresh(self._fill_first_poll, ctx, delta)
-        else:
-            for pane in rest:
-                pane.show(ctx, delta, pane.context is None)
-        self.header.show_snapshot(snapshot, self.port_use.lent)
-        self.lookup.show_snapshot(snapshot)
-        for screen in self.screen_stack:
-            if isinstance(screen, ProcessScreen):
-                screen.show_snapshot(snapshot, self.clock())
-        self._tick()
-        if self._tick_timer is not None:
-            self._tick_timer.reset()
-
-    def _fill_first_poll(self, ctx: RowContext, delta: Delta) -> None:
-        """The first poll's other panes, once its listeners and header are on screen.
-
-        At 20,000 connections their rows take longer to build than the first frame should
-        wait (BENCHMARKS.md, "Behind the code"). A newer poll arriving first has filled
-        them already.
-        """
-        for pane in self.socket_panes[1:]:
-            if pane.context is None:
-                pane.show(ctx, delta, True)
-        if self._freeze_after_start:
-            gc.freeze()
+        """Show a poll on every pane and screen; a skipped (coalesced) poll means a
+        fresh delta (`Showing.follow`)."""
+        self.live.poll(snapshot, delta, sequence, self.clock())
 
     def _failed(self, failure: Failure) -> None:
         self.post_message(FailureArrived(failure))
@@ -374,24 +317,7 @@ class PortscopeApp(App[int]):
 
     @on(HealthArrived)
     def _health_arrived(self, message: HealthArrived) -> None:
-        """The header gauge, and every open screen that shows health, get the new report."""
-        self.health = message.report
-        self.header.show_health(message.report)
-        for screen in self.screen_stack:
-            if isinstance(screen, PressureScreen | ProcessScreen):
-                screen.show_health(message.report)
-
-    def _row_context(self, port_use: PortUse, arrivals: Arrivals) -> RowContext:
-        """What rows need of the shown snapshot (the one `port_use` has counted)."""
-        name_of = None if self.numeric or self._resolver is None else self._resolver.name
-        return RowContext(
-            port_use.snapshot, port_use.peers(), arrivals, self.session, name_of, self.thresholds
-        )
-
-    def _tick(self) -> None:
-        """Ages, highlights and lingering rows follow the clock. Each poll ticks too and
-        restarts the timer, so polling every second repaints once a second, not twice."""
-        self.ephemeral.expire()
+        self.live.report(message.report)
 
     def _name_resolved(self, address: str, name: str | None) -> None:
         if name is None:
@@ -404,25 +330,13 @@ class PortscopeApp(App[int]):
         """Rebuild only the rows whose peer got a name since the last batch."""
         self._names_timer = None
         addresses, self._resolved = self._resolved, set()
-        pane = self.ephemeral
-        if self.numeric or pane.context is None or self.port_use is None:
-            return
-        ctx = self._row_context(self.port_use, pane.context.arrivals)
-        pane.context = ctx
-        rows = [
-            pane.build_row(r.payload, ctx)
-            for r in pane.table.model.rows.values()
-            if isinstance(r.payload, Socket) and r.payload.remote_address in addresses
-        ]
-        pane.table.update_rows(rows)
+        if not self.numeric:
+            self.live.named(frozenset(addresses))
 
     def _refresh_contexts(self) -> None:
-        if self.port_use is None or self.arrivals is None:
-            return
-        ctx = self._row_context(self.port_use, self.arrivals)
-        for pane in self.socket_panes:
-            pane.context = ctx
-            pane.rebuild()
+        """Every row again: peers named, or as numbers."""
+        name_of = None if self.numeric or self._resolver is None else self._resolver.name
+        self.live.relabel(name_of)
 
     # --- focus helpers ---------------------------------------------------------------
 
@@ -443,8 +357,9 @@ class PortscopeApp(App[int]):
 
     def state_of_action(self, action: str, screen: Screen) -> bool | None:
         """`check_action` for `screen`: the command palette asks about the screen it was
-        opened from, whose focus is where the user was, not about itself."""
-        if action not in PANE_ACTIONS:
+        opened from, whose focus is where the user was, not about itself. The dashboard's
+        actions apply on the dashboard only, to the pane with the focus."""
+        if SCOPE_OF.get(action) is not Scope.DASHBOARD:
             return True
         if screen is not self.screen_stack[0]:
             return False
@@ -457,7 +372,13 @@ class PortscopeApp(App[int]):
             return True
         if pane is None:
             return False
-        return None if action == "lookup_row" and pane.table.cursor_row is None else True
+        if action in ("lookup_row", "close_connection"):
+            return None if self.selected_socket(pane) is None else True
+        return True
+
+    def selected_socket(self, pane: SocketPane) -> Socket | None:
+        row = pane.table.cursor_row
+        return row.payload if row is not None and isinstance(row.payload, Socket) else None
 
     # --- actions ---------------------------------------------------------------------
 
@@ -468,7 +389,7 @@ class PortscopeApp(App[int]):
         if isinstance(self.screen, PressureScreen):
             self.pop_screen()
         else:
-            self.push_screen(PressureScreen(self.health))
+            self.push_screen(PressureScreen())
 
     def action_filter(self) -> None:
         pane = self.focused_socket_pane()
@@ -479,8 +400,10 @@ class PortscopeApp(App[int]):
         pane = self.focused_socket_pane()
         if pane is not None:
             table = pane.table
-            shown = table.visible_columns or tuple(range(len(table.columns)))
-            later = [i for i in shown if i > table.model.sort_column]
+            position = table.columns.index
+            shown = table.visible_columns or table.columns.ids
+            current = position(table.model.sort_column)
+            later = [column for column in shown if position(column) > current]
             table.sort_by(later[0] if later else shown[0], reverse=False)
 
     def action_reverse(self) -> None:
@@ -536,9 +459,42 @@ class PortscopeApp(App[int]):
 
     def action_lookup_row(self) -> None:
         pane = self.focused_socket_pane()
-        row = pane.table.cursor_row if pane is not None else None
-        if row is not None and isinstance(row.payload, Socket):
-            self.look_up_port(row.payload.local_port)
+        sock = self.selected_socket(pane) if pane is not None else None
+        if sock is not None:
+            self.look_up_port(sock.local_port)
+
+    def action_close_connection(self) -> None:
+        """Close the selected connection (SOCK_DESTROY) after a confirmation naming both
+        ends, the state and the process; a socket that cannot be closed (a listener,
+        UDP) says why instead."""
+        pane = self.focused_socket_pane()
+        sock = self.selected_socket(pane) if pane is not None else None
+        if sock is None:
+            return
+        reason = close_refusal(sock)
+        if reason is not None:
+            message = text(
+                "Not closed: {label}: {reason}.", label=connection_label(sock), reason=reason
+            )
+            self.notify(message, severity="warning", timeout=8)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._close(sock)
+
+        self.push_screen(ConfirmScreen("Close this connection?", confirmation(sock)), answered)
+
+    @work(thread=True, group="close", exit_on_error=False)
+    def _close(self, sock: Socket) -> None:
+        """Blocking (a netlink dump and request): in a thread, never the event loop."""
+        try:
+            message, severity = close_connection(sock), "information"
+        except CloseRefused as exc:
+            message, severity = str(exc), "error"
+        self.call_from_thread(
+            self.notify, text("{message}", message=message), severity=severity, timeout=8
+        )
 
     def look_up_port(self, port: int) -> None:
         if self.screen.maximized is not None:
@@ -556,24 +512,20 @@ class PortscopeApp(App[int]):
             self.notify(hidden_owner_reason(sock, self.shown), severity="warning")
             self.look_up_port(sock.local_port)
             return
-        owner = sock.owner
-        sockets = sockets_of(owner, self.shown) if self.shown is not None else [sock]
 
         def done(port: int | None) -> None:
             if port is not None:
                 self.look_up_port(port)
 
-        screen = ProcessScreen(owner, sockets, sock, self.clock(), self.health, self.describe)
-        self.push_screen(screen, done)
+        self.push_screen(ProcessScreen(sock.owner, sock, self.clock, self.describe), done)
 
     # --- palette and settings --------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for item in ACTIONS:
-            if item.id in ("quit", "help") or self.state_of_action(item.action, screen) is False:
-                continue
-            yield SystemCommand(item.label, item.help, self._runner(item.action))
+        for item in PALETTE:
+            if self.state_of_action(item.name, screen) is not False:
+                yield SystemCommand(item.label, item.help, self._runner(item.action))
 
     def _runner(self, action: str) -> Callable[[], None]:
         async def run() -> None:
@@ -605,22 +557,11 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def exit_after(seconds: float) -> None:
-    """Last resort for a dashboard that cannot finish exiting: end the process."""
-    time.sleep(seconds)
-    os._exit(0)
-
-
 def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
-    """`portscope` with no command: run the dashboard until q, ctrl+c, SIGHUP or SIGTERM."""
+    """`portscope` with no command (after `view.lifecycle.begin`): run the dashboard
+    until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
-    # At 20,000 sockets full garbage collections walking every live object were most of
-    # the collector's cost (BENCHMARKS.md, "Behind the code"). Most objects live as long
-    # as the app (the UI, the registry, the first poll's sockets and rows): they are
-    # frozen out of collections once the first poll is on screen, and full collections
-    # wait ten times as long. Young cyclic garbage is still collected as usual.
-    gc.set_threshold(*GC_THRESHOLDS)
     app = PortscopeApp(
         collect, interval=interval, session=current_session(), freeze_after_start=True
     )

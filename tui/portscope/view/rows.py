@@ -1,29 +1,41 @@
 """What each socket pane shows: its columns, and one socket turned into one row.
 
-Every string from the system passes through `printable` here, and rows are drawn as
-plain segments (never markup), so hostile process names stay inert text.
+A table's columns are the shared ones (view/socket_cells.py), each given its place and
+how it gives way here, plus the few only that table has. Rows are drawn as plain
+segments (never markup), so hostile process names stay inert text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
-from portscope.addresses import parse_ip
 from portscope.analysis import AcceptQueue, Thresholds, listener_queue
-from portscope.exposure import LABELS, bind_label, exposure_of
-from portscope.knowledge import service_name
-from portscope.model import Snapshot, Socket, proto_label
+from portscope.exposure import LABELS, Exposure, bind_label, exposure_of
+from portscope.model import Snapshot, Socket
 from portscope.sanitise import printable
 from portscope.session import SshSession
 from portscope.view.arrivals import Arrivals
-from portscope.view.table_model import Column, Row, SortValue
+from portscope.view.columns import Column, Columns, Row
+from portscope.view.socket_cells import (
+    LOCAL,
+    LOCAL_PORT,
+    PID,
+    PROCESS,
+    PROTO,
+    REMOTE,
+    REMOTE_PORT,
+    USER,
+    SocketFacts,
+    owner_cells,
+    pick,
+    queue_cell,
+    row_age,
+    service_column,
+)
 
 NameOf = Callable[[str], "str | None"]
 PortCounts = Mapping[tuple[str, int], int]
-UNKNOWN = "?"
-HIDDEN = "–"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,65 +51,44 @@ class RowContext:
     thresholds: Thresholds | None = None
 
 
-@lru_cache(maxsize=65_536)
-def address_sort(address: str | None) -> bytes:
-    """Addresses in numeric order (10.0.0.2 before 10.0.0.10), v4 before v6."""
-    if not address:
-        return b""
-    ip = parse_ip(address)
-    if ip is None:
-        return b"\xff" + address.encode(errors="replace")
-    return bytes((ip.version,)) + ip.packed
+EXPOSURE_ORDER: dict[Exposure, int] = {"loopback": 0, "interface": 1, "all": 2}
 
-
-def _owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:
-    owner = sock.owner
-    if owner is None:
-        return (UNKNOWN if privileged else HIDDEN), "", ""
-    return _known_owner_cells(owner.pid, owner.name, owner.user)
-
-
-@lru_cache(maxsize=8_192)
-def _known_owner_cells(pid: int, name: str | None, user: str | None) -> tuple[str, str, str]:
-    """Cached: thousands of sockets share a few owners, and a full rebuild formats 20k."""
-    return printable(name, 40) or UNKNOWN, str(pid), printable(user, 24)
-
-
-@lru_cache(maxsize=65_536)
-def address_cell(address: str | None, limit: int | None = None) -> str:
-    """An address (or peer name) made printable; cached, as few distinct ones repeat."""
-    return printable(address, limit)
-
-
-@lru_cache(maxsize=8_192)
-def _service(port: int | None, proto: str) -> str:
-    if port is None:
-        return ""
-    return printable(service_name(port, proto) or "", 24)
-
-
-LISTENING_COLUMNS = (
-    Column("proto", "proto", 6, priority=9),
-    Column("address", "address", 13, priority=8, grow=True),
-    Column("port", "port", 5, priority=10, align="right"),
-    Column("iface", "iface", 6, priority=2),
-    Column("exposure", "exposure", 14, priority=7),
-    Column("service", "service", 9, priority=5),
-    Column("process", "process", 12, priority=6, grow=True),
-    Column("pid", "pid", 7, priority=3, align="right"),
-    Column("user", "user", 8, priority=1),
-    Column("conns", "conns", 5, priority=4, align="right"),
-    Column("queue", "accept q", 9, priority=4, align="right"),
+LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
+    replace(PROTO, priority=9),
+    replace(LOCAL, id="address", title="address", priority=8),
+    replace(LOCAL_PORT, id="port", title="port", width=5, priority=10),
+    Column("iface", "iface", 6, priority=2, cell=pick("iface")),
+    Column(
+        "exposure",
+        "exposure",
+        14,
+        priority=7,
+        cell=lambda f: LABELS[f.exposure],
+        sort=lambda f: EXPOSURE_ORDER[f.exposure],
+    ),
+    replace(service_column(lambda s: s.local_port, 9), priority=5),
+    replace(PROCESS, width=12, priority=6),
+    replace(PID, priority=3),
+    replace(USER, priority=1),
+    Column(
+        "conns",
+        "conns",
+        5,
+        priority=4,
+        align="right",
+        cell=lambda f: str(f.conns),
+        sort=lambda f: f.conns,
+    ),
+    Column(
+        "queue",
+        "accept q",
+        9,
+        priority=4,
+        align="right",
+        cell=lambda f: queue_cell(f.queue),
+        sort=lambda f: round(f.queue.percent or 0) if f.queue is not None else -1,
+    ),
 )
-LISTENING_PROCESS = 6
-
-
-def queue_cell(queue: AcceptQueue | None) -> str:
-    """`3/128` waiting of backlog, `full 129/128`; empty while nothing waits."""
-    if queue is None or not queue.queued:
-        return ""
-    backlog = "?" if queue.backlog is None else str(queue.backlog)
-    return f"{'full ' if queue.full else ''}{queue.queued}/{backlog}"
 
 
 Marker = tuple[str, str]
@@ -128,7 +119,7 @@ def marked(text: str, *markers: Marker) -> tuple[str, tuple[str, ...] | None]:
 def listening_row(sock: Socket, ctx: RowContext) -> Row:
     snapshot = ctx.snapshot
     exposure = exposure_of(sock.local_address)
-    process, pid, user = _owner_cells(sock, snapshot.privileged)
+    process, pid, user = owner_cells(sock, snapshot.privileged)
     session = ctx.session is not None and ctx.session.is_listener(sock)
     queue = listener_queue(sock, ctx.thresholds)
     process, marks = marked(process, SSH_LISTENER if session else NO_MARKER, queue_marker(queue))
@@ -136,136 +127,78 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
-    cells = (
-        proto_label(sock.proto, sock.family),
-        address_cell(sock.local_address),
-        str(sock.local_port),
-        iface,
-        LABELS[exposure],
-        _service(sock.local_port, sock.proto),
-        process,
-        pid,
-        user,
-        str(conns),
-        queue_cell(queue),
-    )
-    sort_values: tuple[SortValue, ...] = (
-        cells[0],
-        address_sort(sock.local_address),
-        sock.local_port,
-        iface,
-        ("loopback", "interface", "all").index(exposure),
-        cells[5].casefold(),
-        process.casefold(),
-        sock.pid or -1,
-        user.casefold(),
-        conns,
-        round(queue.percent or 0) if queue is not None else -1,
+    facts = SocketFacts(
+        sock, process, pid, user, exposure=exposure, iface=iface, conns=conns, queue=queue
     )
     tag = "exposed" if exposure == "all" else ("session" if session else "")
     if queue is not None and queue.level != "ok":
         tag = queue.level
-    return Row(
+    return LISTENING_COLUMNS.row(
         sock.key,
-        cells,
-        sort_values,
+        facts,
         tag=tag,
         payload=sock,
-        marks=None if marks is None else {LISTENING_PROCESS: marks},
+        marks=None if marks is None else {PROCESS.id: marks},
     )
 
 
-EPHEMERAL_COLUMNS = (
-    Column("proto", "proto", 6, priority=3),
-    Column("local", "local address", 13, priority=1, grow=True),
-    Column("lport", "lport", 6, priority=10, align="right"),
-    Column("remote", "remote", 13, priority=9, grow=True),
-    Column("rport", "rport", 6, priority=8, align="right"),
-    Column("service", "service", 8, priority=4),
-    Column("state", "state", 11, priority=7),
-    Column("process", "process", 10, priority=6, grow=True),
-    Column("pid", "pid", 7, priority=2, align="right"),
-    Column("age", "age", 6, priority=5, align="right"),
+EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
+    replace(PROTO, priority=3),
+    replace(LOCAL, priority=1),
+    replace(LOCAL_PORT, priority=10),
+    replace(REMOTE, priority=9),
+    replace(REMOTE_PORT, priority=8),
+    replace(service_column(lambda s: s.remote_port, 8), priority=4),
+    Column("state", "state", 11, priority=7, cell=lambda f: f.sock.state or ""),
+    replace(PROCESS, priority=6),
+    replace(PID, priority=2),
+    replace(USER, priority=0),
+    Column(
+        "age",
+        "age",
+        6,
+        priority=5,
+        align="right",
+        sort=lambda f: -f.first_seen,
+        live=row_age,
+    ),
 )
-AGE_COLUMN = 9
-EPHEMERAL_PROCESS = 7
 
 
 def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -> Row:
-    snapshot = ctx.snapshot
-    process, pid, _user = _owner_cells(sock, snapshot.privileged)
+    process, pid, user = owner_cells(sock, ctx.snapshot.privileged)
     session = ctx.session is not None and ctx.session.is_connection(sock)
     process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER)
-    remote = sock.remote_address or ""
-    name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
-    cells = (
-        proto_label(sock.proto, sock.family),
-        address_cell(sock.local_address),
-        str(sock.local_port),
-        address_cell(name or remote, 64),
-        "" if sock.remote_port is None else str(sock.remote_port),
-        _service(sock.remote_port, sock.proto),
-        sock.state or "",
-        process,
-        pid,
-        "",
-    )
-    sort_values: tuple[SortValue, ...] = (
-        cells[0],
-        address_sort(sock.local_address),
-        sock.local_port,
-        b"\xfe" + name.casefold().encode() if name else address_sort(remote),
-        sock.remote_port or 0,
-        cells[5].casefold(),
-        cells[6],
-        process.casefold(),
-        sock.pid or -1,
-        -first_seen,
-    )
-    return Row(
+    remote = sock.remote_address
+    peer_name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
+    facts = SocketFacts(sock, process, pid, user, first_seen=first_seen, peer_name=peer_name)
+    return EPHEMERAL_COLUMNS.row(
         sock.key,
-        cells,
-        sort_values,
+        facts,
         tag="session" if session else "",
         first_seen=first_seen,
         new=new,
         payload=sock,
-        marks=None if marks is None else {EPHEMERAL_PROCESS: marks},
+        marks=None if marks is None else {PROCESS.id: marks},
     )
 
 
-PROCESS_COLUMNS = (
-    Column("proto", "proto", 6, priority=5),
-    Column("local", "local address", 15, priority=6, grow=True),
-    Column("lport", "lport", 6, priority=10, align="right"),
-    Column("remote", "remote", 15, priority=8, grow=True),
-    Column("rport", "rport", 6, priority=7, align="right"),
-    Column("state", "state", 11, priority=9),
+PROCESS_COLUMNS: Columns[SocketFacts] = Columns(
+    replace(PROTO, priority=5),
+    replace(LOCAL, width=15, priority=6),
+    replace(LOCAL_PORT, priority=10),
+    replace(REMOTE, width=15, priority=8),
+    replace(REMOTE_PORT, priority=7),
+    Column(
+        "state",
+        "state",
+        11,
+        priority=9,
+        cell=lambda f: f.sock.state or ("bound" if f.sock.proto == "udp" else ""),
+    ),
 )
 
 
 def process_row(sock: Socket) -> Row:
     """A socket of the process on the detail screen."""
-    remote = sock.remote_address or ""
-    cells = (
-        proto_label(sock.proto, sock.family),
-        address_cell(sock.local_address),
-        str(sock.local_port),
-        address_cell(remote),
-        "" if sock.remote_port is None else str(sock.remote_port),
-        sock.state or ("bound" if sock.proto == "udp" else ""),
-    )
-    sort_values: tuple[SortValue, ...] = (
-        cells[0],
-        address_sort(sock.local_address),
-        sock.local_port,
-        address_sort(remote),
-        sock.remote_port or 0,
-        cells[5],
-    )
-    return Row(sock.key, cells, sort_values, payload=sock)
-
-
-def row_text(row: Row, columns: tuple[Column, ...]) -> str:
-    """A row as one line of `title=value` pairs, for the clipboard."""
-    return "  ".join(f"{c.title}={v}" for c, v in zip(columns, row.cells, strict=True) if v)
+    return PROCESS_COLUMNS.row(sock.key, SocketFacts(sock), payload=sock)

@@ -11,80 +11,19 @@ benchmarked on its own.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Hashable, Iterable
 
 import re2
 
-SortValue = int | str | bytes
-Align = Literal["left", "right"]
+from portscope.view.columns import Columns, Row, SortValue
 
-REGEX_PREFIX = "re:"
 REBUILD_FRACTION = 4
 """A change touching more than 1/REBUILD_FRACTION of the rows is applied by one sort."""
 BATCH = 32
 """More entries than this are merged into the order in one pass, not bisected one by one."""
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column: its header, the width it needs, and how it gives way when narrow.
-
-    `priority` decides which columns stay when the table is narrow (higher stays);
-    `grow` columns share whatever width is left over.
-    """
-
-    id: str
-    title: str
-    width: int
-    priority: int = 0
-    grow: bool = False
-    align: Align = "left"
-
-
-@dataclass(slots=True)
-class Row:
-    """One table row: display cells, sort values, and the row's lifecycle marks.
-
-    `tag` names an extra style ("exposed", "session"); `first_seen` drives the age
-    column and the new-row highlight; `gone_at` is set while a vanished row lingers.
-    `lines` (the text a regex filter matches) and `search` (the same casefolded, for a
-    plain one) are built on first use: most rows are never filtered, and at 20,000 rows
-    building them eagerly was a real part of a full rebuild (BENCHMARKS.md, "Behind the
-    code"). Cells are one per line (they never hold a newline: they are printable), so a
-    filter matches within a cell, never across two.
-    `marks` maps a column to the marker its cell ends with, in its forms longest first
-    (" ◀ your ssh", " ◀ ssh"): a narrow column cuts the text before it, not the marker.
-    """
-
-    key: Hashable
-    cells: tuple[str, ...]
-    sort_values: tuple[SortValue, ...]
-    tag: str = ""
-    first_seen: float = 0.0
-    new: bool = False
-    gone_at: float | None = None
-    payload: object = None
-    marks: Mapping[int, tuple[str, ...]] | None = None
-    _lines: str | None = field(default=None, init=False, repr=False, compare=False)
-    _search: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def lines(self) -> str:
-        if self._lines is None:
-            self._lines = CELL_SEPARATOR.join(self.cells)
-        return self._lines
-
-    @property
-    def search(self) -> str:
-        if self._search is None:
-            self._search = CELL_SEPARATOR.join(self.cells).casefold()
-        return self._search
-
-
 Matcher = Callable[[Row], bool]
-CELL_SEPARATOR = "\n"
 
 
 class FilterError(ValueError):
@@ -114,33 +53,23 @@ def compile_regex(pattern: str) -> re2._Regexp:
         raise FilterError(f"bad regular expression: {reason}") from None
 
 
-def make_matcher(text: str) -> Matcher | None:
-    """Case-insensitive substring of any cell; `re:PATTERN`: a regular expression that
-    matches in any cell.
-
-    Returns None for an empty filter. Raises FilterError with a one-line reason.
-    """
-    if text.startswith(REGEX_PREFIX):
-        pattern = text[len(REGEX_PREFIX) :]
-        if not pattern:
-            return None
-        compiled = compile_regex(pattern)
-        return lambda row: compiled.search(row.lines) is not None
-    if not text:
-        return None
-    needle = text.casefold()
-    return lambda row: needle in row.search
-
-
 Entry = tuple[SortValue, int, Hashable]
 
 
 class RowModel:
-    """Rows by key, plus the sorted list of the ones the filter lets through."""
+    """Rows by key, plus the sorted list of the ones the filter lets through.
 
-    def __init__(self, sort_column: int = 0, reverse: bool = False) -> None:
+    Sorted by one column (an id) at a time: each row's value in it is read from the
+    row's subject when the row is placed, so rows carry no sort values of their own.
+    """
+
+    def __init__(
+        self, columns: Columns, sort_column: str | None = None, reverse: bool = False
+    ) -> None:
         self.rows: dict[Hashable, Row] = {}
-        self.sort_column = sort_column
+        self.columns = columns
+        self.sort_column = columns.ids[0] if sort_column is None else sort_column
+        self._sort_key = columns[self.sort_column].sort_key
         self.reverse = reverse
         self._matcher: Matcher | None = None
         self._order: list[Entry] = []
@@ -202,16 +131,21 @@ class RowModel:
             self._remember(row)
         self._rebuild()
 
-    def set_sort(self, column: int, reverse: bool) -> None:
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        """Sort by the column `column` (an id); KeyError for one this table lacks."""
+        sort_key = self.columns[column].sort_key
         changed_column = column != self.sort_column
         self.sort_column = column
+        self._sort_key = sort_key
         self.reverse = reverse
         if changed_column:
             self._rebuild()
 
-    def set_filter(self, text: str) -> None:
-        """Apply a filter typed by the user; raises FilterError and keeps the old one."""
-        self._matcher = make_matcher(text)
+    def set_matcher(self, matcher: Matcher | None) -> None:
+        """Show only the rows `matcher` lets through (every row for None). The matcher
+        comes ready-made (`filters.row_matcher`), so a filter that cannot be compiled
+        never reaches the model and the last valid one stays."""
+        self._matcher = matcher
         self._rebuild()
 
     def _remember(self, row: Row) -> None:
@@ -225,7 +159,7 @@ class RowModel:
         del self._serials[key]
 
     def _entry(self, row: Row) -> Entry:
-        return (row.sort_values[self.sort_column], self._serials[row.key], row.key)
+        return (self._sort_key(row.subject), self._serials[row.key], row.key)
 
     def _place(self, rows: list[Row]) -> None:
         """Insert rows into the order: one bisect each when few, else one merge.

@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from portscope.ui.actions import Scope, bindings, first_key
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismissed with True only by `y` or the Yes button. Its own Footer shows the keys
-    that apply here, not the dashboard's (which do nothing while it is open)."""
+    """Dismissed with True only by its Yes key (`y`) or the Yes button; the buttons name
+    the keys in force. Its own Footer shows the keys that apply here, not the
+    dashboard's (which do nothing while it is open)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Do it"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.CONFIRM)
 
     def __init__(self, title: str, question: str) -> None:
         super().__init__(classes="dialog-screen")
@@ -33,8 +33,9 @@ class ConfirmScreen(ModalScreen[bool]):
             )
             yield Static(Content(self.question), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("No (n)", id="no", variant="primary")
-                yield Button("Yes (y)", id="yes", variant="error")
+                no, yes = (first_key(self, f"portscope.confirm.{a}") for a in ("no", "yes"))
+                yield Button(Content(f"No ({no})"), id="no", variant="primary")
+                yield Button(Content(f"Yes ({yes})"), id="yes", variant="error")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

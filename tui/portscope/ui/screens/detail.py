@@ -1,22 +1,22 @@
 """Process details: who holds these sockets, and the safe way to stop it.
 
-Details are read in a thread worker, again with each poll and after a signal, so the
-status and age stay current and a process that has gone says so; terminate asks once,
-kill asks twice, and both name the process and pid. Refusals (PID 1, portscope, its
-parent and its shell) and permission errors are shown as plain sentences, never as
-tracebacks.
+It subscribes to the polls shown and the health reports (`ui.live`). Details are read
+in a thread worker, again with each poll and after a signal, so the status and age stay
+current and a process that has gone says so; each signal offered (`OFFERED_SIGNALS`:
+reload, interrupt, terminate, kill) asks as `signal_questions` says (kill twice), naming
+the process and pid. Refusals (PID 1, portscope, its parent and its shell)
+and permission errors are shown as plain sentences, never as tracebacks.
 """
 
 from __future__ import annotations
 
-import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -25,18 +25,25 @@ from textual.widgets import Footer, Static
 from portscope.analysis import CloseWaitTrend, HealthReport
 from portscope.model import Owner, Snapshot, Socket
 from portscope.processes import (
+    OFFERED_SIGNALS,
     ActionRefused,
     ProcessDetails,
     describe_process,
+    owner_label,
     refuse_reason,
     send_signal,
+    signal_questions,
 )
 from portscope.sanitise import printable
-from portscope.ui.pressure_rows import finding_line
+from portscope.ui.actions import Scope, bindings, first_key
+from portscope.ui.live import Live
+from portscope.ui.pressure_text import finding_line
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.text import text
-from portscope.ui.widgets.socket_table import SocketTable, format_age
-from portscope.view.rows import PROCESS_COLUMNS, process_row, row_text
+from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.rows import PROCESS_COLUMNS, process_row
+from portscope.view.showing import Shown
+from portscope.view.socket_cells import format_age
 
 LABEL = "dim"
 Describe = Callable[[Owner], ProcessDetails]
@@ -45,10 +52,6 @@ COPY_SENT = (
     "OSC 52, or tmux without set-clipboard, ignores it."
 )
 """What `c` can honestly say: the terminal never tells whether it took the text."""
-
-
-def owner_label(owner: Owner) -> str:
-    return f"{printable(owner.name, 40) or 'process'} (pid {owner.pid})"
 
 
 def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float) -> Content:
@@ -115,53 +118,24 @@ def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
 class ProcessScreen(Screen[int | None]):
     """Dismissed with a port to look up, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape", "dismiss(None)", "Back", id="detail.back", tooltip="Back to the dashboard"
-        ),
-        Binding(
-            "c",
-            "copy_row",
-            "Copy row",
-            id="detail.copy",
-            tooltip="Send the selected socket row to the terminal's clipboard (OSC 52)",
-        ),
-        Binding(
-            "l", "lookup", "Look up port", id="detail.lookup", tooltip="Look up this row's port"
-        ),
-        Binding(
-            "t",
-            "terminate",
-            "Terminate",
-            id="detail.terminate",
-            tooltip="Send SIGTERM, after a confirmation",
-        ),
-        Binding(
-            "k", "kill", "Kill", id="detail.kill", tooltip="Send SIGKILL, after two confirmations"
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.PROCESS)
 
     def __init__(
-        self,
-        owner: Owner,
-        sockets: Sequence[Socket],
-        selected: Socket,
-        now: float,
-        health: HealthReport | None = None,
-        describe: Describe = describe_process,
+        self, owner: Owner, selected: Socket, clock: Clock, describe: Describe = describe_process
     ) -> None:
         super().__init__()
         self.describe = describe
-        self.health = health
+        self.clock = clock
+        self.health: HealthReport | None = None
         self.owner = owner
-        self.sockets = tuple(sockets)
+        self.sockets: tuple[Socket, ...] = ()
         self.selected = selected
-        self.now = now
+        self.now = clock()
         self.details: ProcessDetails | None = None
         self.refusal = refuse_reason(owner)
         self.table = SocketTable(
             PROCESS_COLUMNS,
-            sort_column=2,
+            sort_column="lport",
             selectable=False,
             empty_text="it holds no sockets now",
             id="process-sockets",
@@ -183,10 +157,10 @@ class ProcessScreen(Screen[int | None]):
         self.health = report
         self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
 
-    def show_snapshot(self, snapshot: Snapshot, now: float) -> None:
+    def show_poll(self, shown: Shown) -> None:
         """Each poll: the sockets it holds now, and its status and age read again."""
-        self.now = now
-        self.sockets = tuple(sockets_of(self.owner, snapshot))
+        self.now = self.clock()
+        self.sockets = tuple(sockets_of(self.owner, shown.snapshot))
         self._show_sockets()
         self._load()
 
@@ -197,23 +171,35 @@ class ProcessScreen(Screen[int | None]):
     def _refusal_text(self) -> Content:
         if self.exited:
             return Content.styled(
-                "It has exited: there is nothing to terminate or kill.", "$text-warning"
+                "It has exited: there is nothing to signal (reload, terminate, kill…).",
+                "$text-warning",
             )
         if self.refusal is None:
-            return Content.styled(
-                "t terminates (SIGTERM), k kills (SIGKILL); both ask first.", LABEL
+            offers = (
+                text(
+                    "{key} {action} ({name})",
+                    key=first_key(self, f"portscope.process.{offer.action.lower()}"),
+                    action=offer.action.lower(),
+                    name=sig.name,
+                )
+                for sig, offer in OFFERED_SIGNALS.items()
             )
-        return text("Terminate and kill are refused: {reason}.", reason=self.refusal).stylize(
+            asks = Content("; each asks first (kill twice).")
+            return Content.assemble(Content(", ").join(offers), asks).stylize(LABEL)
+        return text("Every signal is refused: {reason}.", reason=self.refusal).stylize(
             "$text-warning"
         )
 
     def on_mount(self) -> None:
-        self._show_sockets()
+        """The poll on screen and its health are handed over as it subscribes: its
+        sockets are shown and its details read before the cursor goes to the one chosen."""
+        live = Live.of(self)
+        live.on_health(self, self.show_health)
+        live.on_poll(self, self.show_poll)
         index = self.table.model.index_of(self.selected.key)
         if index is not None:
             self.table.cursor = index
         self.table.focus()
-        self._load()
 
     def _show_sockets(self) -> None:
         self.table.border_title = f"sockets of this process · {len(self.sockets)}"
@@ -244,45 +230,34 @@ class ProcessScreen(Screen[int | None]):
         row = self.table.cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row_text(row, PROCESS_COLUMNS))
+        self.app.copy_to_clipboard(row.text())
         self.notify(COPY_SENT, timeout=5)
 
     def action_lookup(self) -> None:
         self.dismiss(self._selected_socket().local_port)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Terminate and kill are dimmed, with the reason on screen, for refused processes
-        and for one that has exited."""
-        if action in ("terminate", "kill") and (self.refusal is not None or self.exited):
+        """Signals are dimmed, with the reason on screen, for refused processes and for
+        one that has exited."""
+        if action == "signal" and (self.refusal is not None or self.exited):
             return None
         return True
 
-    def action_terminate(self) -> None:
-        label = owner_label(self.owner)
-        question = f"Send SIGTERM to {label}? It is asked to exit and may clean up first."
+    def action_signal(self, sig: int) -> None:
+        """Ask each of the signal's confirmations in turn (`signal_questions`); the
+        last Yes sends it."""
+        questions = list(signal_questions(self.owner, sig))
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._signal(signal.SIGTERM)
+        def ask(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            if not questions:
+                self._signal(sig)
+                return
+            title, question = questions.pop(0)
+            self.app.push_screen(ConfirmScreen(title, question), ask)
 
-        self.app.push_screen(ConfirmScreen(f"Terminate {label}?", question), answered)
-
-    def action_kill(self) -> None:
-        label = owner_label(self.owner)
-        first = f"Send SIGKILL to {label}? It is stopped at once and cannot clean up."
-        second = f"Second confirmation: really kill {label} with SIGKILL?"
-
-        def confirmed_twice(yes: bool | None) -> None:
-            if yes:
-                self._signal(signal.SIGKILL)
-
-        def confirmed_once(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(
-                    ConfirmScreen(f"Really kill {label}?", second), confirmed_twice
-                )
-
-        self.app.push_screen(ConfirmScreen(f"Kill {label}?", first), confirmed_once)
+        ask()
 
     @work(thread=True, exclusive=True, group="signal", exit_on_error=False)
     def _signal(self, sig: int) -> None:

@@ -9,14 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Hashable, Iterable, Iterator
 
+from textual.timer import Timer
+
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import NEW_FOR, Clock
-from portscope.view.rows import AGE_COLUMN, EPHEMERAL_COLUMNS, RowContext, ephemeral_row
-from portscope.view.table_model import Row
+from portscope.view.columns import Row
+from portscope.view.rows import EPHEMERAL_COLUMNS, RowContext, ephemeral_row
+from portscope.view.showing import Shown
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
+TICK = 1.0
+"""Seconds between repaints of the ages, highlights and lingering rows."""
 
 
 class Timers:
@@ -78,7 +83,7 @@ class Timers:
 class EphemeralPane(SocketPane):
     TITLE = "Ephemeral"
     COLUMNS = EPHEMERAL_COLUMNS
-    SORT_COLUMN = AGE_COLUMN
+    SORT_COLUMN = "age"
     EMPTY = "no connections on ephemeral ports"
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
@@ -86,6 +91,18 @@ class EphemeralPane(SocketPane):
         self.show_all = False
         self._fresh = Timers()
         self._gone = Timers()
+        self._ticks: Timer | None = None
+
+    def on_mount(self) -> None:
+        self._ticks = self.set_interval(TICK, self.expire)
+
+    def show(self, shown: Shown) -> None:
+        """Each poll repaints the clock's part too and restarts its timer, so polling
+        every second repaints once a second, not twice."""
+        super().show(shown)
+        self.expire()
+        if self._ticks is not None:
+            self._ticks.reset()
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         if sock.is_listener:

@@ -1,10 +1,11 @@
 """The header strip: host, interfaces and gateway, ephemeral usage, pressure, polling state.
 
-Fed by the app from each snapshot and each health report; it never reads the OS itself.
-The gauge takes the colour of the most pressed destination, and the strip carries a
-`-warning` or `-critical` class while any destination (or other finding) is at that level.
-The gauges line is made of parts with priorities (`PRIORITY`): a narrow terminal drops
-the least important ones whole (the sparkline first, `⏸ paused` last), never cuts one.
+It subscribes to each poll shown, each health report and each failed poll (`ui.live`);
+it never reads the OS itself. The gauge takes the colour of the most pressed
+destination, and the strip carries a `-warning` or `-critical` class while any
+destination (or other finding) is at that level. The gauges line is made of parts with
+priorities (`PRIORITY`): a narrow terminal drops the least important ones whole (the
+sparkline first, `⏸ paused` last), never cuts one.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from portscope.analysis import DestinationPressure, HealthReport, Level, worst
+from portscope.analysis import DestinationPressure, HealthReport, Level, percent_label, worst
+from portscope.events import PollFailed
 from portscope.model import EphemeralRange, Snapshot, endpoint
-from portscope.report.health import percent_label
 from portscope.sanitise import printable
+from portscope.ui.live import Live
 from portscope.ui.narrow import by_priority
+from portscope.view.showing import Shown
 
 HISTORY = 150
 GAUGE_CELLS = 10
@@ -76,12 +79,18 @@ def pressure_detail(report: HealthReport) -> Content:
 
 
 def health_count(report: HealthReport) -> Content:
-    """`▲ 2 health (p)`: the other findings the pressure view shows."""
+    """`▲ 2 health (p)`: the other findings the pressure view shows (listen drops and
+    conntrack fill among them); `▲ 2 drop counters rose (p)` too when an alarm counter
+    (connections lost: dropped, refused for memory) rose since the last poll."""
     others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
-    if not others:
+    moved = report.counters.moved
+    if not others and not moved:
         return Content("")
-    level = worst(f.level for f in others)
-    return Content.assemble((f"▲ {len(others)} health (p)", gauge_style(0.0, level)))
+    level = worst([*(f.level for f in others), "warning" if moved else "ok"])
+    parts = [f"{len(others)} health"] if others else []
+    if moved:
+        parts.append(f"{len(moved)} drop counter{'s' if len(moved) != 1 else ''} rose")
+    return Content.assemble((f"▲ {' · '.join(parts)} (p)", gauge_style(0.0, level)))
 
 
 def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:
@@ -129,6 +138,7 @@ class HeaderStrip(Vertical):
         self.pressure_detail = Static("", id="pressure-detail")
         self.health = Static("", id="health")
         self.level: Level = "ok"
+        self.snapshot: Snapshot | None = None
         self._range: EphemeralRange | None = None
         self._used = 0
         self.spark = Sparkline([], id="spark")
@@ -161,6 +171,10 @@ class HeaderStrip(Vertical):
     def on_mount(self) -> None:
         self.notice.display = False
         self._fit()
+        live = Live.of(self)
+        live.on_poll(self, self.show_poll)
+        live.on_health(self, self.show_health)
+        live.on_poll_failed(self, self._poll_failed)
 
     def on_resize(self) -> None:
         self._fit()
@@ -190,15 +204,17 @@ class HeaderStrip(Vertical):
             return part.content.cell_length + around
         return SPARK_MIN + around
 
-    def show_snapshot(self, snapshot: Snapshot, used: int) -> None:
-        """`used`: the ephemeral ports lent out (`PortUse.lent`)."""
+    def show_poll(self, shown: Shown) -> None:
+        """The hosts line, and the ephemeral ports lent out on the gauge and sparkline."""
+        self.snapshot = snapshot = shown.snapshot
+        used = shown.lent
         set_if_changed(self.hosts, interfaces_line(snapshot))
         self._range, self._used = snapshot.ephemeral_range, used
         self.history.append(used)
         self._show_usage()
-        shown = self.spark.data or []
-        same_flat_line = min(self.history) == max(self.history) == min(shown, default=-1)
-        if not (same_flat_line and max(shown) == used):
+        drawn = self.spark.data or []
+        same_flat_line = min(self.history) == max(self.history) == min(drawn, default=-1)
+        if not (same_flat_line and max(drawn) == used):
             self.spark.data = list(self.history)
         self.show_notice(snapshot)
         self._fit()
@@ -229,6 +245,10 @@ class HeaderStrip(Vertical):
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")
         self._fit()
+
+    def _poll_failed(self, event: PollFailed) -> None:
+        if self.snapshot is not None:
+            self.show_notice(self.snapshot, event.error)
 
     def show_notice(self, snapshot: Snapshot, error: str = "") -> None:
         notes = []

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
+from portscope.view.columns import Row
 from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
-from portscope.view.table_model import Row
+from portscope.view.showing import Shown
 
 
 class ListeningPane(SocketPane):
     TITLE = "Listening"
     COLUMNS = LISTENING_COLUMNS
-    SORT_COLUMN = 2
+    SORT_COLUMN = "port"
     EMPTY = "no listening sockets"
+    FIRST_FRAME = True
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         return sock.is_listener
@@ -23,13 +24,14 @@ class ListeningPane(SocketPane):
     def build_row(self, sock: Socket, ctx: RowContext) -> Row:
         return listening_row(sock, ctx)
 
-    def show(self, ctx: RowContext, delta: Delta, full: bool) -> None:
+    def show(self, shown: Shown) -> None:
         """Also refresh listeners whose peer count moved, though the socket itself did not."""
-        previous = self.context.connections_to if self.context is not None else {}
-        super().show(ctx, delta, full)
-        if full:
+        previous = self.context
+        super().show(shown)
+        if previous is None:
             return
-        moved = _moved(previous, ctx.connections_to)
+        ctx, delta = shown.context, shown.delta
+        moved = _moved(previous.connections_to, ctx.connections_to)
         if moved:
             touched = {s.key for part in (delta.added, delta.changed, delta.replaced) for s in part}
             self.table.update_rows(

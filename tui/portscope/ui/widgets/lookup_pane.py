@@ -1,7 +1,8 @@
 """The Lookup pane: type a port, range or name; the card updates as you type.
 
 Typing is debounced, and the lookup runs in a thread worker (the registry loads
-lazily on first use), so a keystroke never waits for the registry.
+lazily on first use), so a keystroke never waits for the registry. Live use on the
+card follows each poll shown (`ui.live`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
@@ -19,8 +20,11 @@ from textual.widgets import Input, Static
 from portscope.collect import read_port_rules
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
+from portscope.ui.actions import Scope, bindings
+from portscope.ui.live import Live
 from portscope.ui.widgets.lookup_card import DIM, result_card
 from portscope.ui.widgets.socket_table import SocketTable
+from portscope.view.showing import Shown
 
 DEBOUNCE = 0.2
 HINT = "Type a port (60630), a range (8000-8100) or a name (postgres)."
@@ -30,9 +34,7 @@ class LookupPane(Vertical):
     """Search box plus the card of its answer, refreshed when a new snapshot arrives."""
 
     ALLOW_MAXIMIZE = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to tables", id="lookup.leave", tooltip="Focus the tables"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.LOOKUP)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
@@ -49,6 +51,7 @@ class LookupPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Lookup"
+        Live.of(self).on_poll(self, self.show_poll)
 
     def action_leave(self) -> None:
         self.screen.focus_next(SocketTable)
@@ -59,9 +62,9 @@ class LookupPane(Vertical):
             self.query_box.value = text
         self._run(text)
 
-    def show_snapshot(self, snapshot: Snapshot) -> None:
+    def show_poll(self, shown: Shown) -> None:
         """Live use on the card follows the newest snapshot."""
-        self.snapshot = snapshot
+        self.snapshot = shown.snapshot
         if self.shown_query and self.display:
             self._run(self.shown_query)
 

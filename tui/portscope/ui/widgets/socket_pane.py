@@ -1,7 +1,8 @@
 """A bordered pane around one SocketTable, with the `/` filter box every pane shares.
 
 Subclasses say which sockets they hold and how a socket becomes a row; this class
-turns each poll's delta into row changes, so no pane ever polls or rebuilds on its own.
+subscribes the pane to the polls shown (`ui.live`) and turns each one's delta into row
+changes, so no pane ever polls, and nobody has to feed one by hand.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
 from portscope.sanitise import printable
+from portscope.ui.actions import Scope, bindings
+from portscope.ui.live import Live
 from portscope.ui.text import text
 from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.columns import Columns, Row
 from portscope.view.rows import RowContext
-from portscope.view.table_model import Column, FilterError, Row
+from portscope.view.showing import Relabel, Shown
+from portscope.view.table_model import FilterError
 
 MAX_FILTER = 100_000
 
@@ -30,9 +34,7 @@ MAX_FILTER = 100_000
 class FilterBox(Input):
     """The `/` filter: Enter keeps it and returns to the table, Esc clears it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "clear", "Clear filter", id="filter.clear", tooltip="Clear and close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.FILTER)
 
     def action_clear(self) -> None:
         self.value = ""
@@ -48,10 +50,14 @@ class SocketPane(Vertical):
     ALLOW_MAXIMIZE = True
 
     TITLE = "sockets"
-    COLUMNS: tuple[Column, ...] = ()
-    SORT_COLUMN = 0
+    COLUMNS: ClassVar[Columns]
+    SORT_COLUMN: ClassVar[str]
+    """The id of the column the pane is sorted by until the user sorts it otherwise."""
     REVERSE = False
     EMPTY = "nothing here"
+    FIRST_FRAME = False
+    """Whether the dashboard's first frame waits for this pane's rows; a pane of
+    connections, thousands of them on a server, fills in the frame after."""
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
@@ -81,6 +87,9 @@ class SocketPane(Vertical):
         self.filter_box.display = False
         self.filter_note.display = False
         self.update_title()
+        live = Live.of(self)
+        live.on_poll(self, self.show, after_first_frame=not self.FIRST_FRAME)
+        live.on_relabel(self, self.relabel)
 
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         raise NotImplementedError
@@ -88,13 +97,15 @@ class SocketPane(Vertical):
     def build_row(self, sock: Socket, ctx: RowContext) -> Row:
         raise NotImplementedError
 
-    def show(self, ctx: RowContext, delta: Delta, full: bool) -> None:
-        """Bring the table up to `ctx.snapshot`, from `delta` unless `full`."""
-        self.context = ctx
+    def show(self, shown: Shown) -> None:
+        """Bring the table up to the poll shown: from its delta, or every row for the
+        first poll this pane is given."""
+        full = self.context is None
+        self.context = ctx = shown.context
         if full:
             self.rebuild()
             return
-        snapshot = ctx.snapshot
+        snapshot, delta = ctx.snapshot, shown.delta
         moved = (*delta.changed, *delta.replaced)
         upserts = [
             self.build_row(s, ctx) for s in (*delta.added, *moved) if self.wants(s, snapshot)
@@ -102,6 +113,22 @@ class SocketPane(Vertical):
         dropped = [s.key for s in moved if not self.wants(s, snapshot)]
         self.apply_changes(upserts, [*dropped, *(s.key for s in delta.removed)])
         self.update_title()
+
+    def relabel(self, relabel: Relabel) -> None:
+        """Rows built again with new names: those of the peers named, or every row."""
+        if self.context is None:
+            return
+        self.context = ctx = relabel.context
+        peers = relabel.peers
+        if peers is None:
+            self.rebuild()
+            return
+        rows = [
+            self.build_row(row.payload, ctx)
+            for row in self.table.model.rows.values()
+            if isinstance(row.payload, Socket) and row.payload.remote_address in peers
+        ]
+        self.table.update_rows(rows)
 
     def apply_changes(self, upserts: list[Row], removals: Iterable[Hashable]) -> None:
         self.table.update_rows(upserts, removals)

@@ -17,7 +17,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -25,8 +25,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from portscope.ui.actions import Scope, bindings
 from portscope.ui.narrow import by_priority, fit, fit_marked
-from portscope.view.table_model import Column, Row, RowModel
+from portscope.view.columns import Column, Columns, Row
+from portscope.view.filters import row_matcher
+from portscope.view.table_model import RowModel
 
 NEW_FOR = 4.0
 """Seconds a newly seen row stays highlighted."""
@@ -36,8 +39,12 @@ SORT_MARKS = ("▲", "▼")
 Clock = Callable[[], float]
 
 
-def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[int, int]]:
-    """(column index, width) pairs that fit in `width`: highest priority kept first."""
+Placed = tuple[int, Column, int]
+"""A column as laid out: where its cell is in the row's cells, the column, its width."""
+
+
+def layout_columns(columns: Sequence[Column], width: int) -> list[Placed]:
+    """The columns that fit in `width`, in order: highest priority kept first."""
     chosen = by_priority([(c.priority, c.width) for c in columns], width, GAP)
     used = sum(columns[i].width for i in chosen) + GAP * max(0, len(chosen) - 1)
     growers = [i for i in chosen if columns[i].grow]
@@ -46,7 +53,19 @@ def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[int, int
     for n, index in enumerate(growers):
         share = spare // len(growers) + (1 if n < spare % len(growers) else 0)
         widths[index] += share
-    return [(i, widths[i]) for i in chosen]
+    return [(i, columns[i], widths[i]) for i in chosen]
+
+
+class TableMessage(Message):
+    """A message from one table, which is its `control` (so `@on` selectors match it)."""
+
+    def __init__(self, table: SocketTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> SocketTable:
+        return self.table
 
 
 class SocketTable(ScrollView, can_focus=True):
@@ -86,72 +105,28 @@ class SocketTable(ScrollView, can_focus=True):
     SocketTable > .socket-table--critical { color: $text-error; text-style: bold; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="table.up", tooltip="Previous row"),
-        Binding("down", "cursor(1)", "Down", show=False, id="table.down", tooltip="Next row"),
-        Binding(
-            "pageup", "page(-1)", "Page up", show=False, id="table.page_up", tooltip="Up a page"
-        ),
-        Binding(
-            "pagedown",
-            "page(1)",
-            "Page down",
-            show=False,
-            id="table.page_down",
-            tooltip="Down a page",
-        ),
-        Binding("home", "jump(0)", "First row", show=False, id="table.home", tooltip="First row"),
-        Binding("end", "jump(-1)", "Last row", show=False, id="table.end", tooltip="Last row"),
-        Binding(
-            "enter",
-            "select",
-            "Details",
-            id="table.details",
-            tooltip="The process behind this row (cmdline, sockets, terminate); its port in Lookup",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.TABLE)
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
-    class Selected(Message):
+    class Selected(TableMessage):
         """Enter (or a second click) on a row."""
 
         def __init__(self, table: SocketTable, row: Row) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.row = row
 
-        @property
-        def control(self) -> SocketTable:
-            return self.table
-
-    class NewAbove(Message):
+    class NewAbove(TableMessage):
         """The count of rows that arrived above the view (`new_above`) changed."""
 
-        def __init__(self, table: SocketTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> SocketTable:
-            return self.table
-
-    class SortChanged(Message):
+    class SortChanged(TableMessage):
         """The user sorted by another column or reversed the order."""
-
-        def __init__(self, table: SocketTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> SocketTable:
-            return self.table
 
     def __init__(
         self,
-        columns: Sequence[Column],
+        columns: Columns,
         *,
-        sort_column: int = 0,
+        sort_column: str | None = None,
         reverse: bool = False,
         clock: Clock = time.time,
         empty_text: str = "nothing here",
@@ -160,13 +135,13 @@ class SocketTable(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
-        self.columns = tuple(columns)
-        self.model = RowModel(sort_column=sort_column, reverse=reverse)
+        self.columns = columns
+        self.model = RowModel(columns, sort_column=sort_column, reverse=reverse)
         self.clock = clock
         self.empty_text = empty_text
         self.selectable = selectable
         self._cursor_key: Hashable | None = None
-        self._layout: list[tuple[int, int]] = []
+        self._layout: list[Placed] = []
         self._layout_width = -1
         self._painted: dict[int, object] = {}
         self._pass: _Pass | None = None
@@ -179,9 +154,10 @@ class SocketTable(ScrollView, can_focus=True):
         return self.model.row_at(min(self.cursor, len(self.model) - 1))
 
     @property
-    def visible_columns(self) -> tuple[int, ...]:
-        """The columns drawn at the table's width (narrow tables drop some)."""
-        return tuple(i for i, _width in self._columns_for(self.scrollable_content_region.width))
+    def visible_columns(self) -> tuple[str, ...]:
+        """The ids of the columns drawn at the table's width (narrow tables drop some)."""
+        layout = self._columns_for(self.scrollable_content_region.width)
+        return tuple(column.id for _index, column, _width in layout)
 
     @property
     def page_height(self) -> int:
@@ -213,18 +189,21 @@ class SocketTable(ScrollView, can_focus=True):
         with self._cursor_kept(follow_top=True):
             self.model.replace_all(rows)
 
-    def sort_by(self, column: int, reverse: bool | None = None) -> None:
-        """Sort by `column`; with reverse None, a second sort by the same column reverses."""
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by the column `column` (an id); with reverse None, a second sort by the
+        same column reverses."""
         if reverse is None:
             reverse = not self.model.reverse if column == self.model.sort_column else False
         with self._cursor_kept():
-            self.model.set_sort(column, reverse)
+            self.model.sort_by(column, reverse)
         self.post_message(self.SortChanged(self))
 
     def set_filter(self, text: str) -> None:
-        """Filter rows; raises FilterError (from the model) and leaves the rows as they were."""
+        """Filter rows by the expression `text`; raises FilterSyntaxError and leaves the
+        rows as they were."""
+        matcher = row_matcher(text)
         with self._cursor_kept():
-            self.model.set_filter(text)
+            self.model.set_matcher(matcher)
 
     def refresh_rows(self) -> None:
         """Repaint the lines that would now show something else than when they were
@@ -243,14 +222,13 @@ class SocketTable(ScrollView, can_focus=True):
         if index >= len(model):
             return (model.filtered, model.total) if y == 1 and not len(model) else None
         row = model.row_at(index)
-        has_age = any(self.columns[i].id == "age" for i, _width in self._layout)
         return (
             row.cells,
             row.tag,
             row.gone_at is not None,
             row.new and now - row.first_seen < NEW_FOR,
             index == self.cursor,
-            format_age(now - row.first_seen) if has_age else "",
+            tuple(column.live(row, now) for _i, column, _w in self._layout if column.live),
         )
 
     def _cursor_kept(
@@ -359,10 +337,10 @@ class SocketTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.model) + 1)
 
-    def _columns_for(self, width: int) -> list[tuple[int, int]]:
+    def _columns_for(self, width: int) -> list[Placed]:
         """Column layout for `width`; recomputed when a scrollbar comes or goes."""
         if width != self._layout_width:
-            self._layout = layout_columns(self.columns, width)
+            self._layout = layout_columns(self.columns.all, width)
             self._layout_width = width
         return self._layout
 
@@ -387,11 +365,11 @@ class SocketTable(ScrollView, can_focus=True):
                 self.action_select()
             self.cursor = index
 
-    def _column_at(self, x: int) -> int | None:
+    def _column_at(self, x: int) -> str | None:
         left = 0
-        for index, width in self._layout:
+        for _index, column, width in self._layout:
             if left <= x < left + width + GAP:
-                return index
+                return column.id
             left += width + GAP
         return None
 
@@ -431,23 +409,22 @@ class SocketTable(ScrollView, can_focus=True):
     def _header_strip(self, width: int, style: Style) -> Strip:
         mark = SORT_MARKS[1 if self.model.reverse else 0]
         parts = []
-        for index, col_width in self._layout:
-            column = self.columns[index]
-            title = column.title + (mark if index == self.model.sort_column else "")
+        for _index, column, col_width in self._layout:
+            title = column.title + (mark if column.id == self.model.sort_column else "")
             parts.append(fit(title, col_width, column.align))
         return Strip([Segment(fit((" " * GAP).join(parts), width), style)], width)
 
     def _line_text(self, row: Row, width: int, now: float) -> str:
         parts = []
-        marks = row.marks
-        for index, col_width in self._layout:
-            column = self.columns[index]
-            if column.id == "age":
-                parts.append(fit(format_age(now - row.first_seen), col_width, column.align))
-            elif marks and index in marks:
-                parts.append(fit_marked(row.cells[index], marks[index], col_width, column.align))
+        cells, marks = row.cells, row.marks
+        for index, column, col_width in self._layout:
+            if column.live is not None:
+                parts.append(fit(column.live(row, now), col_width, column.align))
+            elif marks and column.id in marks:
+                forms = marks[column.id]
+                parts.append(fit_marked(cells[index], forms, col_width, column.align))
             else:
-                parts.append(fit(row.cells[index], col_width, column.align))
+                parts.append(fit(cells[index], col_width, column.align))
         return fit((" " * GAP).join(parts), width)
 
     def _row_style(self, row: Row, index: int, paint: _Pass) -> Style:
@@ -519,18 +496,3 @@ class _CursorKeeper:
 
     def __exit__(self, *exc: object) -> None:
         self.table._restore_cursor(self)
-
-
-def format_age(seconds: float) -> str:
-    """Compact age: 42s, 3m05s, 2h07m, 3d04h."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
