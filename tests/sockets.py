@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import threading
 from types import TracebackType
 
 
@@ -105,3 +106,17 @@ class SocketFarm:
                 client.connect(listener.getsockname()[:2])
             clients.append(client)
         return clients
+
+
+def pour(sender: socket.socket, receiver: socket.socket, size: int) -> None:
+    """Send exactly `size` bytes from `sender` and read all of them at `receiver`
+    (the sending in a thread, so neither side's buffers can stall the other)."""
+    writer = threading.Thread(target=sender.sendall, args=(b"\x5a" * size,))
+    writer.start()
+    got = 0
+    while got < size:
+        chunk = receiver.recv(min(1 << 20, size - got))
+        if not chunk:
+            raise ConnectionError(f"peer closed after {got} of {size} bytes")
+        got += len(chunk)
+    writer.join()

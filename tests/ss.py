@@ -88,3 +88,44 @@ def ss_sockets() -> set[SsSocket]:
         check=True,
     )
     return {parse_line(line) for line in done.stdout.splitlines() if line.strip()}
+
+
+SS_INFO_ARGV = ("ss", "-tinH")
+Ends = tuple[str, int, str, int]
+"""(local address, local port, remote address, remote port), plain IPs."""
+INFO_COUNTERS = ("bytes_acked", "bytes_received", "segs_out", "segs_in")
+
+
+def parse_info_line(text: str) -> dict[str, float]:
+    """The `key:value` words of the line `ss -i` prints under a socket: the byte and
+    segment counters (which ss leaves out when 0, so 0 here), the total retransmissions
+    (`retrans:now/total`), and rtt, rttvar and minrtt in microseconds (ss prints ms)."""
+    words = dict(word.split(":", 1) for word in text.split() if ":" in word)
+    found: dict[str, float] = {name: int(words.get(name, 0)) for name in INFO_COUNTERS}
+    found["total_retrans"] = int(words["retrans"].split("/")[1]) if "retrans" in words else 0
+    if "rtt" in words:
+        rtt, rttvar = words["rtt"].split("/")
+        found["rtt"], found["rttvar"] = float(rtt) * 1000, float(rttvar) * 1000
+    if "minrtt" in words:
+        found["min_rtt"] = float(words["minrtt"]) * 1000
+    return found
+
+
+def ss_tcp_info() -> dict[Ends, dict[str, float]]:
+    """Every TCP socket `ss -tin` sees with tcp_info, by its endpoints."""
+    done = subprocess.run(
+        list(SS_INFO_ARGV), capture_output=True, text=True, timeout=SS_TIMEOUT, check=True
+    )
+    found: dict[Ends, dict[str, float]] = {}
+    ends: Ends | None = None
+    for line in done.stdout.splitlines():
+        if not line.strip():
+            continue
+        if line[0].isspace():
+            if ends is not None:
+                found[ends] = parse_info_line(line)
+            continue
+        fields = line.split()
+        local, peer = split_endpoint(fields[3]), split_endpoint(fields[4])
+        ends = (plain_address(local[0]), int(local[1]), plain_address(peer[0]), int(peer[1]))
+    return found

@@ -11,15 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import needs_ipv6
-from portscope.analysis import CloseWaitTrend, listener_queue
-from portscope.collect import take_snapshot
-from portscope.model import EphemeralRange, Owner, Snapshot, Socket
+from portscope.analysis import CloseWaitTrend, TrafficTracker, listener_queue
+from portscope.collect import Collector, take_snapshot
+from portscope.model import EphemeralRange, Owner, Snapshot, Socket, TcpInfoTable
 from portscope.report.health import accept_queue_record, close_wait_record
 from portscope.report.json_rows import connection_rows
 from portscope.report.lookup import socket_record
 from portscope.report.owner import owner_record
 from portscope.report.snapshot import connection_record, listener_record, snapshot_record, to_json
-from sockets import SocketFarm
+from portscope.tcpinfo import KEPT
+from sockets import SocketFarm, pour
 
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))
 OWNERS = st.one_of(
@@ -140,3 +141,44 @@ def test_every_record_names_its_process_with_the_same_three_members(farm: Socket
         "user": listening.owner.user if listening.owner else None,
     }
     assert owner_record(None) == {"pid": None, "process": None, "user": None}
+
+
+def test_rows_with_traffic_are_what_json_dumps_writes(farm: SocketFarm) -> None:
+    """Counters, rates over a real interval and the reasons for their absence."""
+    listener = farm.tcp_listener("127.0.0.1")
+    pairs = farm.connect(listener, 3)
+    udp = farm.udp_socket("127.0.0.1")
+    udp.connect(farm.udp_socket("127.0.0.1").getsockname())
+    collector, tracker = Collector(tcp_info=True), TrafficTracker()
+    tracker.update(collector.collect())
+    for client, server in pairs:
+        pour(client, server, 123_457)
+    snapshot = collector.collect()
+    traffic = tracker.update(snapshot)
+    assert traffic.interval is not None
+    assert to_json(snapshot, traffic) == json.dumps(snapshot_record(snapshot, traffic))
+
+
+@given(
+    st.lists(SOCKETS, max_size=20),
+    st.lists(st.binary(min_size=0, max_size=KEPT.size), max_size=20),
+)
+def test_any_counters_are_written_as_json_dumps_writes(
+    sockets: list[Socket], kept: list[bytes]
+) -> None:
+    """Whatever a kernel's struct holds (any bytes, any length down to none), the
+    counters and the fields it lacks are written as json.dumps writes them."""
+    connections = tuple(replace(s, proto="tcp", state="ESTABLISHED") for s in sockets)
+    pairs = list(zip(connections, kept, strict=False))
+    table = TcpInfoTable([s for s, _ in pairs], {id(s): raw for s, raw in pairs})
+    snapshot = Snapshot(
+        taken_at=0.0,
+        host="h",
+        privileged=True,
+        ephemeral_range=EphemeralRange(32768, 60999),
+        listeners=(),
+        connections=connections,
+        tcp_info=table,
+        source="netlink",
+    )
+    assert connection_rows(snapshot) == records_text(snapshot)

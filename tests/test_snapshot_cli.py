@@ -23,6 +23,9 @@ LISTENING_FIELDS = {"proto", "family", "address", "port", "pid", "process", "use
 CONNECTION_FIELDS = {
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
     "state", "pid", "process", "user", "ephemeral",
+    "bytes_sent", "bytes_received", "segments_sent", "segments_received", "retransmits",
+    "rtt_ms", "rtt_var_ms", "min_rtt_ms", "delivery_rate", "busy_ms", "receiver_limited_ms",
+    "sndbuf_limited_ms", "rx_rate", "tx_rate", "retransmit_rate", "flags", "traffic_unavailable",
 }  # fmt: skip
 
 

@@ -6,11 +6,12 @@ the dashboard renders them. Nothing here touches the OS.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from portscope.addresses import plain_address
+from portscope.tcpinfo import TcpInfo, decode
 
 Proto = Literal["tcp", "udp"]
 Family = Literal["ipv4", "ipv6"]
@@ -302,6 +303,69 @@ class Moved:
     gone: tuple[Socket, ...]
 
 
+class TcpInfoTable:
+    """The tcp_info of each TCP connection of one snapshot, kept beside its Socket
+    rather than in it.
+
+    A busy connection's counters move with every segment. Inside `Socket` they would
+    make it a new, unequal record every poll: every busy socket would be a Delta change
+    and a repainted row, and the collector could not hand back last poll's object for
+    it. Beside it they change nothing that Deltas, indexes or rows compare.
+
+    Held by `id` of the Socket, as the kernel's kept bytes (`tcpinfo`), decoded when
+    read; the table keeps its Sockets, so each id stays the one of its Socket for as
+    long as the table lives. No record per connection: at 20,000 a poll, a tuple each
+    would be that many more objects for the garbage collector to walk. A connection
+    without tcp_info (TIME_WAIT, SYN_RECV) is not in it.
+
+    `changed`, when the collector can say it: the connections whose bytes differ from
+    (or were not in) the table of the snapshot whose `token` is `since`, so that a
+    reader following every poll need not compare 20,000 of them itself.
+    """
+
+    __slots__ = ("_raw", "_sockets", "changed", "since")
+
+    def __init__(
+        self,
+        sockets: list[Socket],
+        raw: dict[int, bytes],
+        changed: list[Socket] | None = None,
+        since: object = None,
+    ) -> None:
+        """`raw` by id of each of `sockets`, filled in the same order."""
+        self._sockets = sockets
+        self._raw = raw
+        self.changed = changed
+        self.since = since
+
+    def changed_since(self, token: object) -> list[Socket] | None:
+        """The connections that changed since the snapshot `token` names, if this
+        table's account is about that one; else None (compare them all)."""
+        return self.changed if self.since is not None and self.since is token else None
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def raw(self, sock: Socket) -> bytes | None:
+        """The kept bytes of `sock`, undecoded; None for a socket not in the table
+        (no other live object can have the id of one of the table's)."""
+        return self._raw.get(id(sock))
+
+    def get(self, sock: Socket) -> TcpInfo | None:
+        kept = self.raw(sock)
+        return None if kept is None else decode(kept)
+
+    def items(self) -> Iterator[tuple[Socket, bytes]]:
+        """(socket, kept bytes) of every connection in the table."""
+        return zip(self._sockets, self._raw.values(), strict=True)
+
+    def only(self, sockets: Iterable[Socket]) -> TcpInfoTable:
+        """The table of those of `sockets` it holds (a filtered snapshot's), without an
+        account of what changed: that was about the whole table, so a reader compares."""
+        kept = [s for s in sockets if id(s) in self._raw]
+        return TcpInfoTable(kept, {id(s): self._raw[id(s)] for s in kept})
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll saw, at one moment."""
@@ -319,6 +383,9 @@ class Snapshot:
     interfaces: InterfaceTable = InterfaceTable()
     totals: SocketTotals = SocketTotals()
     counters: KernelCounters = KernelCounters()
+    tcp_info: TcpInfoTable | None = field(default=None, compare=False, repr=False)
+    """The TCP connections' tcp_info, when the collector asked for it and its source
+    has it (netlink); None otherwise."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.
@@ -367,12 +434,12 @@ class Snapshot:
     def selected(self, keep: Callable[[Socket], bool]) -> Snapshot:
         """This snapshot with only the sockets `keep` lets through. The rest is the
         machine's and stays: a listener left out still makes its port a service port
-        (`is_ephemeral`), and the counts and counters are the machine's."""
-        chosen = replace(
-            self,
-            listeners=tuple(filter(keep, self.listeners)),
-            connections=tuple(filter(keep, self.connections)),
-        )
+        (`is_ephemeral`), and the counts and counters are the machine's. The tcp_info
+        table keeps only the chosen sockets', so traffic sums are about them alone."""
+        listeners = tuple(filter(keep, self.listeners))
+        connections = tuple(filter(keep, self.connections))
+        info = None if self.tcp_info is None else self.tcp_info.only(listeners + connections)
+        chosen = replace(self, listeners=listeners, connections=connections, tcp_info=info)
         object.__setattr__(chosen, "listening_ports", self.listening_ports)
         return chosen
 

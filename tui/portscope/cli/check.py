@@ -1,5 +1,5 @@
-"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth, listen drops and
-conntrack fill, for monitoring.
+"""`portscope check`: port pressure, accept queues, CLOSE_WAIT growth, listen drops,
+conntrack fill and (when asked) retransmission rates per destination, for monitoring.
 
 Prints one status line (with perfdata after `|`) and one line per problem, and exits
 by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
@@ -8,16 +8,23 @@ by the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 from __future__ import annotations
 
 import argparse
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
 from portscope.cli.filtering import add_filter_option
 from portscope.cli.numbers import Number
 
+if TYPE_CHECKING:
+    from portscope.collect import Collector
+    from portscope.model import Snapshot
+    from portscope.view.filters import Filter
+
 MAX_GAP = 3600.0
-"""The longest `--interval`: how far apart check's two polls may be (the dashboard's
-poll interval is another thing, bounded by the poller)."""
+"""The longest `--interval` of `check` and `snapshot`: how far apart their two polls may
+be (the dashboard's poll interval is another thing, bounded by the poller)."""
 MAX_COUNT = 1_000_000_000
 PERCENTAGE = Number("a percentage", 0, MAX_PERCENT, above_low=True)
 COUNT = Number("a whole number", 1, MAX_COUNT, whole=True)
@@ -108,21 +115,34 @@ def add_parser(commands: Any) -> None:
         help="also compare the listeners with this baseline (`portscope baseline save`): "
         "a new one exposed beyond loopback is CRITICAL, any other new or missing one WARNING",
     )
+    parser.add_argument(
+        "--retransmit-warning",
+        type=PERCENTAGE,
+        metavar="PERCENT",
+        help="warn when, of the TCP segments sent to one destination (remote address and "
+        "port) between the two polls, this percentage or more were retransmissions; needs "
+        "--interval (default: off)",
+    )
+    parser.add_argument(
+        "--retransmit-critical",
+        type=PERCENTAGE,
+        metavar="PERCENT",
+        help="the same share that is critical (default: off)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import time
 
-    from portscope.analysis import HealthTracker
+    from portscope.analysis import HealthTracker, TrafficTracker
+    from portscope.analysis.retransmits import RetransmitLimits, retransmit_rates
     from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
     from portscope.collect import Collector
     from portscope.failures import survived
     from portscope.report.check import failure, outcome
-    from portscope.view.filters import select
 
     try:
         thresholds = Thresholds(
@@ -135,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
             conntrack_warning=args.conntrack_warning,
             conntrack_critical=args.conntrack_critical,
         )
+        limits = RetransmitLimits(args.retransmit_warning, args.retransmit_critical)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if limits.enabled and not args.interval:
+        raise UsageError("--retransmit-warning and --retransmit-critical need --interval")
     baseline = None
     if args.baseline is not None:
         from portscope.history.baseline import BaselineRefused, read_baseline
@@ -145,14 +168,16 @@ def run(args: argparse.Namespace) -> int:
             baseline = read_baseline(args.baseline)
         except BaselineRefused as exc:
             raise UsageError(f"check: {exc}") from None
-    tracker = HealthTracker(thresholds)
+    tracker, traffic = HealthTracker(thresholds), TrafficTracker()
+
+    def first(snapshot: Snapshot) -> None:
+        tracker.update(snapshot)
+        traffic.update(snapshot)
+
     try:
-        collector = Collector()
-        snapshot = select(collector.collect(), args.filter)
-        if args.interval:
-            tracker.update(snapshot)
-            time.sleep(args.interval)
-            snapshot = select(collector.collect(), args.filter)
+        collector = Collector(tcp_info=limits.enabled)
+        snapshot = poll_twice(collector, args.interval, args.filter, first)
+        resent = retransmit_rates(traffic.update(snapshot), limits) if limits.enabled else []
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:
@@ -161,6 +186,25 @@ def run(args: argparse.Namespace) -> int:
             from portscope.history.baseline import compare, listeners_of
 
             diff = compare(baseline.listeners, listeners_of(snapshot))
-        result = outcome(tracker.update(snapshot), snapshot.errors, diff)
+        result = outcome(tracker.update(snapshot), snapshot.errors, resent, limits, diff)
     emit((json.dumps(result.record, indent=1) if args.json else result.text) + "\n")
     return result.exit_code
+
+
+def poll_twice(
+    collector: Collector,
+    interval: float,
+    chosen: Filter | None,
+    first: Callable[[Snapshot], object],
+) -> Snapshot:
+    """The last of one poll, or (with an interval) of two that far apart, the first of
+    which is handed to `first`; each with only the sockets the filter `chosen` selects,
+    so a rate or a trend is about the same sockets as the figures beside it."""
+    from portscope.view.filters import select
+
+    snapshot = select(collector.collect(), chosen)
+    if interval:
+        first(snapshot)
+        time.sleep(interval)
+        snapshot = select(collector.collect(), chosen)
+    return snapshot

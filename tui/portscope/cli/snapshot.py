@@ -1,20 +1,20 @@
-"""`portscope snapshot`: one poll, as a table, JSON or CSV."""
+"""`portscope snapshot`: one poll (or two, for rates), as a table, JSON or CSV."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from portscope.cli.check import SECONDS, poll_twice
+from portscope.cli.filtering import add_filter_option
 from portscope.cli.options import add_output_option, add_source_options, chosen_source
 
 if TYPE_CHECKING:
     from portscope.model import Snapshot
-
-from portscope.cli.filtering import add_filter_option
 
 FORMATS = ("table", "json", "csv")
 COLLECTION_FAILED = 1
@@ -26,6 +26,22 @@ def add_parser(commands: Any) -> None:
     fmt.add_argument("--json", dest="format", action="store_const", const="json")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv")
     add_source_options(parser)
+    parser.add_argument(
+        "--interval",
+        type=SECONDS,
+        default=0.0,
+        metavar="S",
+        help="poll twice S seconds apart, so each TCP connection, process and destination "
+        "has a rate (rx_rate, tx_rate, retransmit_rate) and flags that need two readings "
+        "in JSON and CSV (default: one poll, counters without rates)",
+    )
+    parser.add_argument(
+        "--no-traffic",
+        dest="traffic",
+        action="store_false",
+        help="do not ask the kernel for tcp_info: the traffic fields are null (saying "
+        "why), and a poll of many thousands of connections is cheaper",
+    )
     add_filter_option(parser)
     add_output_option(parser)
     parser.set_defaults(format="table", run=run)
@@ -51,16 +67,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def take_and_write(args: argparse.Namespace) -> int:
+    from portscope.analysis.traffic import TrafficTracker
     from portscope.cli.output import emit
+    from portscope.collect import Collector
     from portscope.report.snapshot import to_csv, to_json, to_table
-    from portscope.view.filters import select
 
-    snap = one_poll(args)
+    source, proc_root = chosen_source(args)
+    traffic = TrafficTracker()
+
+    def polls() -> Snapshot:
+        wanted = args.traffic and args.format != "table"
+        collector = Collector(source, proc_root, tcp_info=wanted)
+        return poll_twice(collector, args.interval, args.filter, traffic.update)
+
+    snap = reported(polls)
     if snap is None:
         return COLLECTION_FAILED
-    snap = select(snap, args.filter)
-    render = {"json": to_json, "csv": to_csv, "table": to_table}[args.format]
-    emit(render(snap) + ("" if args.format == "csv" else "\n"), args.output)
+    if args.format == "table":
+        emit(to_table(snap) + "\n", args.output)
+    else:
+        report = traffic.update(snap)
+        text = to_csv(snap, report) if args.format == "csv" else to_json(snap, report) + "\n"
+        emit(text, args.output)
     return 0
 
 
@@ -68,12 +96,19 @@ def one_poll(args: argparse.Namespace) -> Snapshot | None:
     """The poll `--source` and `--proc-root` ask for, its warnings said on stderr; None
     (and why, on stderr) when it failed outright."""
     from portscope.collect import take_snapshot
+
+    source, proc_root = chosen_source(args)
+    return reported(lambda: take_snapshot(source, proc_root=proc_root))
+
+
+def reported(poll: Callable[[], Snapshot]) -> Snapshot | None:
+    """What `poll` returns, its warnings said on stderr; None (and why, on stderr) when
+    it failed outright."""
     from portscope.failures import survived
     from portscope.sanitise import printable
 
-    source, proc_root = chosen_source(args)
     try:
-        snap = take_snapshot(source, proc_root=proc_root)
+        snap = poll()
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return None

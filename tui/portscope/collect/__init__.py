@@ -5,7 +5,8 @@ Three socket-table sources feed one assembly step:
 - `procfs` (Linux): /proc/net tables; what `auto` falls back to when netlink is refused.
 - `psutil`: the portable path, psutil.net_connections() with its own owner walk.
 The Linux sources share the cached inode -> process map; all three attach owners
-through one `OwnerCache` and produce the same records.
+through one `OwnerCache` and produce the same records. Only netlink can bring each TCP
+connection's tcp_info (`Collector.tcp_info`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Literal
 
 import psutil
@@ -29,7 +31,16 @@ from portscope.collect.owners import InodeOwners, OwnerCache, identify
 from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.sockstat import read_socket_totals
-from portscope.model import Family, Moved, Owner, PortRules, Proto, Snapshot, Socket
+from portscope.model import (
+    Family,
+    Moved,
+    Owner,
+    PortRules,
+    Proto,
+    Snapshot,
+    Socket,
+    TcpInfoTable,
+)
 from portscope.sanitise import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
@@ -84,7 +95,12 @@ def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> C
 
 
 class Collector:
-    """Takes snapshots; keep one instance alive so its caches pay off across polls."""
+    """Takes snapshots; keep one instance alive so its caches pay off across polls.
+
+    `tcp_info`: ask the kernel for every TCP connection's tcp_info too (netlink only;
+    it makes a steady poll dearer, BENCHMARKS.md "Traffic"), so switch it on only while
+    something shows or prints traffic; it can be switched between polls.
+    """
 
     def __init__(
         self,
@@ -92,6 +108,7 @@ class Collector:
         proc_root: str = "/proc",
         *,
         fork_first_scan: bool = False,
+        tcp_info: bool = False,
     ) -> None:
         self.source = choose_source(source, proc_root)
         self.fork_first_scan = fork_first_scan
@@ -99,18 +116,30 @@ class Collector:
         self.owner_cache = OwnerCache()
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
-        self.sock_diag = SockDiagReader()
+        self.sock_diag = SockDiagReader(tcp_info=tcp_info)
         # id(row) -> (row, owner, the Socket built from them, whether it is a connection)
         self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
+        self._counters: dict[int, bytes] = {}  # last poll's tcp_info, by id of its Socket
         self._last: object | None = None  # the token of the last snapshot returned
+
+    @property
+    def tcp_info(self) -> bool:
+        return self.sock_diag.tcp_info
+
+    @tcp_info.setter
+    def tcp_info(self, wanted: bool) -> None:
+        self.sock_diag.tcp_info = wanted
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
         taken_at = time.time()
         since, self._last = self._last, None  # a poll that fails midway vouches for nothing
         moved = None
+        tcp_info = None
         if self.source in ("netlink", "procfs"):
-            (listeners, connections), unattributed, errors, fresh, gone = self._from_linux()
+            (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
+                self._from_linux(since)
+            )
             if since is not None:
                 moved = Moved(since, fresh, gone)
         else:
@@ -134,6 +163,7 @@ class Collector:
             interfaces=interfaces,
             totals=read_socket_totals(self.proc_root),
             counters=counters,
+            tcp_info=tcp_info,
         )
         if moved is not None:
             snapshot.account(moved)
@@ -197,20 +227,30 @@ class Collector:
         return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
 
     def _from_linux(
-        self,
-    ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...]]:
-        """(listeners, connections) with owners attached, unattributed, errors, and the
-        Sockets built anew and dropped since last poll. A row the reader handed back
-        unchanged, still held by the same owner, keeps last poll's Socket (and which of
-        the two it is) instead of building a new one."""
-        (raw, inodes), errors = self._read_linux_table()
+        self, since: object
+    ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...], TcpInfoTable | None]:
+        """(listeners, connections) with owners attached, unattributed, errors, the
+        Sockets built anew and dropped since last poll, and the connections' tcp_info if
+        the dump brought it, with which of them changed since the snapshot `since` names
+        (None: no account). A row the reader handed back unchanged, still held by the
+        same owner, keeps last poll's Socket (and which of the two it is) instead of
+        building a new one.
+
+        Last poll's tcp_info is found by id of its Socket: last poll's Sockets all live
+        (in `_built`) until this loop is done, so an id there is still theirs; it is
+        dropped first, so a poll that fails midway leaves none to mislead the next."""
+        (raw, inodes, infos), errors = self._read_linux_table()
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
         owner_of = {inode: owners[ident] for inode, ident in holders.items()}
         split: tuple[list[Socket], list[Socket]] = ([], [])
         previous, built = self._built, {}
         fresh, replaced = [], []
-        for row in raw:
+        counted: list[Socket] = []
+        counters: dict[int, bytes] = {}
+        changed: list[Socket] = []
+        last_counters, self._counters = self._counters, {}
+        for row, info in zip(raw, repeat(None) if infos is None else infos, strict=False):
             owner = owner_of.get(row.inode)
             entry = previous.pop(id(row), None)
             if entry is None or entry[0] is not row or entry[1] is not owner:
@@ -221,8 +261,14 @@ class Collector:
                 entry = (row, owner, sock, not sock.is_listener)
             built[id(row)] = entry
             split[entry[3]].append(entry[2])
+            if info is not None and entry[3]:  # a listener's tcp_info says nothing
+                connection = entry[2]
+                counted.append(connection)
+                counters[id(connection)] = info
+                if last_counters.get(id(connection)) != info:
+                    changed.append(connection)
         gone = (*replaced, *(entry[2] for entry in previous.values()))
-        self._built = built
+        self._built, self._counters = built, counters
         listeners, connections = split
         return (
             (tuple(listeners), tuple(connections)),
@@ -230,6 +276,7 @@ class Collector:
             errors,
             tuple(fresh),
             gone,
+            None if infos is None else TcpInfoTable(counted, counters, changed, since),
         )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:

@@ -4,7 +4,8 @@ One dump per (family, protocol) hands back binary records, so there is no text t
 split and no hex to decode: at 20,000 sockets this is the cheapest way to read the
 table. The rows are the same `RawSocket`s that `procnet` produces, so owners attach
 the same way. pyroute2 is not used: its decoder takes many times a poll's budget at that
-scale (BENCHMARKS.md, "Behind the code").
+scale (BENCHMARKS.md, "Behind the code"). Asked to, it also brings each TCP socket's
+`tcp_info` (`tcpinfo`), cut out of the reply as bytes and left undecoded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import NamedTuple
 
 from portscope.collect.procnet import TCP_STATES, RawSocket, format_ip
 from portscope.model import Family, Proto
+from portscope.tcpinfo import KEPT_FROM, kept_length
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -39,6 +41,12 @@ have no inode, so thousands of TIME_WAIT sockets are not even formatted by the k
 TCP_LISTEN = 10
 UDP_CONNECTED = 1
 RECV_BUFFER = 1 << 16  # a dump batch is at most 32 KiB
+INET_DIAG_INFO = 2
+WANT_INFO = 1 << (INET_DIAG_INFO - 1)
+"""idiag_ext bit asking for INET_DIAG_INFO: struct tcp_info for every full TCP socket
+(not TIME_WAIT or SYN_RECV, which the kernel keeps as mini sockets without one)."""
+NLA_HEADER = struct.Struct("=HH")
+NLA_TYPE_MASK = 0x3FFF
 
 NLMSGHDR = struct.Struct("=IHHII")
 INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48s")
@@ -74,10 +82,12 @@ class NetlinkUnavailable(OSError):
     """The kernel (or a sandbox) refused sock_diag; callers fall back to /proc."""
 
 
-def dump_request(family: int, protocol: int, sequence: int, states: int = ALL_STATES) -> bytes:
+def dump_request(
+    family: int, protocol: int, sequence: int, states: int = ALL_STATES, extensions: int = 0
+) -> bytes:
     """One SOCK_DIAG_BY_FAMILY dump request for `states` (a bit per state) of one
-    family/protocol."""
-    body = INET_DIAG_REQ_V2.pack(family, protocol, 0, states, NO_SOCKID)
+    family/protocol, with the attributes `extensions` asks for (idiag_ext bits)."""
+    body = INET_DIAG_REQ_V2.pack(family, protocol, extensions, states, NO_SOCKID)
     header = NLMSGHDR.pack(
         NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, 0
     )
@@ -95,10 +105,13 @@ def destroy_request(family: int, protocol: int, sockid: bytes, sequence: int) ->
 
 
 class Table(NamedTuple):
-    """A dump's rows, and the inodes among them (0, for no holder, left out)."""
+    """A dump's rows, and the inodes among them (0, for no holder, left out); when
+    tcp_info was asked for, `infos` holds each row's kept tcp_info bytes (None for a row
+    without one), in the order of `rows`."""
 
     rows: list[RawSocket]
     inodes: set[int]
+    infos: list[bytes | None] | None = None
 
 
 Batch = tuple[bytes, Sequence[int], int]
@@ -239,6 +252,76 @@ def decode(fields: Fields, proto: Proto, family: Family) -> RawSocket:
     )
 
 
+class InfoPlaces:
+    """Where the INET_DIAG_INFO attribute sits in each reply message, to cut its kept
+    bytes out (`tcpinfo.KEPT_FROM` on).
+
+    The kernel writes a message's attributes in a fixed order, so messages of one
+    length share one layout: the place found by walking one message is reused for
+    every other of that length in which the same INFO header sits exactly there (for a
+    batch of alike rows, checked a column at a time as `uniform_length` does); any
+    other message is walked.
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[int, Place] = {}
+        """Message length -> where its INFO attribute was found."""
+
+    def cut(self, buffer: bytes, offsets: Sequence[int], length: int) -> list[bytes | None]:
+        """Each message's kept tcp_info bytes (None when it has none), in order."""
+        if length and offsets:
+            place = self._at.get(length) or self._walk(buffer, offsets[0])
+            if place is not None and holds_column(buffer, offsets, length, place):
+                start, end = place.kept
+                return [buffer[offset + start : offset + end] for offset in offsets]
+        return [self._one(buffer, offset) for offset in offsets]
+
+    def _one(self, buffer: bytes, offset: int) -> bytes | None:
+        length = FIRST_WORD.unpack_from(buffer, offset - NLMSGHDR.size)[0]
+        place = self._at.get(length)
+        if place is None or FIRST_WORD.unpack_from(buffer, offset + place.at)[0] != place.word:
+            place = self._walk(buffer, offset)
+            if place is None:
+                return None
+        start, end = place.kept
+        return buffer[offset + start : offset + end]
+
+    def _walk(self, buffer: bytes, offset: int) -> Place | None:
+        """The INFO attribute of the message whose payload starts at `offset`, found by
+        walking its attributes; remembered for its length."""
+        length = FIRST_WORD.unpack_from(buffer, offset - NLMSGHDR.size)[0]
+        end = offset - NLMSGHDR.size + length
+        at = INET_DIAG_MSG.size
+        while offset + at + NLA_HEADER.size <= end:
+            size, kind = NLA_HEADER.unpack_from(buffer, offset + at)
+            if size < NLA_HEADER.size or offset + at + size > end:
+                return None
+            if kind & NLA_TYPE_MASK == INET_DIAG_INFO:
+                data = at + NLA_HEADER.size
+                kept = (data + KEPT_FROM, data + KEPT_FROM + kept_length(size - NLA_HEADER.size))
+                word = FIRST_WORD.unpack_from(buffer, offset + at)[0]
+                place = self._at[length] = Place(at, word, kept)
+                return place
+            at += (size + 3) & ~3
+        return None
+
+
+class Place(NamedTuple):
+    """Where a message's INFO attribute is: its header's offset in the payload, the
+    header read as one word (length and type), and the kept bytes' span."""
+
+    at: int
+    word: int
+    kept: tuple[int, int]
+
+
+def holds_column(buffer: bytes, offsets: Sequence[int], length: int, place: Place) -> bool:
+    """Whether every message of a batch of alike rows has `place`'s INFO header there."""
+    column = (NLMSGHDR.size + place.at) // 4
+    found = memoryview(buffer).cast("I")[column :: length // 4].tolist()
+    return found.count(place.word) == len(offsets)
+
+
 class SockDiagReader:
     """Dumps the socket table, reusing last dump's row for every socket whose bytes match.
 
@@ -246,35 +329,62 @@ class SockDiagReader:
     and a dict lookup instead of a decode, and the same RawSocket object comes back
     (which lets the collector reuse what it built from it). A ticking timer's expiry is
     left out of the comparison, so it does not make a socket look changed.
+
+    With `tcp_info` the TCP dumps also bring each socket's tcp_info, cut out of the
+    reply as bytes beside the rows (`Table.infos`): its counters move with every
+    segment, so they take no part in whether a row is reused.
     """
 
-    def __init__(self, dumps: tuple[Dump, ...] = DUMPS, conn: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        dumps: tuple[Dump, ...] = DUMPS,
+        conn: socket.socket | None = None,
+        *,
+        tcp_info: bool = False,
+    ) -> None:
         self.dumps = dumps
         self.conn = conn
         """A socket opened in another namespace (`nshandle`), reused every read; None:
         a new one in ours each read."""
+        self.tcp_info = tcp_info
+        """Whether the next read asks for tcp_info; may change between reads."""
         self._rows: list[dict[bytes, RawSocket]] = [{} for _ in dumps]
+        self._places = InfoPlaces()
 
     def read(self) -> Table:
         """Every inet socket in the socket's network namespace; NetlinkUnavailable if
         refused."""
-        table = Table([], set())
+        table = Table([], set(), [] if self.tcp_info else None)
         with diag_socket(self.conn) as conn:
             for index, (family, protocol, proto, name) in enumerate(self.dumps):
-                conn.send(dump_request(family, protocol, index + 1))
-                self._rows[index] = self._dump(conn, index, proto, name, table)
+                info = table.infos is not None and protocol == socket.IPPROTO_TCP
+                wanted = WANT_INFO if info else 0
+                conn.send(dump_request(family, protocol, index + 1, extensions=wanted))
+                self._rows[index] = self._dump(conn, index, proto, name, table, info)
         table.inodes.discard(0)
         return table
 
     def _dump(
-        self, conn: socket.socket, index: int, proto: Proto, family: Family, table: Table
+        self,
+        conn: socket.socket,
+        index: int,
+        proto: Proto,
+        family: Family,
+        table: Table,
+        info: bool,
     ) -> dict[bytes, RawSocket]:
+        """One dump's rows into `table`; with `info`, their tcp_info into `table.infos`
+        (rows of a dump that was not asked for it get None there)."""
         known = self._rows[index]
         seen: dict[bytes, RawSocket] = {}
         unpack = INET_DIAG_MSG.unpack_from
-        rows = table.rows
+        rows, infos = table.rows, table.infos
         for buffer, offsets, length in replies(conn, index + 1):
             table.inodes.update(batch_inodes(buffer, offsets, length))
+            if infos is not None:
+                infos.extend(
+                    self._places.cut(buffer, offsets, length) if info else [None] * len(offsets)
+                )
             for offset in offsets:
                 # Every byte decode reads (state to sockid; queues, uid, inode) but the
                 # expiry countdown: two slices hash faster than an unpacked tuple.

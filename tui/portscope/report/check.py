@@ -12,10 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from portscope.analysis import HealthReport, Level, percent_label, worst
+from portscope.analysis import HealthReport, Level, percent_label
+from portscope.analysis.levels import SEVERITY, worst
+from portscope.analysis.retransmits import RetransmitLimits, RetransmitRate
 from portscope.history.baseline import ListenerDiff, listener_entry
 from portscope.report.baseline import listener_label
-from portscope.report.health import describe, destination_label, health_record, pressure_record
+from portscope.report.health import (
+    describe,
+    destination_label,
+    health_record,
+    pressure_record,
+    retransmit_record,
+)
 from portscope.sanitise import perf_label, plugin_text, printable
 
 SCHEMA = "portscope.check/1"
@@ -46,9 +54,14 @@ class Outcome:
         return "\n".join([*lines, *map(plugin_text, self.details)])
 
 
-def perfdata(report: HealthReport) -> str:
+def perfdata(
+    report: HealthReport,
+    retransmits: Sequence[RetransmitRate] = (),
+    limits: RetransmitLimits | None = None,
+) -> str:
     """Figures a monitoring system can graph: value;warn;crit;min;max. Listen drops
-    (over the interval) and conntrack fill only where they were measured."""
+    (over the interval) and conntrack fill only where they were measured; the highest
+    retransmission share only when a limit for it was set."""
     t = report.thresholds
     bounds = f"{t.warning:g};{t.critical:g};0;100"
     top = report.top_pressure.percent if report.top_pressure else 0.0
@@ -66,6 +79,10 @@ def perfdata(report: HealthReport) -> str:
     if report.conntrack is not None:
         fill = f"{t.conntrack_warning:g};{t.conntrack_critical:g};0;100"
         figures["conntrack"] = f"{report.conntrack.percent:.1f}%;{fill}"
+    if limits is not None and limits.enabled:
+        resent = max((r.percent for r in retransmits), default=0.0)
+        warn, crit = ("" if v is None else f"{v:g}" for v in (limits.warning, limits.critical))
+        figures["max_retransmit"] = f"{resent:.1f}%;{warn};{crit};0;100"
     return " ".join(f"{perf_label(label)}={value}" for label, value in figures.items())
 
 
@@ -103,13 +120,19 @@ def baseline_perfdata(diff: ListenerDiff) -> str:
 
 
 def outcome(
-    report: HealthReport, errors: Sequence[str] = (), baseline: ListenerDiff | None = None
+    report: HealthReport,
+    errors: Sequence[str] = (),
+    retransmits: Sequence[RetransmitRate] = (),
+    limits: RetransmitLimits | None = None,
+    baseline: ListenerDiff | None = None,
 ) -> Outcome:
-    """Status, summary and details for one health report, the poll's read errors and,
-    with `baseline`, the listeners that differ from a baseline."""
-    found = [(f.level, describe(f)) for f in report.problems]
+    """Status, summary and details for one health report, the poll's read errors,
+    (when `limits` were set) each destination's retransmission share and, with
+    `baseline`, the listeners that differ from a baseline."""
+    findings = [*report.problems, *(r for r in retransmits if r.level != "ok")]
+    found = [(f.level, describe(f)) for f in findings]
     found += baseline_problems(baseline) if baseline is not None else []
-    found.sort(key=lambda item: item[0] != "critical")  # critical first, in order
+    found.sort(key=lambda item: -SEVERITY[item[0]])  # the worst first, in order
     problems = [f"{STATUS[level]}: {text}" for level, text in found]
     details = problems + [f"UNKNOWN: could not read {printable(e)}" for e in errors]
     notes = [] if report.polls > 1 else [ONE_POLL]
@@ -123,7 +146,7 @@ def outcome(
         summary = ok_summary(report)
         if baseline is not None:
             summary += ", listeners as in the baseline"
-    perf = perfdata(report)
+    perf = perfdata(report, retransmits, limits)
     if baseline is not None:
         perf += " " + baseline_perfdata(baseline)
     health = health_record(report)
@@ -132,11 +155,12 @@ def outcome(
         "status": status,
         "exit_code": EXIT_CODES[status],
         "summary": summary,
-        "problems": health["problems"],
+        "problems": [{"level": level, "text": text} for level, text in found],
         "errors": list(errors),
         "notes": notes,
         "perfdata": perf,
         "pressure": [pressure_record(p) for p in report.pressure],
+        "retransmits": [retransmit_record(r) for r in retransmits],
         "health": health,
     }
     if baseline is not None:

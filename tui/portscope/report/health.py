@@ -16,6 +16,7 @@ from portscope.analysis import (
     ListenDrops,
     percent_label,
 )
+from portscope.analysis.retransmits import RetransmitRate
 from portscope.model import Owner, SocketTotals, endpoint
 from portscope.report.owner import owner_record
 from portscope.sanitise import printable
@@ -126,8 +127,28 @@ def destination_label(dest: Destination) -> str:
     return f"{dest.proto} {dest.local_address} -> {endpoint(dest.remote_address, dest.remote_port)}"
 
 
-def describe(finding: Finding) -> str:
+def retransmit_record(found: RetransmitRate) -> dict[str, Any]:
+    address, port = found.destination
+    return {
+        "remote_address": address,
+        "remote_port": port,
+        "percent": rounded(found.percent),
+        "retransmit_rate": round(found.rate.retransmits, 1),
+        "segment_rate": round(found.rate.segments_sent, 1),
+        "interval": round(found.seconds, 3),
+        "level": found.level,
+    }
+
+
+def describe(finding: Finding | RetransmitRate) -> str:
     """One plain line saying what is wrong and how badly."""
+    if isinstance(finding, RetransmitRate):
+        rate = finding.rate
+        return (
+            f"tcp -> {endpoint(*finding.destination)}: {percent_label(finding.percent)} of the "
+            f"segments sent were retransmissions in the last {finding.seconds:.1f} s "
+            f"({rate.retransmits:.1f}/s of {rate.segments_sent:.1f}/s)"
+        )
     if isinstance(finding, DestinationPressure):
         recyclable = finding.time_wait_reusable and finding.time_wait
         reuse = " (tcp_tw_reuse lets connect() recycle them)" if recyclable else ""

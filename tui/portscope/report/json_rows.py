@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from operator import attrgetter
 
+from portscope.analysis.traffic import TrafficReport
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
+from portscope.report.traffic import TRAFFIC_FIELDS, traffic_values
 
 
 class JsonText(dict[str | None, str]):
@@ -40,14 +43,42 @@ ROW_FIELDS = attrgetter(
 )  # fmt: skip
 
 
-def connection_rows(snapshot: Snapshot) -> list[str]:
-    """`json.dumps(connection_record(sock, snapshot))` for every connection, in order.
+COUNTERS = ", ".join(f"{json.dumps(name)}: %s" for name in TRAFFIC_FIELDS[:-2])
+"""The numeric traffic members as one format: `%s` writes an int or a float as json
+does (float's repr), and None as `None`, which is then the one word to make `null`."""
+
+
+@lru_cache(maxsize=64)
+def flags_json(flags: tuple[str, ...]) -> str:
+    return json.dumps(list(flags))
+
+
+def traffic_text(values: tuple[object, ...], text: JsonText, without: dict[object, str]) -> str:
+    """The traffic members of a row; a socket without counters shares its text with
+    every other that lacks them for the same reason."""
+    reason = values[-1]
+    if reason is not None:
+        found = without.get(reason)
+        if found is None:
+            members = ", ".join(f"{json.dumps(name)}: null" for name in TRAFFIC_FIELDS[:-2])
+            found = without[reason] = (
+                f'{members}, "flags": [], "traffic_unavailable": {text[reason]}'
+            )
+        return found
+    numbers = (COUNTERS % values[:-2]).replace("None", "null")
+    return f'{numbers}, "flags": {flags_json(values[-2])}, "traffic_unavailable": null'
+
+
+def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) -> list[str]:
+    """`json.dumps(connection_record(sock, snapshot, traffic))` for every connection, in
+    order.
 
     `is_ephemeral` depends only on the protocol, the local port and whether the socket
     is a listener (its state, and for UDP whether it has a peer), so it is asked once
     per such combination."""
     sockets = snapshot.connections
     text, owner = JsonText(), owner_members(sockets)
+    without: dict[object, str] = {}
     ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
     rows = []
     for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(
@@ -62,6 +93,7 @@ def connection_rows(snapshot: Snapshot) -> list[str]:
             f'"local_address": {text[address]}, "local_port": {port}, '
             f'"remote_address": {text[remote]}, '
             f'"remote_port": {"null" if remote_port is None else remote_port}, '
-            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}}}'
+            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, '
+            f"{traffic_text(traffic_values(sock, snapshot, traffic), text, without)}}}"
         )
     return rows

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from portscope.analysis import HealthTracker
+from portscope.analysis.traffic import TrafficReport, TrafficTracker
 from portscope.exposure import bind_label, exposure_of
 from portscope.model import (
     InterfaceTable,
@@ -21,12 +22,13 @@ from portscope.model import (
 from portscope.report.json_rows import connection_rows
 from portscope.report.owner import owner_record
 from portscope.report.table import format_table
+from portscope.report.traffic import TRAFFIC_FIELDS, traffic_members, traffic_record
 from portscope.sanitise import csv_cell, printable
 
 SCHEMA = "portscope.snapshot/1"
 CONNECTION_FIELDS = (
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "pid", "process", "user", "ephemeral",
+    "state", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
 )  # fmt: skip
 
 
@@ -49,7 +51,11 @@ def listener_record(sock: Socket, interfaces: InterfaceTable) -> dict[str, Any]:
     }
 
 
-def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
+def connection_record(
+    sock: Socket, snapshot: Snapshot, traffic: TrafficReport | None = None
+) -> dict[str, Any]:
+    """A connection's members; its traffic from `traffic` when given (rates need two
+    polls), else from the snapshot's own counters."""
     return {
         "proto": sock.proto,
         "family": sock.family,
@@ -60,6 +66,7 @@ def connection_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any]:
         "state": sock.state,
         **owner_record(sock.owner),
         "ephemeral": snapshot.is_ephemeral(sock),
+        **traffic_members(sock, snapshot, traffic),
     }
 
 
@@ -74,14 +81,18 @@ def counters_record(counters: KernelCounters) -> dict[str, Any]:
     return {"values": dict(counters.values), "conntrack": conntrack}
 
 
-def snapshot_record(snapshot: Snapshot) -> dict[str, Any]:
-    """The `portscope.snapshot/1` document; fields may be added, never renamed."""
-    before, after = around_connections(snapshot)
-    connections = [connection_record(s, snapshot) for s in snapshot.connections]
+def snapshot_record(snapshot: Snapshot, traffic: TrafficReport | None = None) -> dict[str, Any]:
+    """The `portscope.snapshot/1` document; fields may be added, never renamed.
+    Traffic comes from `traffic` when given, else from this one poll."""
+    traffic = traffic or TrafficTracker().update(snapshot)
+    before, after = around_connections(snapshot, traffic)
+    connections = [connection_record(s, snapshot, traffic) for s in snapshot.connections]
     return {**before, "connections": connections, **after}
 
 
-def around_connections(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+def around_connections(
+    snapshot: Snapshot, traffic: TrafficReport
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The document's members before and after "connections", in order."""
     from portscope.report.health import health_record, pressure_record  # only this needs it
 
@@ -112,6 +123,7 @@ def around_connections(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, An
         "pressure": [pressure_record(p) for p in health.pressure],
         "health": health_record(health),
         "counters": counters_record(snapshot.counters),
+        "traffic": traffic_record(traffic),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),
         "source": snapshot.source,
@@ -120,26 +132,33 @@ def around_connections(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, An
     return before, after
 
 
-def to_json(snapshot: Snapshot) -> str:
+def to_json(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
     """ASCII-only JSON: control and bidi characters in process names arrive escaped.
 
     One line, not indented: json's C encoder only runs without `indent`, and the Python
     one is several times slower at 20k sockets (BENCHMARKS.md, "Behind the code"; pipe
     through `jq` to read it). The connection rows are written by `json_rows`, byte for
     byte as json.dumps would write them."""
-    before, after = around_connections(snapshot)
-    rows = ", ".join(connection_rows(snapshot))
+    traffic = traffic or TrafficTracker().update(snapshot)
+    before, after = around_connections(snapshot, traffic)
+    rows = ", ".join(connection_rows(snapshot, traffic))
     return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {json.dumps(after)[1:]}'
 
 
-def to_csv(snapshot: Snapshot) -> str:
+def csv_value(value: object) -> object:
+    """A list (the flags) as its items joined by spaces."""
+    return " ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def to_csv(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
     """Every socket, one row each; listeners have no remote and ephemeral=false."""
+    traffic = traffic or TrafficTracker().update(snapshot)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CONNECTION_FIELDS)
     for sock in snapshot.sockets:
-        record = connection_record(sock, snapshot)
-        writer.writerow([csv_cell(record[name]) for name in CONNECTION_FIELDS])
+        record = connection_record(sock, snapshot, traffic)
+        writer.writerow([csv_cell(csv_value(record[name])) for name in CONNECTION_FIELDS])
     return out.getvalue()
 
 

@@ -1,21 +1,16 @@
-"""Feeds the shared Poller's snapshots to a HealthTracker off the event loop.
-
-A recount at 20k connections takes too long for the event loop, more so when every
-connection has a destination of its own (BENCHMARKS.md, "Behind the code"), so it runs
-on one dedicated thread: a single worker keeps the polls in order, which the CLOSE_WAIT
-trends and following each Delta need. Reports come back through `deliver`, and an
-analysis that raised through `on_failure` (logged first), both called on that thread
-(the app posts them as messages). No textual here.
+"""Feeds the shared Poller's snapshots to a HealthTracker off the event loop
+(`AnalysisFeed`): a poll right after the last one analysed follows its Delta; after a
+gap everything is recounted. No textual here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from portscope.analysis import HealthReport, HealthTracker, Thresholds
-from portscope.failures import OnFailure, survived
-from portscope.poller import PollEvent, PollUpdate
+from portscope.failures import OnFailure
+from portscope.poller import PollUpdate
+from portscope.view.analysis_feed import AnalysisFeed
 
 Deliver = Callable[[HealthReport], None]
 
@@ -24,8 +19,8 @@ PRESSURE_ROWS = 1_000
 """The pressure view lists this many of the most pressed destinations."""
 
 
-class HealthFeed:
-    """A Poller subscriber: every successful poll is analysed, in order, on one thread."""
+class HealthFeed(AnalysisFeed[HealthReport]):
+    """A Poller subscriber: every successful poll's health, in order, on one thread."""
 
     def __init__(
         self,
@@ -35,32 +30,13 @@ class HealthFeed:
         on_failure: OnFailure | None = None,
     ) -> None:
         self.tracker = HealthTracker(thresholds, pressure_limit=PRESSURE_ROWS, follow_deltas=True)
-        self._deliver = deliver
-        self._on_failure = on_failure
-        self._sequence = 0
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portscope-health")
+        super().__init__(
+            self._health, deliver, "the health analysis", "portscope-health", on_failure=on_failure
+        )
 
     @property
     def latest(self) -> HealthReport | None:
         return self.tracker.latest
 
-    def on_poll(self, event: PollEvent) -> None:
-        if isinstance(event, PollUpdate):
-            self._thread.submit(self._analyse, event)
-
-    def _analyse(self, event: PollUpdate) -> None:
-        """A poll right after the last one analysed follows its Delta; after a gap (a
-        subscriber joins late and is replayed the last poll, or an analysis failed)
-        everything is recounted. Nobody waits on this thread's futures, so a failure is
-        reported here or never."""
-        follows = event.sequence == self._sequence + 1
-        self._sequence = event.sequence
-        try:
-            self._deliver(self.tracker.update(event.snapshot, event.delta if follows else None))
-        except Exception as exc:
-            self._sequence = 0
-            survived("the health analysis", exc, self._on_failure)
-
-    def close(self) -> None:
-        """Drop analyses not yet started; the running one finishes on its own."""
-        self._thread.shutdown(wait=False, cancel_futures=True)
+    def _health(self, event: PollUpdate, follows: bool) -> HealthReport:
+        return self.tracker.update(event.snapshot, event.delta if follows else None)
