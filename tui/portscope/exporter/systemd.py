@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from portscope.systemd_words import quoted
+
 UNIT = """\
 [Unit]
 Description=portscope Prometheus exporter: listeners, ephemeral port pressure, socket leaks
@@ -38,17 +40,6 @@ SystemCallArchitectures=native
 [Install]
 WantedBy=multi-user.target
 """
-SPECIAL = str.maketrans({"\\": "\\\\", '"': '\\"', "%": "%%", "$": "$$"})
-"""What systemd would read otherwise: escapes, quotes, specifiers, variables."""
-
-
-def quoted(word: str) -> str:
-    """One ExecStart word, quoted the way systemd.service(5) reads it."""
-    escaped = word.translate(SPECIAL)
-    plain = escaped == word and word and not any(c.isspace() or c in "';" for c in word)
-    return word if plain else f'"{escaped}"'
-
-
 def unit_file(argv: Sequence[str], writable: Sequence[str] = ()) -> str:
     """A unit that runs `argv` (absolute paths only: a unit has no working directory),
     allowed to write in the `writable` directories."""

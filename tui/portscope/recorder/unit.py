@@ -17,6 +17,7 @@ from pathlib import Path
 
 import portscope
 from portscope.history.paths import SYSTEM_DB
+from portscope.systemd_words import quoted
 
 TEMPORARY = (Path("/tmp"), Path("/var/tmp"))
 """Where PrivateTmp= would give the service an empty directory of its own instead."""
@@ -59,10 +60,10 @@ def systemd_unit(db: Path, options: Sequence[str]) -> str:
     root = source_root()
     environment = f"Environment={shlex.quote(f'PYTHONPATH={root}')}\n" if root else ""
     directory = db.parent.resolve()
-    writable = "" if directory == SYSTEM_DB.parent else f"ReadWritePaths={directory}\n"
+    writable = "" if directory == SYSTEM_DB.parent else f"ReadWritePaths={quoted(str(directory))}\n"
     in_tmp = any(directory.is_relative_to(tmp) for tmp in TEMPORARY)
     return UNIT.format(
-        exec_start=shlex.join(command),
+        exec_start=" ".join(quoted(word) for word in command),
         environment=environment,
         private_tmp="" if in_tmp else "PrivateTmp=yes\n",
         writable=writable,
