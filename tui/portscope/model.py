@@ -54,6 +54,68 @@ def endpoint(address: str | None, port: int | None) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+Runtime = Literal["docker", "podman", "containerd", "cri-o"]
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A container as its cgroup path names it (runtime, id, a Kubernetes pod's uid),
+    with what its runtime's API adds when it answers: its name and image, and for a
+    Kubernetes container its pod, the pod's namespace and its name in the pod."""
+
+    runtime: Runtime | None
+    id: str
+    pod_uid: str | None = None
+    name: str | None = None
+    image: str | None = None
+    pod: str | None = None
+    pod_namespace: str | None = None
+    pod_container: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What an operator calls it: its name, else the short id `docker ps` shows."""
+        return self.name or self.id[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Helper:
+    """A runtime's helper process (conmon) serving one container (id None where the
+    path does not say which: podman's cgroupfs driver puts every conmon in one)."""
+
+    runtime: Runtime
+    name: str
+    container_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a process runs, as its cgroup path says: in a container, as a runtime's
+    helper, or in a systemd unit (`unit`: the innermost service or scope of a process
+    in no container; `user`: the uid whose `systemd --user` runs it).
+    `own_network`: the process is in a network namespace other than pid 1's (a
+    container with a network of its own, not `--network host`)."""
+
+    path: str
+    container: Container | None = None
+    helper: Helper | None = None
+    unit: str | None = None
+    user: int | None = None
+    own_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PortBinding:
+    """One published port as its runtime maps it: `host_address:host_port` on the host
+    (0.0.0.0 or :: for every address) forwards to the container's `container_port`."""
+
+    container: Container
+    proto: Proto
+    host_address: str
+    host_port: int
+    container_port: int
+
+
 @dataclass(frozen=True, slots=True)
 class Owner:
     """The process that holds a socket; any field may be unknown (None) when not visible."""
@@ -63,6 +125,25 @@ class Owner:
     user: str | None = None
     cmdline: tuple[str, ...] | None = None
     create_time: float | None = None
+    placement: Placement | None = None
+
+    @property
+    def container(self) -> Container | None:
+        return self.placement.container if self.placement else None
+
+    @property
+    def unit(self) -> str | None:
+        return self.placement.unit if self.placement else None
+
+    @property
+    def where(self) -> str | None:
+        """The container (by name) or unit it runs in, as one short word for a cell."""
+        placement = self.placement
+        if placement is None:
+            return None
+        if placement.container is not None:
+            return placement.container.label
+        return placement.unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +229,30 @@ class Socket:
         if self.proto != "tcp":
             return True
         return TCP_LIFE.get(self.state or "", 0) >= TCP_LIFE.get(was.state or "", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A published port as one poll sees it: the runtime's binding, the host listener
+    that holds the port for the container (conmon, docker-proxy, rootlessport; None
+    when only NAT rules forward it), and the container's listener that serves it
+    (None while it is not seen)."""
+
+    binding: PortBinding
+    holder: Socket | None
+    server: Socket | None
+
+    @property
+    def target(self) -> str:
+        """`web2:8082 (python3)`: where a connection to the host port ends up."""
+        where = f"{self.binding.container.label}:{self.binding.container_port}"
+        owner = self.server.owner if self.server else None
+        return f"{where} ({owner.name or '?'})" if owner else where
+
+    @property
+    def host_side(self) -> str:
+        """`127.0.0.1:18082`, the address the host answers on."""
+        return endpoint(self.binding.host_address, self.binding.host_port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +491,8 @@ class Snapshot:
     tcp_info: TcpInfoTable | None = field(default=None, compare=False, repr=False)
     """The TCP connections' tcp_info, when the collector asked for it and its source
     has it (netlink); None otherwise."""
+    published: tuple[Publication, ...] = ()
+    """The containers' published ports, matched to this poll's sockets."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.
@@ -395,6 +502,9 @@ class Snapshot:
         default=None, init=False, repr=False, compare=False
     )
     _all: tuple[Socket, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _publications: Mapping[SocketKey, tuple[Publication, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         ports = frozenset((s.proto, s.local_port) for s in self.listeners)
@@ -430,6 +540,24 @@ class Snapshot:
             object.__setattr__(self, "_all", self.listeners + self.connections)
         assert self._all is not None
         return self._all
+
+    def publications(self, sock: Socket) -> tuple[Publication, ...]:
+        """The published ports `sock` holds on the host or serves in a container."""
+        if self._publications is None:
+            index: dict[SocketKey, tuple[Publication, ...]] = {}
+            for publication in self.published:
+                for side in (publication.holder, publication.server):
+                    if side is not None:
+                        index[side.key] = (*index.get(side.key, ()), publication)
+            object.__setattr__(self, "_publications", index)
+        assert self._publications is not None
+        return self._publications.get(sock.key, ())
+
+    def held_for(self, sock: Socket) -> Publication | None:
+        """The published port a host listener only holds for a container, if it is one."""
+        return next(
+            (p for p in self.publications(sock) if p.holder and p.holder.key == sock.key), None
+        )
 
     def selected(self, keep: Callable[[Socket], bool]) -> Snapshot:
         """This snapshot with only the sockets `keep` lets through. The rest is the

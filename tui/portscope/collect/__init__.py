@@ -30,6 +30,7 @@ from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, Table,
 from portscope.collect.owners import InodeOwners, OwnerCache, identify
 from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
+from portscope.collect.runtime import Runtimes
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import (
     Family,
@@ -41,6 +42,7 @@ from portscope.model import (
     Socket,
     TcpInfoTable,
 )
+from portscope.published import publish
 from portscope.sanitise import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
@@ -113,7 +115,8 @@ class Collector:
         self.source = choose_source(source, proc_root)
         self.fork_first_scan = fork_first_scan
         self.falls_back = source == "auto"
-        self.owner_cache = OwnerCache()
+        self.runtimes = Runtimes()
+        self.owner_cache = OwnerCache(self.runtimes, proc_root)
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
         self.sock_diag = SockDiagReader(tcp_info=tcp_info)
@@ -136,6 +139,8 @@ class Collector:
         since, self._last = self._last, None  # a poll that fails midway vouches for nothing
         moved = None
         tcp_info = None
+        self.runtimes.tick()
+        self.owner_cache.rename()
         if self.source in ("netlink", "procfs"):
             (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
                 self._from_linux(since)
@@ -148,7 +153,13 @@ class Collector:
         ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
         interfaces, interface_notes = read_interfaces()
         counters, counter_notes = read_proc_counters(self.proc_root)
-        notes = [*errors, *range_notes, *interface_notes, *counter_notes]
+        notes = [
+            *errors,
+            *range_notes,
+            *interface_notes,
+            *counter_notes,
+            *self.runtimes.take_notes(),
+        ]
         snapshot = Snapshot(
             taken_at=taken_at,
             host=os_text(socket.gethostname()),
@@ -164,6 +175,7 @@ class Collector:
             totals=read_socket_totals(self.proc_root),
             counters=counters,
             tcp_info=tcp_info,
+            published=publish(listeners, self.runtimes.bindings),
         )
         if moved is not None:
             snapshot.account(moved)

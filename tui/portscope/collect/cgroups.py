@@ -12,10 +12,10 @@ it is what holds a published port on the host for the container.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import replace
 
-Runtime = Literal["docker", "podman", "containerd", "cri-o"]
+from portscope.collect.namespaces import host_inode, link_inode
+from portscope.model import Container, Helper, Placement, Runtime
 
 CONTAINER_ID = r"(?P<id>[0-9a-f]{64})"
 SHAPES: tuple[tuple[re.Pattern[str], Runtime | None], ...] = tuple(
@@ -47,38 +47,6 @@ POD = re.compile(rf"(?:^|-)pod{POD_UID}(?:\.slice)?$")
 USER_MANAGER = re.compile(r"^user@(?P<uid>\d+)\.service$")
 UNIT_SUFFIXES = (".service", ".scope")
 """systemd units that hold processes (slices only group them)."""
-
-
-@dataclass(frozen=True)
-class Container:
-    """A container as its cgroup names it; `pod_uid` for a Kubernetes pod's."""
-
-    runtime: Runtime | None
-    id: str
-    pod_uid: str | None = None
-
-
-@dataclass(frozen=True)
-class Helper:
-    """A runtime's helper process (conmon) serving one container (id None where the
-    path does not say which: podman's cgroupfs driver puts every conmon in one)."""
-
-    runtime: Runtime
-    name: str
-    container_id: str | None
-
-
-@dataclass(frozen=True)
-class Placement:
-    """What a process's cgroup path says it belongs to. `unit` is the innermost systemd
-    service or scope of a process that is not in a container; `user` the uid whose
-    `systemd --user` runs it."""
-
-    path: str
-    container: Container | None = None
-    helper: Helper | None = None
-    unit: str | None = None
-    user: int | None = None
 
 
 def place_path(path: str) -> Placement:
@@ -171,9 +139,17 @@ def place(text: str) -> Placement | None:
 
 
 def read_placement(pid: int, proc_root: str = "/proc") -> Placement | None:
-    """Where process `pid` is placed; None if it says nothing or has exited."""
+    """Where process `pid` is placed; None if it says nothing or has exited. A
+    container's process is also asked whether its network is its own."""
     try:
         with open(f"{proc_root}/{pid}/cgroup", encoding="utf-8", errors="replace") as file:
-            return place(file.read())
+            placement = place(file.read())
     except OSError:
         return None
+    if placement is None or placement.container is None:
+        return placement
+    try:
+        own = link_inode(f"{proc_root}/{pid}/ns/net") != host_inode(proc_root)
+    except OSError:
+        return placement
+    return replace(placement, own_network=own)

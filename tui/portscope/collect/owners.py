@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 
 import psutil
 
+from portscope.collect.cgroups import read_placement
 from portscope.collect.fdscan import FdTables, ProcessId, Recheck
+from portscope.collect.runtime import Runtimes
 from portscope.model import Owner
 from portscope.sanitise import os_text
 
@@ -34,10 +37,15 @@ def identify(pid: int) -> ProcessId | None:
 
 
 class OwnerCache:
-    """Owner metadata read once per process lifetime, keyed by (pid, create_time)."""
+    """Owner metadata read once per process lifetime, keyed by (pid, create_time), with
+    where the process runs: its cgroup's container (named by `runtimes` when it is
+    given and knows it) or systemd unit."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtimes: Runtimes | None = None, proc_root: str = "/proc") -> None:
         self._owners: dict[ProcessId, Owner] = {}
+        self.runtimes = runtimes
+        self.proc_root = proc_root
+        self._generation = runtimes.generation if runtimes else 0
 
     def __len__(self) -> int:
         return len(self._owners)
@@ -45,16 +53,40 @@ class OwnerCache:
     def owner(self, ident: ProcessId) -> Owner:
         cached = self._owners.get(ident)
         if cached is None:
-            cached = self._owners[ident] = read_owner(ident)
+            cached = self._owners[ident] = self._named(read_owner(ident, self.proc_root))
         return cached
+
+    def _named(self, owner: Owner) -> Owner:
+        """`owner` with its container as the runtime's API names it (if it does)."""
+        container = owner.container
+        if self.runtimes is None or owner.placement is None:
+            return owner
+        if owner.placement.helper is not None:
+            self.runtimes.need()  # it holds ports the API maps to their containers
+        if container is None:
+            return owner
+        named = self.runtimes.named(container)
+        if named == container:
+            return owner
+        return replace(owner, placement=replace(owner.placement, container=named))
+
+    def rename(self) -> None:
+        """Name again the containers of cached owners once the API's answer changed
+        (it came back, or a container was renamed); unchanged owners stay the same
+        objects, so their sockets are not rebuilt."""
+        if self.runtimes is None or self.runtimes.generation == self._generation:
+            return
+        self._generation = self.runtimes.generation
+        self._owners = {ident: self._named(owner) for ident, owner in self._owners.items()}
 
     def keep_only(self, live: Iterable[ProcessId]) -> None:
         """Forget processes not seen in the latest poll, so the cache stays bounded."""
         self._owners = {i: o for i in set(live) if (o := self._owners.get(i)) is not None}
 
 
-def read_owner(ident: ProcessId) -> Owner:
-    """Read name, user and cmdline; a field that is hidden or vanishes stays None.
+def read_owner(ident: ProcessId, proc_root: str = "/proc") -> Owner:
+    """Read name, user, cmdline and placement; a field that is hidden or vanishes
+    stays None.
 
     psutil hands back bytes that are not UTF-8 as lone surrogates; they become `\\xNN`
     text here, where the bytes were read, so no output downstream meets them."""
@@ -69,7 +101,14 @@ def read_owner(ident: ProcessId) -> Owner:
             cmdline = _quietly(lambda: tuple(map(os_text, proc.cmdline())))
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         pass
-    return Owner(pid=pid, name=name, user=user, cmdline=cmdline, create_time=create_time)
+    return Owner(
+        pid=pid,
+        name=name,
+        user=user,
+        cmdline=cmdline,
+        create_time=create_time,
+        placement=read_placement(pid, proc_root),
+    )
 
 
 def _quietly(read):  # type: ignore[no-untyped-def]
