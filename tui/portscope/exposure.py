@@ -1,7 +1,10 @@
-"""How exposed a listener is, judged from its bind address alone.
+"""How exposed a listener is, judged from where a connection can come from.
 
 One place classifies a bind address, so the dashboard, the JSON and the lookup card
-never disagree about what "all interfaces" means.
+never disagree about what "all interfaces" means. A container with a network of its
+own changes the answer: its 0.0.0.0 is that network's, reachable from the host and
+its sibling containers only, unless a port is published, when the host binding's
+address says how far it reaches.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ from __future__ import annotations
 from typing import Literal
 
 from portscope.addresses import is_loopback, plain_address, scope_of
-from portscope.model import InterfaceTable
+from portscope.model import InterfaceTable, Snapshot, Socket
 
-Exposure = Literal["loopback", "interface", "all"]
+Exposure = Literal["loopback", "container", "interface", "all"]
 WILDCARDS = frozenset({"0.0.0.0", "::", "*"})
 LABELS: dict[Exposure, str] = {
     "loopback": "loopback only",
+    "container": "container network only",
     "interface": "one interface",
     "all": "all interfaces",
 }
@@ -41,3 +45,24 @@ def bind_label(address: str, interfaces: InterfaceTable) -> str:
         or interfaces.name_for(address)
         or ("lo" if exposure_of(address) == "loopback" else "not local")
     )
+
+
+REACH: dict[Exposure, int] = {"loopback": 0, "container": 1, "interface": 2, "all": 3}
+"""How far each reaches, to pick the widest of a port's host bindings."""
+
+
+def listener_exposure(sock: Socket, snapshot: Snapshot) -> Exposure:
+    """A listener's exposure: a published container port has its widest host
+    binding's; a container's listener otherwise reaches no further than its own
+    network; anything else is judged by its address."""
+    served = [
+        exposure_of(p.binding.host_address)
+        for p in snapshot.publications(sock)
+        if p.server is not None and p.server.key == sock.key
+    ]
+    if served:
+        return max(served, key=REACH.__getitem__)
+    bound = exposure_of(sock.local_address)
+    placement = sock.owner.placement if sock.owner else None
+    own_network = placement is not None and placement.container and placement.own_network
+    return "container" if own_network and bound != "loopback" else bound

@@ -241,3 +241,37 @@ def send_signal(owner: Owner, sig: int) -> str:
             "(run portscope with sudo)."
         ) from None
     return f"Sent {signal_name(sig)} to {label}."
+
+
+def placement_facts(owner: Owner) -> list[tuple[str, str]]:
+    """(label, value) lines saying where a process runs, as its cgroup and the
+    runtime's API say: its container (name, runtime, short id, image) and Kubernetes
+    pod, the container a runtime's helper serves, or its systemd unit. Printable."""
+    placement = owner.placement
+    if placement is None:
+        return []
+    facts: list[tuple[str, str]] = []
+    container = placement.container
+    if container is not None:
+        runtime = container.runtime or "container"
+        named = (
+            f"{container.name} ({runtime} {container.id[:12]})"
+            if container.name
+            else (f"{runtime} {container.id[:12]} (no name: the runtime's API did not say)")
+        )
+        facts.append(("runs in", named))
+        if container.image:
+            facts.append(("image", container.image))
+        if container.pod or container.pod_uid:
+            pod = "/".join(filter(None, (container.pod_namespace, container.pod)))
+            facts.append(("pod", pod or f"uid {container.pod_uid}"))
+        if container.pod_container:
+            facts.append(("in pod", container.pod_container))
+    elif placement.helper is not None:
+        helper = placement.helper
+        serving = f" of container {helper.container_id[:12]}" if helper.container_id else ""
+        facts.append(("helper", f"{helper.runtime}'s {helper.name}{serving}"))
+    if placement.unit is not None:
+        user = f" (systemd --user of uid {placement.user})" if placement.user is not None else ""
+        facts.append(("unit", placement.unit + user))
+    return [(label, printable(value, 200)) for label, value in facts]

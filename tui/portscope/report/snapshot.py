@@ -10,17 +10,18 @@ from typing import Any
 
 from portscope.analysis import HealthTracker
 from portscope.analysis.traffic import TrafficReport, TrafficTracker
-from portscope.exposure import bind_label, exposure_of
+from portscope.exposure import bind_label, exposure_of, listener_exposure
 from portscope.model import (
     InterfaceTable,
     KernelCounters,
+    Publication,
     Snapshot,
     Socket,
     endpoint,
     proto_label,
 )
 from portscope.report.json_rows import connection_rows
-from portscope.report.owner import owner_record
+from portscope.report.owner import container_record, owner_record
 from portscope.report.table import format_table
 from portscope.report.traffic import TRAFFIC_FIELDS, traffic_members, traffic_record
 from portscope.sanitise import csv_cell, printable
@@ -30,6 +31,11 @@ CONNECTION_FIELDS = (
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
     "state", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
 )  # fmt: skip
+PLACEMENT_FIELDS = (
+    "container_runtime", "container_id", "container_name", "container_image", "pod",
+    "pod_namespace", "unit", "published",
+)  # fmt: skip
+"""CSV's flat columns for where the process runs and what a listener publishes."""
 
 
 def iso_utc(epoch: float) -> str:
@@ -37,18 +43,71 @@ def iso_utc(epoch: float) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-def listener_record(sock: Socket, interfaces: InterfaceTable) -> dict[str, Any]:
+def listener_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
+    """A listener's members; its exposure and published ports as `snapshot` (the poll
+    it is from) judges them, by its address alone without one."""
+    interfaces = snapshot.interfaces if snapshot else InterfaceTable()
     return {
         "proto": sock.proto,
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
         **owner_record(sock.owner),
-        "exposure": exposure_of(sock.local_address),
+        "exposure": listener_exposure(sock, snapshot)
+        if snapshot
+        else exposure_of(sock.local_address),
         "interface": bind_label(sock.local_address, interfaces),
         "accept_queue": sock.rx_queue if sock.proto == "tcp" else None,
         "backlog": sock.tx_queue if sock.proto == "tcp" else None,
+        "published": published_record(sock, snapshot) if snapshot else None,
     }
+
+
+def published_record(sock: Socket, snapshot: Snapshot) -> dict[str, Any] | None:
+    """For a host listener that holds a published port: the container, port and
+    process it forwards to; for a container's listener: the host bindings that reach
+    it; null for any other."""
+    held = snapshot.held_for(sock)
+    if held is not None:
+        return {"to": target_record(held)}
+    served = snapshot.publications(sock)
+    if not served:
+        return None
+    return {"from": [host_record(p) for p in served]}
+
+
+def target_record(publication: Publication) -> dict[str, Any]:
+    """Where a published port forwards: the container, its port, and the process
+    listening there (null while it is not seen)."""
+    server = publication.server
+    return {
+        "container": container_record(publication.binding.container),
+        "port": publication.binding.container_port,
+        "pid": server.owner.pid if server and server.owner else None,
+        "process": server.owner.name if server and server.owner else None,
+    }
+
+
+def host_record(publication: Publication) -> dict[str, Any]:
+    """The host side of a published port, and the process holding it (null: NAT only)."""
+    holder = publication.holder
+    return {
+        "proto": publication.binding.proto,
+        "address": publication.binding.host_address,
+        "port": publication.binding.host_port,
+        "holder_pid": holder.owner.pid if holder and holder.owner else None,
+        "holder_process": holder.owner.name if holder and holder.owner else None,
+    }
+
+
+def publication_record(publication: Publication) -> dict[str, Any]:
+    """One published port: its host side and where it forwards."""
+    return {**host_record(publication), "to": target_record(publication)}
+
+
+def publication_text(publication: Publication) -> str:
+    """`127.0.0.1:18082 → web2:8082 (python3)`, printable."""
+    return printable(f"{publication.host_side} → {publication.target}")
 
 
 def connection_record(
@@ -117,7 +176,8 @@ def around_connections(
             {"family": g.family, "address": g.address, "interface": g.interface}
             for g in snapshot.interfaces.gateways
         ],
-        "listening": [listener_record(s, snapshot.interfaces) for s in snapshot.listeners],
+        "listening": [listener_record(s, snapshot) for s in snapshot.listeners],
+        "published": [publication_record(p) for p in snapshot.published],
     }
     after = {
         "pressure": [pressure_record(p) for p in health.pressure],
@@ -150,20 +210,50 @@ def csv_value(value: object) -> object:
     return " ".join(map(str, value)) if isinstance(value, list) else value
 
 
+def placement_cells(sock: Socket, snapshot: Snapshot) -> list[object]:
+    """The CSV's `PLACEMENT_FIELDS` of one socket; `published` as the table says it."""
+    owner = sock.owner
+    container = owner.container if owner else None
+    return [
+        *(
+            (container.runtime, container.id, container.name, container.image, container.pod,
+             container.pod_namespace)
+            if container
+            else (None,) * 6
+        ),
+        owner.unit if owner else None,
+        published_text(sock, snapshot),
+    ]  # fmt: skip
+
+
+def published_text(sock: Socket, snapshot: Snapshot) -> str | None:
+    """`→ web2:8082 (python3)` for a helper's host listener, `← 127.0.0.1:18082` for
+    the container's listener it reaches; None for every other socket."""
+    held = snapshot.held_for(sock)
+    if held is not None:
+        return printable(f"→ {held.target}")
+    served = snapshot.publications(sock)
+    return printable("← " + ", ".join(p.host_side for p in served)) if served else None
+
+
 def to_csv(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
     """Every socket, one row each; listeners have no remote and ephemeral=false."""
     traffic = traffic or TrafficTracker().update(snapshot)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CONNECTION_FIELDS)
+    writer.writerow((*CONNECTION_FIELDS, *PLACEMENT_FIELDS))
     for sock in snapshot.sockets:
         record = connection_record(sock, snapshot, traffic)
-        writer.writerow([csv_cell(csv_value(record[name])) for name in CONNECTION_FIELDS])
+        cells = [csv_value(record[name]) for name in CONNECTION_FIELDS]
+        writer.writerow([csv_cell(c) for c in (*cells, *placement_cells(sock, snapshot))])
     return out.getvalue()
 
 
 def to_table(snapshot: Snapshot) -> str:
-    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH")
+    """The sockets, aligned; the process beside the container or unit it runs in, and
+    a published port's helper as the mapping it holds. Published ports that no host
+    listener holds (NAT rules only) follow the table."""
+    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "IN", "EPH")
     rows = [
         (
             proto_label(s.proto, s.family),
@@ -171,8 +261,11 @@ def to_table(snapshot: Snapshot) -> str:
             endpoint(s.local_address, s.local_port),
             endpoint(s.remote_address, s.remote_port),
             s.pid,
-            s.owner.name if s.owner else None,
+            " ".join(
+                filter(None, (s.owner.name if s.owner else None, published_text(s, snapshot)))
+            ),
             s.owner.user if s.owner else None,
+            s.owner.where if s.owner else None,
             "yes" if snapshot.is_ephemeral(s) else "",
         )
         for s in snapshot.sockets
@@ -183,4 +276,9 @@ def to_table(snapshot: Snapshot) -> str:
         f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
         f"({rng.source})"
     )
-    return format_table(headers, rows) + "\n" + printable(summary)
+    unheld = [
+        f"published, no host listener (NAT rules only): {publication_text(p)}"
+        for p in snapshot.published
+        if p.holder is None
+    ]
+    return "\n".join([format_table(headers, rows), *map(printable, unheld), printable(summary)])

@@ -362,6 +362,16 @@ def owner_user(sock: Socket) -> str | None:
     return sock.owner.user if sock.owner else None
 
 
+def container_name(sock: Socket) -> str | None:
+    """The owner's container by name (its short id where the runtime did not say)."""
+    container = sock.owner.container if sock.owner else None
+    return container.label if container else None
+
+
+def unit_name(sock: Socket) -> str | None:
+    return sock.owner.unit if sock.owner else None
+
+
 Field = NumberField | TextField | ChoiceField | HostField
 STATE = ChoiceField(tcp_state, STATES, "a state", (*STATE_NAMES, *STATE_GROUPS))
 
@@ -388,6 +398,8 @@ FIELDS: dict[str, Field] = {
     ),
     "process": TextField(owner_name),
     "user": TextField(owner_user),
+    "container": TextField(container_name),
+    "unit": TextField(unit_name),
     "pid": NumberField(lambda s: s.pid, whole_number),
     "uid": NumberField(lambda s: s.uid, whole_number),
 }

@@ -420,7 +420,8 @@ def field_names() -> str:
 
 class SocketText:
     """A socket's text for bare words on the command line: the columns `portscope
-    snapshot` prints (proto, state, local and peer, pid, process, user)."""
+    snapshot` prints (proto, state, local and peer, pid, process, user, and the
+    container or unit the process runs in)."""
 
     __slots__ = ("lines", "search")
 
@@ -434,6 +435,7 @@ class SocketText:
             str(owner.pid) if owner else "",
             (owner.name or "") if owner else "",
             (owner.user or "") if owner else "",
+            (owner.where or "") if owner else "",
         )
         self.lines = CELL_SEPARATOR.join(cells)
         self.search = self.lines.casefold()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from portscope.analysis import AcceptQueue, Thresholds, listener_queue
-from portscope.exposure import LABELS, Exposure, bind_label, exposure_of
+from portscope.exposure import LABELS, REACH, bind_label, exposure_of, listener_exposure
 from portscope.model import Snapshot, Socket
 from portscope.sanitise import printable
 from portscope.session import SshSession
@@ -29,6 +29,7 @@ from portscope.view.socket_cells import (
     SocketFacts,
     owner_cells,
     pick,
+    published_cell,
     queue_cell,
     row_age,
     service_column,
@@ -51,8 +52,6 @@ class RowContext:
     thresholds: Thresholds | None = None
 
 
-EXPOSURE_ORDER: dict[Exposure, int] = {"loopback": 0, "interface": 1, "all": 2}
-
 LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
     replace(PROTO, priority=9),
     replace(LOCAL, id="address", title="address", priority=8),
@@ -64,7 +63,7 @@ LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
         14,
         priority=7,
         cell=lambda f: LABELS[f.exposure],
-        sort=lambda f: EXPOSURE_ORDER[f.exposure],
+        sort=lambda f: REACH[f.exposure],
     ),
     replace(service_column(lambda s: s.local_port, 9), priority=5),
     replace(PROCESS, width=12, priority=6),
@@ -118,14 +117,17 @@ def marked(text: str, *markers: Marker) -> tuple[str, tuple[str, ...] | None]:
 
 def listening_row(sock: Socket, ctx: RowContext) -> Row:
     snapshot = ctx.snapshot
-    exposure = exposure_of(sock.local_address)
+    exposure = listener_exposure(sock, snapshot)
     process, pid, user = owner_cells(sock, snapshot.privileged)
+    process = published_cell(process, sock, snapshot)
     session = ctx.session is not None and ctx.session.is_listener(sock)
     queue = listener_queue(sock, ctx.thresholds)
     process, marks = marked(process, SSH_LISTENER if session else NO_MARKER, queue_marker(queue))
     conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
     iface = (
-        "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
+        "*"
+        if exposure_of(sock.local_address) == "all"
+        else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
     facts = SocketFacts(
         sock, process, pid, user, exposure=exposure, iface=iface, conns=conns, queue=queue

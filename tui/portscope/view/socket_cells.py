@@ -19,7 +19,7 @@ from portscope.addresses import parse_ip
 from portscope.analysis import AcceptQueue
 from portscope.exposure import Exposure
 from portscope.knowledge import service_name
-from portscope.model import Socket, proto_label
+from portscope.model import Snapshot, Socket, proto_label
 from portscope.sanitise import printable
 from portscope.view.columns import Column, Row
 
@@ -57,18 +57,38 @@ def address_sort(address: str | None) -> bytes:
 
 
 def owner_cells(sock: Socket, privileged: bool) -> tuple[str, str, str]:
-    """The process, pid and user cells; `?` for an owner unknown though privileged,
-    `–` for one hidden from an unprivileged run."""
+    """The process (with the container or unit it runs in: `python3 (web1)`), pid and
+    user cells; `?` for an owner unknown though privileged, `–` for one hidden from an
+    unprivileged run."""
     owner = sock.owner
     if owner is None:
         return (UNKNOWN if privileged else HIDDEN), "", ""
-    return _known_owner_cells(owner.pid, owner.name, owner.user)
+    return _known_owner_cells(owner.pid, owner.name, owner.user, owner.where)
 
 
 @lru_cache(maxsize=8_192)
-def _known_owner_cells(pid: int, name: str | None, user: str | None) -> tuple[str, str, str]:
+def _known_owner_cells(
+    pid: int, name: str | None, user: str | None, where: str | None
+) -> tuple[str, str, str]:
     """Cached: thousands of sockets share a few owners, and a full rebuild formats 20k."""
-    return printable(name, 40) or UNKNOWN, str(pid), printable(user, 24)
+    process = printable(name, 40) or UNKNOWN
+    if where:
+        process = f"{process} ({printable(where, 40)})"
+    return process, str(pid), printable(user, 24)
+
+
+def published_cell(process: str, sock: Socket, snapshot: Snapshot) -> str:
+    """A listener's process cell with what it does for a published port: a host
+    helper's reads as the mapping (`→ web2:8082 (python3)`), a container's says the
+    host ports that reach it (`python3 (web2) ← 127.0.0.1:18082`)."""
+    publications = snapshot.publications(sock)
+    if not publications:
+        return process
+    held = snapshot.held_for(sock)
+    if held is not None:
+        return f"→ {printable(held.target, 80)}"
+    hosts = ", ".join(p.host_side for p in publications)
+    return f"{process} ← {printable(hosts, 80)}"
 
 
 @lru_cache(maxsize=65_536)

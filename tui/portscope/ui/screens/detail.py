@@ -30,6 +30,7 @@ from portscope.processes import (
     ProcessDetails,
     describe_process,
     owner_label,
+    placement_facts,
     refuse_reason,
     send_signal,
     signal_questions,
@@ -77,6 +78,7 @@ def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float)
         line("cwd", printable(details.cwd) or "not visible"),
         line("exe", printable(details.exe) or "not visible"),
         line("parent", parent),
+        *(line(label, value) for label, value in placement_facts(owner)),
         line("status", status_text(details)),
     ]
     return Content("\n").join(lines)
