@@ -109,7 +109,7 @@ def test_one_owner_shared_by_many_rows_is_written_for_each(farm: SocketFarm) -> 
     assert {row["pid"] for row in mine} == {os.getpid()}
 
 
-def test_every_record_names_its_process_with_the_same_three_members(farm: SocketFarm) -> None:
+def test_every_record_names_its_process_with_the_same_members(farm: SocketFarm) -> None:
     """Snapshot, lookup and check records all take them from `owner_record`."""
     listener = farm.tcp_listener("127.0.0.1")
     farm.connect(listener, 1)
@@ -130,7 +130,7 @@ def test_every_record_names_its_process_with_the_same_three_members(farm: Socket
         ]
         if sock.is_listener:
             records += [
-                listener_record(sock, snapshot.interfaces),
+                listener_record(sock, snapshot),
                 accept_queue_record(replace(queue, listener=sock)),
             ]
         for record in records:
@@ -139,8 +139,12 @@ def test_every_record_names_its_process_with_the_same_three_members(farm: Socket
         "pid": os.getpid(),
         "process": listening.owner.name if listening.owner else None,
         "user": listening.owner.user if listening.owner else None,
+        "container": None,
+        "unit": listening.owner.unit if listening.owner else None,
     }
-    assert owner_record(None) == {"pid": None, "process": None, "user": None}
+    assert owner_record(None) == {
+        "pid": None, "process": None, "user": None, "container": None, "unit": None
+    }  # fmt: skip
 
 
 def test_rows_with_traffic_are_what_json_dumps_writes(farm: SocketFarm) -> None:

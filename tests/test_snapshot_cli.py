@@ -19,14 +19,22 @@ from netns import needs_netns
 from portscope import __version__
 from sockets import SocketFarm
 
-LISTENING_FIELDS = {"proto", "family", "address", "port", "pid", "process", "user"}
+LISTENING_FIELDS = {
+    "proto", "family", "address", "port", "pid", "process", "user", "container", "unit",
+    "published",
+}  # fmt: skip
 CONNECTION_FIELDS = {
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "pid", "process", "user", "ephemeral",
+    "state", "pid", "process", "user", "container", "unit", "ephemeral",
     "bytes_sent", "bytes_received", "segments_sent", "segments_received", "retransmits",
     "rtt_ms", "rtt_var_ms", "min_rtt_ms", "delivery_rate", "busy_ms", "receiver_limited_ms",
     "sndbuf_limited_ms", "rx_rate", "tx_rate", "retransmit_rate", "flags", "traffic_unavailable",
 }  # fmt: skip
+CSV_FIELDS = CONNECTION_FIELDS - {"container"} | {
+    "container_runtime", "container_id", "container_name", "container_image", "pod",
+    "pod_namespace", "published",
+}  # fmt: skip
+"""The CSV spells the container object out in flat columns."""
 
 
 def one_line_error(done: object, status: int) -> str:
@@ -80,7 +88,9 @@ def test_table_is_aligned_and_summarised(farm: SocketFarm) -> None:
     done = run_portscope("snapshot")
     assert done.returncode == 0, done.stderr
     header, *rows, summary = done.stdout.rstrip("\n").splitlines()
-    assert header.split() == ["PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH"]
+    assert header.split() == [
+        "PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "IN", "EPH"
+    ]  # fmt: skip
     (row,) = [r for r in rows if r.split()[1:3] == ["LISTEN", f"127.0.0.1:{port}"]]
     for column in ("LOCAL", "REMOTE", "PID"):
         start = header.index(column)
@@ -102,7 +112,7 @@ def test_csv_has_one_row_per_socket(farm: SocketFarm) -> None:
     done = run_portscope("snapshot", "--csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert rows and set(rows[0]) == CONNECTION_FIELDS
+    assert rows and set(rows[0]) == CSV_FIELDS
     columns = ("local_address", "local_port", "remote_address", "remote_port")
     mine = [r for r in rows if tuple(r[c] for c in columns) in expected]
     assert sorted(r["state"] for r in mine) == ["ESTABLISHED"] * 6 + ["LISTEN"]
