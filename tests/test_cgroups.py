@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from cgroup_support import cgroup2_root, process_in_cgroup, systemd_is_init
 from conftest import needs_root
 from containers import RunningContainer, podman, web_container  # noqa: F401 (fixtures)
 from namespace_support import TIMEOUT, unique_name
@@ -133,43 +132,6 @@ def test_a_real_containers_process_and_its_conmon(
     assert conmon.helper.container_id in (None, web_container.id)  # cgroupfs driver: None
 
 
-def cgroup2_root() -> Path | None:
-    """Where this machine mounts cgroup v2 (hybrid: /sys/fs/cgroup/unified)."""
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        _source, target, fstype, *_rest = line.split()
-        if fstype == "cgroup2":
-            return Path(target)
-    return None
-
-
-def systemd_is_init() -> bool:
-    return Path("/run/systemd/system").is_dir()
-
-
-@contextmanager
-def process_in_cgroup(relative: str) -> Iterator[int]:
-    """A real process moved into the cgroup at `relative` (made for it and removed
-    afterwards): what systemd does to a unit's processes, done by hand."""
-    root = cgroup2_root()
-    assert root is not None
-    made: list[Path] = []
-    path = root
-    for part in relative.strip("/").split("/"):
-        path = path / part
-        if not path.exists():
-            path.mkdir()
-            made.append(path)
-    child = subprocess.Popen(["sleep", "300"])
-    try:
-        (path / "cgroup.procs").write_text(str(child.pid))
-        yield child.pid
-    finally:
-        child.kill()
-        child.wait()
-        for directory in reversed(made):
-            directory.rmdir()
-
-
 @needs_root
 @pytest.mark.root
 @pytest.mark.skipif(systemd_is_init(), reason="systemd owns this cgroup tree; not ours to write")
@@ -189,7 +151,8 @@ def test_a_real_process_in_a_units_cgroup_is_placed_in_the_unit(
     cgroup by hand; the kernel then writes /proc/<pid>/cgroup as it would for systemd."""
     name = unique_name()
     path = relative.format(name=name)
-    with process_in_cgroup(path) as pid:
+    with process_in_cgroup(path) as child:
+        pid = child.pid
         assert f"0::{path}\n" in Path(f"/proc/{pid}/cgroup").read_text()
         placement = read_placement(pid)
     assert placement == Placement(path, unit=unit.format(name=name), user=user)

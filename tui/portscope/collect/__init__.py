@@ -139,7 +139,7 @@ class Collector:
         since, self._last = self._last, None  # a poll that fails midway vouches for nothing
         moved = None
         tcp_info = None
-        self.runtimes.tick()
+        self.runtimes.begin_poll()
         self.owner_cache.rename()
         if self.source in ("netlink", "procfs"):
             (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
@@ -150,6 +150,7 @@ class Collector:
         else:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
+        self.runtimes.placed(self.owner_cache.in_containers())
         ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
         interfaces, interface_notes = read_interfaces()
         counters, counter_notes = read_proc_counters(self.proc_root)

@@ -58,17 +58,14 @@ class OwnerCache:
 
     def _named(self, owner: Owner) -> Owner:
         """`owner` with its container as the runtime's API names it (if it does)."""
-        container = owner.container
-        if self.runtimes is None or owner.placement is None:
-            return owner
-        if owner.placement.helper is not None:
-            self.runtimes.need()  # it holds ports the API maps to their containers
-        if container is None:
+        placement = owner.placement
+        container = placement.container if placement else None
+        if self.runtimes is None or placement is None or container is None:
             return owner
         named = self.runtimes.named(container)
         if named == container:
             return owner
-        return replace(owner, placement=replace(owner.placement, container=named))
+        return replace(owner, placement=replace(placement, container=named))
 
     def rename(self) -> None:
         """Name again the containers of cached owners once the API's answer changed
@@ -78,6 +75,14 @@ class OwnerCache:
             return
         self._generation = self.runtimes.generation
         self._owners = {ident: self._named(owner) for ident, owner in self._owners.items()}
+
+    def in_containers(self) -> frozenset[ProcessId]:
+        """The cached processes that run in a container or serve one (conmon)."""
+        return frozenset(
+            ident
+            for ident, owner in self._owners.items()
+            if owner.placement and (owner.placement.container or owner.placement.helper)
+        )
 
     def keep_only(self, live: Iterable[ProcessId]) -> None:
         """Forget processes not seen in the latest poll, so the cache stays bounded."""

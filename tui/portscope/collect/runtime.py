@@ -8,17 +8,19 @@ helper is found on this host, never on a host without any.
 
 The list of containers is cached: asked again when a container id nobody knows
 appears (at most every `UNKNOWN_RETRY` seconds, so a container no API knows does not
-send every poll to it) and every `REFRESH_EVERY` seconds for port mappings that
-changed. Every call is bounded by `TIMEOUT`; it runs on the poller's worker thread,
-never the event loop. An API that is absent or refuses leaves containers known by
-their ids, and says why once, when the reason first appears or changes.
+send every poll to it), when a container's process or a runtime's helper came or went
+(a container started or stopped: its port mappings with it), and every
+`REFRESH_EVERY` seconds for anything else that changed. Every call is bounded by
+`TIMEOUT`; it runs on the poller's worker thread, never the event loop. An API that
+is absent or refuses leaves containers known by their ids, and says why once, when
+the reason first appears or changes.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -126,9 +128,6 @@ class RuntimeUnavailable(Exception):
     """A runtime's API did not answer; the message says why."""
 
 
-Ask = Callable[[str, float], Listing]
-
-
 class Runtimes:
     """The containers the runtimes' APIs know, cached, and what they could not say.
 
@@ -138,19 +137,16 @@ class Runtimes:
     def __init__(
         self,
         sockets: tuple[str, ...] | None = None,
-        *,
-        ask: Ask = ask_api,
         timeout: float = TIMEOUT,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sockets = api_sockets() if sockets is None else sockets
-        self._ask = ask
         self._timeout = timeout
-        self._clock = clock
         self._known: dict[str, Container] = {}
         self._bindings: tuple[PortBinding, ...] = ()
         self._asked_at: float | None = None
         self._said: dict[str, str] = {}
+        self._placed: frozenset[object] = frozenset()
+        self._asked_this_poll = False
         self._notes: list[str] = []
         self.generation = 0
         """Grows with every answer that changed a name, so cached owners can be renamed."""
@@ -170,23 +166,29 @@ class Runtimes:
             return container
         return replace(known, runtime=container.runtime, pod_uid=container.pod_uid)
 
-    def need(self) -> None:
-        """Ask the APIs now if they never were: a runtime's helper was found."""
-        if self._asked_at is None:
-            self.refresh()
-
-    def tick(self) -> None:
-        """Ask again if the last answer is `REFRESH_EVERY` old; only once something has
-        needed the API (a host without containers never loads the SDK)."""
+    def begin_poll(self) -> None:
+        """A poll starts: ask again if the last answer is `REFRESH_EVERY` old (only once
+        something has needed the API: a host without containers never loads the SDK)."""
+        self._asked_this_poll = False
         if self._asked_at is not None and self._due(REFRESH_EVERY):
             self.refresh()
 
+    def placed(self, processes: frozenset[object]) -> None:
+        """This poll's processes in a container or serving one (any hashable identity):
+        if they changed, a container started or stopped, so ask again unless this poll
+        already did."""
+        changed = processes != self._placed
+        self._placed = processes
+        if changed and not self._asked_this_poll and (processes or self._asked_at is not None):
+            self.refresh()
+
     def _due(self, age: float) -> bool:
-        return self._asked_at is None or self._clock() - self._asked_at >= age
+        return self._asked_at is None or time.monotonic() - self._asked_at >= age
 
     def refresh(self) -> None:
         """Ask every API socket that exists; keep what answered, note what did not."""
-        self._asked_at = self._clock()
+        self._asked_at = time.monotonic()
+        self._asked_this_poll = True
         known: dict[str, Container] = {}
         bindings: list[PortBinding] = []
         present = [path for path in self.sockets if os.path.exists(path)]
@@ -194,7 +196,7 @@ class Runtimes:
             self._say("*", f"no container runtime API ({', '.join(self.sockets)})")
         for path in present:
             try:
-                listing = self._ask(path, self._timeout)
+                listing = ask_api(path, self._timeout)
             except RuntimeUnavailable as exc:
                 self._say(path, f"the container runtime API at {path} did not answer: {exc}")
                 continue

@@ -1,0 +1,262 @@
+"""Containers in the inventory, with real Podman containers and the Docker Engine API
+Podman serves (issue 13): a published port is the container and the process serving
+it, not conmon; a container's unpublished 0.0.0.0 reaches only its own network; the
+API stopped leaves ids and one notice; a container that stops between two polls takes
+its rows with it.
+
+The collector does not yet read sockets inside other namespaces (the netns work does):
+until then a container's own listeners are read here by portscope's collector run
+inside the container's namespace (`inside`), and joined to the host's poll.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import run_portscope, snapshot_json
+from containers import (  # noqa: F401 (fixtures)
+    PodmanApi,
+    RunningContainer,
+    podman,
+    podman_api,
+    remove,
+    start_web,
+)
+from namespace_support import unique_name
+from portscope.collect import Collector
+from portscope.collect.runtime import Runtimes
+from portscope.collect.setns import run_in_netns
+from portscope.config import Config
+from portscope.delta import Delta
+from portscope.exposure import exposure_of, listener_exposure
+from portscope.model import Snapshot, Socket
+from portscope.published import publish
+from portscope.report.snapshot import listener_record
+from portscope.ui.app import PortscopeApp
+from portscope.view.filters import compile_filter, select
+from ui_support import until
+
+SERVED = 8082
+API_NOTE = "container runtime API"
+
+
+def free_port() -> int:
+    """A loopback port nothing holds now, for a container to publish on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def web2(podman: str, podman_api: PodmanApi) -> Iterator[tuple[RunningContainer, int]]:  # noqa: F811
+    """`-p 127.0.0.1:PORT:8082`, python3 serving 8082 on every address of its network."""
+    port = free_port()
+    name = unique_name("web2")
+    try:
+        yield start_web(podman, name, SERVED, "0.0.0.0", f"127.0.0.1:{port}:{SERVED}"), port
+    finally:
+        remove(podman, name)
+
+
+@pytest.fixture(scope="module")
+def web1(podman: str, podman_api: PodmanApi) -> Iterator[RunningContainer]:  # noqa: F811
+    """python3 serving 8081 on every address of its own network, published nowhere."""
+    name = unique_name("web1")
+    try:
+        yield start_web(podman, name, 8081, "0.0.0.0")
+    finally:
+        remove(podman, name)
+
+
+def inside(container: RunningContainer) -> Snapshot:
+    """One poll of the container's own network namespace, by portscope's collector."""
+    return run_in_netns(f"/proc/{container.pid}/ns/net", lambda: Collector().collect())
+
+
+def joined(host: Snapshot, collector: Collector, *containers: RunningContainer) -> Snapshot:
+    """The host's poll with the containers' listeners in it, published ports matched
+    again over all of them, as one poll of every namespace will be."""
+    listeners = host.listeners + tuple(s for c in containers for s in inside(c).listeners)
+    return replace(
+        host, listeners=listeners, published=publish(listeners, collector.runtimes.bindings)
+    )
+
+
+def listener_on(snapshot: Snapshot, port: int, pid: int | None = None) -> Socket:
+    (found,) = [
+        s
+        for s in snapshot.listeners
+        if s.local_port == port and s.proto == "tcp" and (pid is None or s.pid == pid)
+    ]
+    return found
+
+
+def api_notes(snapshot: Snapshot) -> list[str]:
+    return [note for note in snapshot.errors if API_NOTE in note]
+
+
+def test_a_published_port_is_the_container_and_its_process_not_conmon(
+    web2: tuple[RunningContainer, int],
+) -> None:
+    container, port = web2
+    collector = Collector()
+    host = collector.collect()
+    holder = listener_on(host, port)
+    assert holder.local_address == "127.0.0.1"
+    assert holder.owner is not None and holder.owner.name == "conmon"
+    held = host.held_for(holder)
+    assert held is not None
+    named = held.binding.container
+    assert (named.id, named.name) == (container.id, container.name)
+    assert (held.binding.container_port, held.binding.container.runtime) == (SERVED, "podman")
+    assert held.target == f"{container.name}:{SERVED}"  # the container's side is not read yet
+
+    every = joined(host, collector, container)
+    held = every.held_for(listener_on(every, port))
+    assert held is not None and held.server is not None
+    assert held.target == f"{container.name}:{SERVED} (python3)"
+    served = held.server
+    assert served.owner is not None and served.owner.pid == container.pid
+    assert served.owner.container is not None
+    named = served.owner.container
+    assert (named.id, named.name) == (container.id, container.name)
+    assert [p.host_side for p in every.publications(served)] == [f"127.0.0.1:{port}"]
+    assert exposure_of(served.local_address) == "all"
+    assert listener_exposure(served, every) == "loopback"  # the host binding's reach
+    record = listener_record(served, every)
+    assert record["container"]["name"] == container.name and record["exposure"] == "loopback"
+    assert record["published"] == {
+        "from": [{"proto": "tcp", "address": "127.0.0.1", "port": port,
+                  "holder_pid": holder.owner.pid, "holder_process": "conmon"}]
+    }  # fmt: skip
+    assert listener_record(holder, every)["published"]["to"]["process"] == "python3"
+
+
+def test_a_container_is_found_by_its_name_in_filters(web2: tuple[RunningContainer, int]) -> None:
+    container, _port = web2
+    collector = Collector()
+    every = joined(collector.collect(), collector, container)
+    for text in (f"container = {container.name}", container.name, f"unit = {container.name}"):
+        chosen = compile_filter(text)
+        assert chosen is not None
+        pids = {s.pid for s in select(every, chosen).listeners}
+        assert pids == (set() if text.startswith("unit") else {container.pid}), text
+
+
+def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningContainer, int]) -> None:
+    container, port = web2
+    doc = snapshot_json()
+    (listening,) = [r for r in doc["listening"] if r["port"] == port]
+    assert (listening["process"], listening["container"]) == ("conmon", None)
+    target = listening["published"]["to"]
+    named = target["container"]
+    assert (named["id"], named["name"]) == (container.id, container.name)
+    assert named["runtime"] == "podman"
+    assert target["port"] == SERVED
+    (published,) = [p for p in doc["published"] if p["port"] == port]
+    assert (published["address"], published["holder_process"]) == ("127.0.0.1", "conmon")
+    assert published["to"]["container"]["id"] == container.id
+
+    done = run_portscope("snapshot")
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if f"127.0.0.1:{port} " in line]
+    assert f"conmon → {container.name}:{SERVED}" in line
+
+    done = run_portscope("snapshot", "--csv")
+    (row,) = [r for r in csv.DictReader(io.StringIO(done.stdout)) if r["local_port"] == str(port)]
+    assert row["published"] == f"→ {container.name}:{SERVED}"
+
+
+def test_a_containers_unpublished_wildcard_reaches_only_its_network(
+    web1: RunningContainer,
+) -> None:
+    own = inside(web1)
+    served = listener_on(own, 8081, web1.pid)
+    assert served.local_address == "0.0.0.0" and exposure_of(served.local_address) == "all"
+    assert served.owner is not None and served.owner.placement is not None
+    assert served.owner.placement.own_network
+    assert served.owner.container is not None and served.owner.container.name == web1.name
+    assert listener_exposure(served, own) == "container"
+    assert listener_record(served, own)["exposure"] == "container"
+
+
+def test_without_the_api_ids_show_and_the_reason_is_said_once(
+    podman_api: PodmanApi,  # noqa: F811 (fixture)
+    web2: tuple[RunningContainer, int],
+) -> None:
+    container, port = web2
+    podman_api.stop()
+    try:
+        collector = Collector()
+        first, second = collector.collect(), collector.collect()
+        (note,) = api_notes(first)
+        assert "containers are shown by id" in note
+        assert api_notes(second) == []
+        holder = listener_on(second, port)
+        assert holder.owner is not None and holder.owner.name == "conmon"
+        assert second.held_for(holder) is None and second.published == ()
+        served = listener_on(inside(container), SERVED, container.pid)
+        assert served.owner is not None and served.owner.container is not None
+        assert served.owner.container.id == container.id
+        assert (served.owner.container.name, served.owner.container.runtime) == (None, "podman")
+    finally:
+        podman_api.start()
+
+
+def test_an_api_socket_nobody_serves_is_said_once(tmp_path: Path) -> None:
+    """A socket file left behind by a stopped service: connecting is refused."""
+    path = str(tmp_path / "docker.sock")
+    with socket.socket(socket.AF_UNIX) as left:
+        left.bind(path)
+    runtimes = Runtimes(sockets=(path,))
+    runtimes.refresh()
+    (note,) = runtimes.take_notes()
+    assert note.startswith(f"the container runtime API at {path} did not answer: ")
+    assert "refused" in note.lower()
+    runtimes.refresh()
+    assert runtimes.take_notes() == [] and runtimes.bindings == ()
+
+
+def test_a_container_that_stops_between_polls_takes_its_rows(
+    podman: str,  # noqa: F811 (fixture)
+    podman_api: PodmanApi,  # noqa: F811 (fixture)
+) -> None:
+    port = free_port()
+    name = unique_name("web3")
+    container = start_web(podman, name, SERVED, "0.0.0.0", f"127.0.0.1:{port}:{SERVED}")
+    try:
+        collector = Collector()
+        first = collector.collect()
+        holder = listener_on(first, port)
+        assert first.held_for(holder) is not None
+    finally:
+        remove(podman, name)
+    second = collector.collect()
+    assert all(s.local_port != port for s in second.listeners)
+    assert all(p.binding.container.id != container.id for p in second.published)
+    delta = Delta.between(first, second)
+    assert holder.key in {s.key for s in delta.removed}
+
+
+async def test_the_dashboard_reads_a_published_port_as_its_mapping(
+    tmp_path: Path, web2: tuple[RunningContainer, int]
+) -> None:
+    container, port = web2
+    app = PortscopeApp(interval=60.0, config=Config(), config_file=tmp_path / "config.toml")
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.listening.table
+        await until(
+            pilot,
+            lambda: any(r.payload.local_port == port for r in table.model.rows.values()),
+            tries=500,
+        )
+        row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
+        assert row.cell("process") == f"→ {container.name}:{SERVED}"
+        assert row.cell("exposure") == "loopback only"
