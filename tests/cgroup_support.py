@@ -3,10 +3,13 @@ the kernel then writes /proc/<pid>/cgroup as it would for a systemd unit."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 
 def cgroup2_root() -> Path | None:
@@ -48,3 +51,39 @@ def process_in_cgroup(
             child.stdout.close()
         for directory in reversed(made):
             directory.rmdir()
+
+
+HAND_MADE = os.geteuid() == 0 and not systemd_is_init() and cgroup2_root() is not None
+"""Whether a test may make cgroups itself: root, and no systemd owning the tree."""
+needs_hand_made_cgroups = pytest.mark.skipif(
+    not HAND_MADE, reason="needs root, a cgroup v2 hierarchy, and systemd not its owner"
+)
+needs_a_unit = pytest.mark.skipif(
+    not (HAND_MADE or (os.geteuid() == 0 and systemd_is_init())),
+    reason="needs root, and systemd-run or a cgroup v2 hierarchy to make a unit in",
+)
+
+
+@contextmanager
+def process_in_unit(
+    name: str, command: Sequence[str]
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A real process in a systemd unit, and the unit's name: `systemd-run --scope`
+    where systemd is pid 1 (it execs `command` in the scope), else a `.service`
+    cgroup made by hand as systemd would make it."""
+    if not systemd_is_init():
+        with process_in_cgroup(f"/system.slice/{name}.service", command) as child:
+            yield child, f"{name}.service"
+        return
+    child = subprocess.Popen(
+        ["systemd-run", "--quiet", "--scope", "--unit", name, *command],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield child, f"{name}.scope"
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
