@@ -97,16 +97,30 @@ def parse_listing(answer: Iterable[Mapping[str, Any]], runtime: Runtime | None) 
 
 
 def ask_api(path: str, timeout: float) -> Listing:
-    """The running containers one API socket lists; OSError-like failures raise
-    `RuntimeUnavailable` with the reason in a few words."""
+    """The running containers one API socket lists; a failure raises
+    `RuntimeUnavailable` with the reason in a few words.
+
+    The API version is the one the server's `/_ping` names: the SDK's own negotiation
+    (`version="auto"`) asks `/version`, which Podman answers in 300 ms (it asks its
+    components theirs), against a few for the ping and the list together
+    (BENCHMARKS.md, "Containers")."""
     try:
         import docker  # lazily: only hosts with containers pay for the SDK
+        from docker.constants import DEFAULT_DOCKER_API_VERSION
         from docker.errors import DockerException
         from requests import RequestException
     except ImportError as exc:
         raise RuntimeUnavailable(f"the docker package is missing ({exc.name})") from exc
+    base_url = f"unix://{path}"
     try:
-        client = docker.APIClient(base_url=f"unix://{path}", version="auto", timeout=timeout)
+        probe = docker.APIClient(base_url, DEFAULT_DOCKER_API_VERSION, timeout)
+        try:
+            ping = probe._get(probe._url("/_ping", versioned_api=False))  # unversioned
+            ping.raise_for_status()
+        finally:
+            probe.close()
+        version = ping.headers.get("Api-Version") or DEFAULT_DOCKER_API_VERSION
+        client = docker.APIClient(base_url, version, timeout)
         try:
             return parse_listing(client.containers(), runtime_of(path))
         finally:
