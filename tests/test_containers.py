@@ -29,14 +29,15 @@ from containers import (  # noqa: F401 (fixtures)
     remove,
     start_web,
 )
-from namespace_support import unique_name
+from namespace_support import netns_inode_of, unique_name
 from portscope.collect import Collector
-from portscope.collect.runtime import Runtimes
+from portscope.collect.namespaces import container_name, discover
+from portscope.collect.runtime import ContainerOf, Runtimes
 from portscope.collect.setns import run_in_netns
 from portscope.config import Config
 from portscope.delta import Delta
 from portscope.exposure import exposure_of, listener_exposure
-from portscope.model import Snapshot, Socket
+from portscope.model import Container, Snapshot, Socket
 from portscope.published import publish
 from portscope.report.snapshot import listener_record
 from portscope.ui.app import PortscopeApp
@@ -260,3 +261,36 @@ async def test_the_dashboard_reads_a_published_port_as_its_mapping(
         row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
         assert row.cell("process") == f"→ {container.name}:{SERVED}"
         assert row.cell("exposure") == "loopback only"
+
+
+def test_a_containers_namespace_is_named_by_the_container(web1: RunningContainer) -> None:
+    inventory = discover(container_of=ContainerOf(Runtimes()))
+    namespace = inventory.find(web1.name)
+    assert namespace is not None and namespace.kind == "container"
+    assert namespace.inode == netns_inode_of(web1.pid) and web1.pid in namespace.pids
+    assert discover().find(web1.name) is None  # without the lookup: netns:<inode>
+
+
+POD_UID = "0f3c9c7e-1b2a-4d5e-8f90-123456789abc"
+
+
+@pytest.mark.parametrize(
+    ("placed", "name"),
+    [
+        ({1: Container("docker", "a" * 64, name="web")}, "web"),
+        ({1: Container("docker", "a" * 64)}, "a" * 12),
+        ({1: Container("containerd", "a" * 64, POD_UID, pod="api", pod_namespace="prod"),
+          2: Container("containerd", "b" * 64, POD_UID, pod="api", pod_namespace="prod")},
+         "prod/api"),
+        ({1: Container("containerd", "a" * 64, POD_UID), 2: Container("containerd", "b" * 64,
+          POD_UID)}, POD_UID),
+        ({1: Container("docker", "a" * 64, name="one"), 2: Container("docker", "b" * 64)}, None),
+        ({1: Container("docker", "a" * 64, name="web"), 2: None}, None),
+    ],
+)  # fmt: skip
+def test_a_namespace_is_named_by_its_one_container_or_pod(
+    placed: dict[int, Container | None], name: str | None
+) -> None:
+    """Containers that share a namespace are a pod's (its sandbox); any process in no
+    container, or containers of two pods, leave it unnamed."""
+    assert container_name(sorted(placed), placed.get) == name

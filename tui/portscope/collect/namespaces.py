@@ -14,13 +14,19 @@ the short-lived ones portscope itself makes (`setns`) are gone before it looks.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-NamespaceKind = Literal["host", "named", "process"]
+from portscope.model import Container
+
+NamespaceKind = Literal["host", "named", "container", "process"]
 """`host`: the one pid 1 is in (ours where pid 1 cannot be read); `named`: has an
-`ip netns` name; `process`: only processes keep it alive."""
+`ip netns` name; `container`: its processes are one container's (or one pod's);
+`process`: only processes keep it alive."""
+ContainerOf = Callable[[int], "Container | None"]
+"""The container a pid runs in, if any (cached by whoever gives it: see
+`collect.runtime.ContainerOf`)."""
 
 PROC_ROOT = "/proc"
 NETNS_DIR = "/run/netns"
@@ -131,8 +137,11 @@ def named_namespaces(
     return names
 
 
-def discover(proc_root: str = PROC_ROOT, netns_dir: str = NETNS_DIR) -> Inventory:
-    """Every network namespace with a process in it or an `ip netns` name."""
+def discover(
+    proc_root: str = PROC_ROOT, netns_dir: str = NETNS_DIR, container_of: ContainerOf | None = None
+) -> Inventory:
+    """Every network namespace with a process in it or an `ip netns` name; named by
+    their containers where `container_of` is given."""
     netns_of, unreadable = process_namespaces(proc_root)
     named = named_namespaces(netns_dir, proc_root)
     host = host_inode(proc_root)
@@ -142,18 +151,48 @@ def discover(proc_root: str = PROC_ROOT, netns_dir: str = NETNS_DIR) -> Inventor
     for inode in named:
         members.setdefault(inode, [])
     namespaces = [
-        describe(inode, sorted(pids), tuple(named.get(inode, ())), host)
+        describe(inode, sorted(pids), tuple(named.get(inode, ())), host, container_of)
         for inode, pids in members.items()
     ]
     namespaces.sort(key=lambda ns: (ns.kind != "host", ns.name))
     return Inventory(tuple(namespaces), host, netns_of, unreadable, proc_root, netns_dir)
 
 
-def describe(inode: int, pids: list[int], ip_names: tuple[str, ...], host: int) -> Namespace:
-    """Name a namespace the way an operator would: `host`, its `ip netns` name, or
-    `netns:<inode>` (container names come from the runtime, later)."""
+def describe(
+    inode: int,
+    pids: list[int],
+    ip_names: tuple[str, ...],
+    host: int,
+    container_of: ContainerOf | None = None,
+) -> Namespace:
+    """Name a namespace the way an operator would: `host`, the container (or
+    Kubernetes pod) all its processes run in, its `ip netns` name, or `netns:<inode>`.
+    The container comes before the `ip netns` name, as runtimes name their sandboxes
+    there too (podman's CNI: `cni-<uuid>`), where no operator would look."""
     if inode == host:
         return Namespace(inode, "host", "host", tuple(pids), ip_names)
+    name = container_name(pids, container_of) if container_of and pids else None
+    if name is not None:
+        return Namespace(inode, name, "container", tuple(pids), ip_names)
     if ip_names:
         return Namespace(inode, ip_names[0], "named", tuple(pids), ip_names)
     return Namespace(inode, f"{NETNS_PREFIX}{inode}", "process", tuple(pids), ip_names)
+
+
+def container_name(pids: list[int], container_of: ContainerOf) -> str | None:
+    """The name of the one container every pid runs in, or of the one pod whose
+    containers share the namespace (a pod's containers do); None if any pid runs in
+    no container, or in containers of different pods."""
+    containers = {container_of(pid) for pid in pids}
+    if not containers or None in containers:
+        return None
+    ids = {c.id: c for c in containers if c is not None}
+    if len(ids) == 1:
+        return next(iter(ids.values())).label
+    pods = {(c.pod_namespace, c.pod or c.pod_uid) for c in ids.values()}
+    if len(pods) != 1:
+        return None
+    namespace, pod = pods.pop()
+    if pod is None:
+        return None
+    return f"{namespace}/{pod}" if namespace else pod

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from portscope.collect.cgroups import read_placement
 from portscope.model import Container, PortBinding, Proto, Runtime
 
 SYSTEM_SOCKETS = ("/var/run/docker.sock", "/run/podman/podman.sock")
@@ -232,3 +233,29 @@ class Runtimes:
         """What is new to say since the last call (each reason once)."""
         notes, self._notes = self._notes, []
         return notes
+
+
+class ContainerOf:
+    """The container each process runs in, named by the runtimes' API: for naming the
+    network namespaces it lives in. The cgroup is read once per pid (a pid kept
+    between discoveries is the same process: `keep_only` forgets the ones gone), and
+    read again once the API's answer changed names."""
+
+    def __init__(self, runtimes: Runtimes, proc_root: str = "/proc") -> None:
+        self.runtimes = runtimes
+        self.proc_root = proc_root
+        self._placed: dict[int, Container | None] = {}
+        self._generation = runtimes.generation
+
+    def __call__(self, pid: int) -> Container | None:
+        if self._generation != self.runtimes.generation:
+            self._generation, self._placed = self.runtimes.generation, {}
+        if pid not in self._placed:
+            placement = read_placement(pid, self.proc_root)
+            container = placement.container if placement else None
+            self._placed[pid] = self.runtimes.named(container) if container else None
+        return self._placed[pid]
+
+    def keep_only(self, pids: Iterable[int]) -> None:
+        """Forget every pid not among `pids` (those of the latest discovery)."""
+        self._placed = {pid: self._placed[pid] for pid in pids if pid in self._placed}
