@@ -34,10 +34,16 @@ def netns_of(sock: Socket) -> str:
 
 
 def owner_labels(owner: Owner | None) -> tuple[str, str, str]:
-    """(container, unit, process) of the process holding a socket.
-
-    Containers and units are not placed yet, so both are empty, which Prometheus reads
-    as an absent label; they fill in without renaming a series. `process` is empty for
-    an owner this user cannot see.
+    """(container, unit, process) of the process holding a socket: the container by
+    name (its short id where the runtime's API did not say), the systemd unit of a
+    process in no container; empty where there is none, which Prometheus reads as an
+    absent label. All empty for an owner this user cannot see.
     """
-    return "", "", "" if owner is None else printable(owner.name, VALUE_LIMIT)
+    if owner is None:
+        return "", "", ""
+    container = owner.container
+    return (
+        printable(container.label, VALUE_LIMIT) if container else "",
+        printable(owner.unit, VALUE_LIMIT) if owner.unit else "",
+        printable(owner.name, VALUE_LIMIT),
+    )
