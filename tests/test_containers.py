@@ -147,8 +147,11 @@ def test_a_container_is_found_by_its_name_in_filters(web2: tuple[RunningContaine
     for text in (f"container = {container.name}", container.name, f"unit = {container.name}"):
         chosen = compile_filter(text)
         assert chosen is not None
-        pids = {s.pid for s in select(every, chosen).listeners}
+        kept = select(every, chosen)
+        pids = {s.pid for s in kept.listeners}
         assert pids == (set() if text.startswith("unit") else {container.pid}), text
+        mappings = {p.binding.container.id for p in kept.published}
+        assert mappings == (set() if text.startswith("unit") else {container.id}), text
 
 
 def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningContainer, int]) -> None:

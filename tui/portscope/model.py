@@ -563,11 +563,25 @@ class Snapshot:
         """This snapshot with only the sockets `keep` lets through. The rest is the
         machine's and stays: a listener left out still makes its port a service port
         (`is_ephemeral`), and the counts and counters are the machine's. The tcp_info
-        table keeps only the chosen sockets', so traffic sums are about them alone."""
+        table keeps only the chosen sockets', so traffic sums are about them alone, and
+        the published ports only those whose host listener or container listener was
+        chosen (one that only NAT rules hold has neither, so a filter drops it)."""
         listeners = tuple(filter(keep, self.listeners))
         connections = tuple(filter(keep, self.connections))
         info = None if self.tcp_info is None else self.tcp_info.only(listeners + connections)
-        chosen = replace(self, listeners=listeners, connections=connections, tcp_info=info)
+        chosen_keys = {s.key for s in listeners}
+        published = tuple(
+            p
+            for p in self.published
+            if any(side is not None and side.key in chosen_keys for side in (p.holder, p.server))
+        )
+        chosen = replace(
+            self,
+            listeners=listeners,
+            connections=connections,
+            tcp_info=info,
+            published=published,
+        )
         object.__setattr__(chosen, "listening_ports", self.listening_ports)
         return chosen
 
