@@ -214,20 +214,6 @@ def test_without_the_api_ids_show_and_the_reason_is_said_once(
         podman_api.start()
 
 
-def test_an_api_socket_nobody_serves_is_said_once(tmp_path: Path) -> None:
-    """A socket file left behind by a stopped service: connecting is refused."""
-    path = str(tmp_path / "docker.sock")
-    with socket.socket(socket.AF_UNIX) as left:
-        left.bind(path)
-    runtimes = Runtimes(sockets=(path,))
-    runtimes.refresh()
-    (note,) = runtimes.take_notes()
-    assert note.startswith(f"the container runtime API at {path} did not answer: ")
-    assert "refused" in note.lower()
-    runtimes.refresh()
-    assert runtimes.take_notes() == [] and runtimes.bindings == ()
-
-
 def test_a_container_that_stops_between_polls_takes_its_rows(
     podman: str,  # noqa: F811 (fixture)
     podman_api: PodmanApi,  # noqa: F811 (fixture)
