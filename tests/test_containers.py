@@ -41,7 +41,9 @@ from portscope.model import Container, Snapshot, Socket
 from portscope.published import publish
 from portscope.report.snapshot import listener_record
 from portscope.ui.app import PortscopeApp
+from portscope.view.arrivals import Arrivals
 from portscope.view.filters import compile_filter, select
+from portscope.view.rows import RowContext, listening_row
 from ui_support import until
 
 SERVED = 8082
@@ -138,6 +140,10 @@ def test_a_published_port_is_the_container_and_its_process_not_conmon(
                   "holder_pid": holder.owner.pid, "holder_process": "conmon"}]
     }  # fmt: skip
     assert listener_record(holder, every)["published"]["to"]["process"] == "python3"
+    rows = {s.pid: listening_row(s, RowContext(every, {}, Arrivals(0.0))) for s in (holder, served)}
+    assert rows[holder.pid].cell("process") == f"→ {container.name}:{SERVED} (python3)"
+    assert rows[container.pid].cell("process") == f"python3 ({container.name}) ← 127.0.0.1:{port}"
+    assert rows[container.pid].cell("exposure") == "loopback only"
 
 
 def test_a_container_is_found_by_its_name_in_filters(web2: tuple[RunningContainer, int]) -> None:
