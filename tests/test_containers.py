@@ -120,6 +120,7 @@ def test_a_published_port_is_the_container_and_its_process_not_conmon(
     assert (named.id, named.name) == (container.id, container.name)
     assert (held.binding.container_port, held.binding.container.runtime) == (SERVED, "podman")
     assert held.target == f"{container.name}:{SERVED}"  # the container's side is not read yet
+    assert container.id in {c.id for c in host.containers}
 
     every = joined(host, collector, container)
     held = every.held_for(listener_on(every, port))
@@ -173,6 +174,7 @@ def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningConta
     (published,) = [p for p in doc["published"] if p["port"] == port]
     assert (published["address"], published["holder_process"]) == ("127.0.0.1", "conmon")
     assert published["to"]["container"]["id"] == container.id
+    assert container.name in {c["name"] for c in doc["containers"]}
 
     done = run_portscope("snapshot")
     assert done.returncode == 0, done.stderr
@@ -256,6 +258,11 @@ async def test_the_dashboard_reads_a_published_port_as_its_mapping(
         row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
         assert row.cell("process") == f"→ {container.name}:{SERVED}"
         assert row.cell("exposure") == "loopback only"
+        shown = app.header.snapshot
+        assert shown is not None and container.id in {c.id for c in shown.containers}
+        count = len(shown.containers)
+        hosts = str(app.header.hosts.render())
+        assert f"  {count} container{'s' if count > 1 else ''}  " in hosts
 
 
 def test_a_containers_namespace_is_named_by_the_container(web1: RunningContainer) -> None:

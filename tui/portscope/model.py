@@ -493,6 +493,9 @@ class Snapshot:
     has it (netlink); None otherwise."""
     published: tuple[Publication, ...] = ()
     """The containers' published ports, matched to this poll's sockets."""
+    containers: tuple[Container, ...] = ()
+    """The containers this poll saw (a process of theirs holds a socket, or they
+    publish a port), by label."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.

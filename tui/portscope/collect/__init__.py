@@ -33,6 +33,7 @@ from portscope.collect.procnet import RawSocket, read_tables
 from portscope.collect.runtime import Runtimes
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import (
+    Container,
     Family,
     Moved,
     Owner,
@@ -177,11 +178,18 @@ class Collector:
             counters=counters,
             tcp_info=tcp_info,
             published=publish(listeners, self.runtimes.bindings),
+            containers=self._containers(),
         )
         if moved is not None:
             snapshot.account(moved)
         self._last = snapshot.token
         return snapshot
+
+    def _containers(self) -> tuple[Container, ...]:
+        """The containers this poll's processes run in, and those publishing ports."""
+        seen = {b.container.id: b.container for b in self.runtimes.bindings}
+        seen.update(self.owner_cache.containers())
+        return tuple(sorted(seen.values(), key=lambda c: (c.label, c.id)))
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
         """Owners for this poll's processes; the cache forgets everyone else."""

@@ -18,7 +18,7 @@ import psutil
 from portscope.collect.cgroups import read_placement
 from portscope.collect.fdscan import FdTables, ProcessId, Recheck
 from portscope.collect.runtime import Runtimes
-from portscope.model import Owner
+from portscope.model import Container, Owner
 from portscope.sanitise import os_text
 
 MALFORMED = (ValueError, IndexError, KeyError, RuntimeError)
@@ -83,6 +83,14 @@ class OwnerCache:
             for ident, owner in self._owners.items()
             if owner.placement and (owner.placement.container or owner.placement.helper)
         )
+
+    def containers(self) -> dict[str, Container]:
+        """The containers the cached processes run in, by id."""
+        return {
+            owner.container.id: owner.container
+            for owner in self._owners.values()
+            if owner.container is not None
+        }
 
     def keep_only(self, live: Iterable[ProcessId]) -> None:
         """Forget processes not seen in the latest poll, so the cache stays bounded."""

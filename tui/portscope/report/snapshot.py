@@ -178,6 +178,7 @@ def around_connections(
         ],
         "listening": [listener_record(s, snapshot) for s in snapshot.listeners],
         "published": [publication_record(p) for p in snapshot.published],
+        "containers": [container_record(c) for c in snapshot.containers],
     }
     after = {
         "pressure": [pressure_record(p) for p in health.pressure],

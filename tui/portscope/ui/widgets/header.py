@@ -112,6 +112,9 @@ def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> Non
 def interfaces_line(snapshot: Snapshot) -> Content:
     table = snapshot.interfaces
     parts: list[str | tuple[str, str] | Content] = [(printable(snapshot.host, 40), "bold")]
+    if snapshot.containers:
+        count = len(snapshot.containers)
+        parts += ["  ", f"{count} ", ("container" if count == 1 else "containers", LABEL)]
     for interface in table.interfaces:
         addresses = " ".join(printable(a, 45) for a in interface.addresses[:2])
         more = f" +{len(interface.addresses) - 2}" if len(interface.addresses) > 2 else ""
