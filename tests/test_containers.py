@@ -181,6 +181,11 @@ def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningConta
     (line,) = [line for line in done.stdout.splitlines() if f"127.0.0.1:{port} " in line]
     assert f"conmon → {container.name}:{SERVED}" in line
 
+    done = run_portscope("lookup", str(port))
+    assert done.returncode == 0, done.stderr
+    assert f"127.0.0.1:{port}  conmon (pid " in done.stdout
+    assert f"root) → {container.name}:{SERVED}" in done.stdout
+
     done = run_portscope("snapshot", "--csv")
     (row,) = [r for r in csv.DictReader(io.StringIO(done.stdout)) if r["local_port"] == str(port)]
     assert row["published"] == f"→ {container.name}:{SERVED}"

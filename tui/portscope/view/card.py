@@ -89,13 +89,20 @@ def service_line(entry: ServiceEntry) -> str:
     return service_title(entry) + about
 
 
-def socket_line(sock: Socket) -> str:
-    """`tcp LISTEN 127.0.0.1:60630  vite (pid 3105, dev)`: a socket as `Here now` lists it."""
+def socket_line(sock: Socket, snapshot: Snapshot | None = None) -> str:
+    """`tcp LISTEN 127.0.0.1:60630  vite (pid 3105, dev)`: a socket as `Here now` lists it,
+    with the container or unit its process runs in (`in web1`), and a published port's
+    holder with where it forwards (`→ web2:8082 (python3)`)."""
     where = endpoint(sock.local_address, sock.local_port)
     if sock.remote_address is not None:
         where += " -> " + endpoint(sock.remote_address, sock.remote_port)
     owner = sock.owner
     who = f"{owner.name or '?'} (pid {owner.pid}, {owner.user or '?'})" if owner else "hidden"
+    if owner is not None and owner.where:
+        who += f" in {owner.where}"
+    held = snapshot.held_for(sock) if snapshot is not None else None
+    if held is not None:
+        who += f" → {held.target}"
     return f"{proto_label(sock.proto, sock.family)} {sock.state_label} {where}  {who}"
 
 
@@ -107,7 +114,7 @@ def here_now(report: PortReport, snapshot: Snapshot | None, options: CardOptions
     if not report.in_use:
         return section("Here now", ["nothing on this machine uses it right now"])
     shown = options.shown_sockets
-    texts = [socket_line(s) for s in report.in_use[:shown]]
+    texts = [socket_line(s, snapshot) for s in report.in_use[:shown]]
     if len(report.in_use) > shown:
         texts.append(options.more_sockets.format(len(report.in_use) - shown))
     lines = section("Here now", texts).lines
