@@ -30,18 +30,21 @@ from containers import (  # noqa: F401 (fixtures)
     start_web,
 )
 from namespace_support import netns_inode_of, unique_name
-from portscope.collect import Collector
+from portscope.collect import Collector, read_port_rules
 from portscope.collect.namespaces import container_name, discover
 from portscope.collect.runtime import ContainerOf, Runtimes
 from portscope.collect.setns import run_in_netns
 from portscope.config import Config
 from portscope.delta import Delta
 from portscope.exposure import exposure_of, listener_exposure
+from portscope.knowledge import lookup
 from portscope.model import Container, Snapshot, Socket
 from portscope.published import publish
-from portscope.report.snapshot import listener_record
+from portscope.report.lookup import CLI_CARD
+from portscope.report.snapshot import listener_record, snapshot_record, to_table
 from portscope.ui.app import PortscopeApp
 from portscope.view.arrivals import Arrivals
+from portscope.view.card import lookup_cards
 from portscope.view.filters import compile_filter, select
 from portscope.view.rows import RowContext, listening_row
 from ui_support import until
@@ -301,3 +304,27 @@ def test_a_namespace_is_named_by_its_one_container_or_pod(
     """Containers that share a namespace are a pod's (its sandbox); any process in no
     container, or containers of two pods, leave it unnamed."""
     assert container_name(sorted(placed), placed.get) == name
+
+
+def test_a_port_only_nat_rules_forward_is_named_by_the_lookup(
+    web2: tuple[RunningContainer, int],
+) -> None:
+    """Docker with its userland proxy off publishes with NAT rules alone: the real
+    mapping, with its host listener taken away, is what such a host shows."""
+    container, port = web2
+    host = Collector().collect()
+    nat_only = replace(
+        host,
+        listeners=tuple(s for s in host.listeners if s.local_port != port),
+        published=tuple(replace(p, holder=None) for p in host.published),
+    )
+    (card,) = lookup_cards(lookup(str(port), read_port_rules(nat_only), nat_only), CLI_CARD)
+    here = card.section("Here now")
+    assert here is not None
+    assert here.texts == [
+        f"published 127.0.0.1:{port} → {container.name}:{SERVED} (NAT rules only: no host listener)"
+    ]
+    mapping = f"127.0.0.1:{port} → {container.name}:{SERVED}"
+    assert f"published, no host listener (NAT rules only): {mapping}" in to_table(nat_only)
+    (record,) = [r for r in snapshot_record(nat_only)["published"] if r["port"] == port]
+    assert (record["holder_pid"], record["to"]["container"]["id"]) == (None, container.id)

@@ -108,13 +108,19 @@ def socket_line(sock: Socket, snapshot: Snapshot | None = None) -> str:
 
 def here_now(report: PortReport, snapshot: Snapshot | None, options: CardOptions) -> Section:
     """The sockets on the port now, the first `shown_sockets` of them, and why some owners
-    are hidden."""
+    are hidden; first, a container's port published on it that only NAT rules forward
+    (Docker with its userland proxy off), which no socket shows."""
     if snapshot is None:
         return section("Here now", [options.unchecked])
+    forwarded = [
+        f"published {p.host_side} → {p.target} (NAT rules only: no host listener)"
+        for p in snapshot.published
+        if p.holder is None and p.binding.host_port == report.port
+    ]
     if not report.in_use:
-        return section("Here now", ["nothing on this machine uses it right now"])
+        return section("Here now", forwarded or ["nothing on this machine uses it right now"])
     shown = options.shown_sockets
-    texts = [socket_line(s, snapshot) for s in report.in_use[:shown]]
+    texts = [*forwarded, *(socket_line(s, snapshot) for s in report.in_use[:shown])]
     if len(report.in_use) > shown:
         texts.append(options.more_sockets.format(len(report.in_use) - shown))
     lines = section("Here now", texts).lines
