@@ -64,5 +64,7 @@ def listener_exposure(sock: Socket, snapshot: Snapshot) -> Exposure:
         return max(served, key=REACH.__getitem__)
     bound = exposure_of(sock.local_address)
     placement = sock.owner.placement if sock.owner else None
-    own_network = placement is not None and placement.container and placement.own_network
+    own_network = (
+        placement is not None and placement.container is not None and placement.own_network
+    )
     return "container" if own_network and bound != "loopback" else bound

@@ -6,7 +6,9 @@ Three socket-table sources feed one assembly step:
 - `psutil`: the portable path, psutil.net_connections() with its own owner walk.
 The Linux sources share the cached inode -> process map; all three attach owners
 through one `OwnerCache` and produce the same records. Only netlink can bring each TCP
-connection's tcp_info (`Collector.tcp_info`).
+connection's tcp_info (`Collector.tcp_info`). Each owner is placed in its container or
+systemd unit (`cgroups`), containers named by their runtime's API (`runtime`), whose
+port mappings become the snapshot's `published`.
 """
 
 from __future__ import annotations
