@@ -40,3 +40,28 @@ def test_an_api_socket_nobody_serves_is_said_once(tmp_path: Path) -> None:
     assert "refused" in note.lower()
     runtimes.refresh()
     assert runtimes.take_notes() == [] and runtimes.bindings == ()
+
+
+def test_a_hung_api_costs_one_timeout_and_is_left_alone_after(tmp_path: Path) -> None:
+    """A server that accepts and never answers: the ask gives up at the timeout, says
+    so once, and the next refresh does not ask it again (one connection in all)."""
+    path = str(tmp_path / "podman.sock")
+    with socket.socket(socket.AF_UNIX) as hung:
+        hung.bind(path)
+        hung.listen(8)
+        runtimes = Runtimes(sockets=(path,), timeout=0.2)
+        runtimes.refresh()
+        (note,) = runtimes.take_notes()
+        assert "timed out" in note.lower(), note
+        runtimes.refresh()
+        assert runtimes.take_notes() == []
+        hung.setblocking(False)
+        accepted = []
+        while True:
+            try:
+                accepted.append(hung.accept()[0])
+            except BlockingIOError:
+                break
+        for connection in accepted:
+            connection.close()
+    assert len(accepted) == 1

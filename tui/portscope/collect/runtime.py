@@ -160,6 +160,9 @@ class Runtimes:
         self._bindings: tuple[PortBinding, ...] = ()
         self._asked_at: float | None = None
         self._said: dict[str, str] = {}
+        self._resting: dict[str, float] = {}
+        """Sockets that failed, and until when they are not asked again: a hung API
+        costs one timeout per `REFRESH_EVERY`, not one per poll."""
         self._placed: frozenset[object] = frozenset()
         self._asked_this_poll = False
         self._notes: list[str] = []
@@ -201,7 +204,8 @@ class Runtimes:
         return self._asked_at is None or time.monotonic() - self._asked_at >= age
 
     def refresh(self) -> None:
-        """Ask every API socket that exists; keep what answered, note what did not."""
+        """Ask every API socket that exists (and did not fail lately); keep what
+        answered, note what did not."""
         self._asked_at = time.monotonic()
         self._asked_this_poll = True
         known: dict[str, Container] = {}
@@ -210,11 +214,15 @@ class Runtimes:
         if not present:
             self._say("*", f"no container runtime API ({', '.join(self.sockets)})")
         for path in present:
+            if self._asked_at < self._resting.get(path, 0.0):
+                continue
             try:
                 listing = ask_api(path, self._timeout)
             except RuntimeUnavailable as exc:
                 self._say(path, f"the container runtime API at {path} did not answer: {exc}")
+                self._resting[path] = self._asked_at + REFRESH_EVERY
                 continue
+            self._resting.pop(path, None)
             self._said.pop(path, None)
             self._said.pop("*", None)
             known.update(listing.containers)
