@@ -2,6 +2,11 @@
 
 New rows are highlighted for a few seconds and vanished rows linger dimmed before
 they go, as TCPView does; `a` widens the pane to every connection.
+
+Its rx/s and tx/s columns follow the traffic reports (`ui.live`): each report rebuilds
+only the rows whose traffic it changed, those of the connections that moved and those
+not yet steady (`RowTraffic.steady`), so 20,000 idle rows cost a report nothing. It
+needs traffic collected while those columns are drawn on the screen in front.
 """
 
 from __future__ import annotations
@@ -11,12 +16,16 @@ from collections.abc import Container, Hashable, Iterable, Iterator
 
 from textual.timer import Timer
 
+from portscope.analysis import TrafficReport
 from portscope.model import Snapshot, Socket
+from portscope.ui.live import Live
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import NEW_FOR, Clock
 from portscope.view.columns import Row
 from portscope.view.rows import EPHEMERAL_COLUMNS, RowContext, ephemeral_row
 from portscope.view.showing import Shown
+from portscope.view.socket_cells import RECEIVED, SENT, SocketFacts
+from portscope.view.traffic_cells import row_traffic
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
@@ -92,9 +101,51 @@ class EphemeralPane(SocketPane):
         self._fresh = Timers()
         self._gone = Timers()
         self._ticks: Timer | None = None
+        self.traffic: TrafficReport | None = None
+        self._unsteady: set[Hashable] = set()
+        """Keys of rows whose traffic a report may change though they moved nothing."""
 
     def on_mount(self) -> None:
         self._ticks = self.set_interval(TICK, self.expire)
+        live = Live.of(self)
+        live.on_traffic(self, self.show_traffic)
+        live.need_traffic(self, self.rates_drawn)
+
+    def on_resize(self) -> None:
+        Live.of(self).traffic_needs_changed()
+
+    def rates_drawn(self) -> bool:
+        """Whether the rx/s or tx/s column is drawn, on the screen in front."""
+        if not self.screen.is_current:
+            return False
+        drawn = self.table.visible_columns
+        return RECEIVED.id in drawn or SENT.id in drawn
+
+    def show_traffic(self, report: TrafficReport) -> None:
+        """Rebuild the rows whose traffic `report` changes. A report without counters
+        after one without changes nothing."""
+        before, self.traffic = self.traffic, report
+        ctx = self.context
+        uncounted = before is None or before.unavailable is not None
+        if ctx is None or (report.unavailable is not None and uncounted):
+            return
+        taken_at = report.taken_at
+        keys = self._unsteady | {
+            series.socket.key for series in report.series.values() if series.moved_at == taken_at
+        }
+        rows = self.table.model.rows
+        upserts = []
+        for key in keys:
+            row = rows.get(key)
+            if row is None or row.gone_at is not None or not isinstance(row.payload, Socket):
+                self._unsteady.discard(key)
+                continue
+            facts = row.subject
+            if not isinstance(facts, SocketFacts) or facts.traffic != row_traffic(
+                row.payload, report
+            ):
+                upserts.append(self.build_row(row.payload, ctx))
+        self.table.update_rows(upserts)
 
     def show(self, shown: Shown) -> None:
         """Each poll repaints the clock's part too and restarts its timer, so polling
@@ -119,10 +170,16 @@ class EphemeralPane(SocketPane):
         fresh = arrivals.arrived(key) and self.clock() - seen < NEW_FOR
         if fresh and self._fresh.started(key) != seen:
             self._fresh.add(key, seen)
-        return ephemeral_row(sock, ctx, seen, new=key in self._fresh)
+        traffic = row_traffic(sock, self.traffic)
+        if traffic.steady:
+            self._unsteady.discard(key)
+        else:
+            self._unsteady.add(key)
+        return ephemeral_row(sock, ctx, seen, new=key in self._fresh, traffic=traffic)
 
     def rebuild(self) -> None:
         self._gone = Timers()
+        self._unsteady = set()
         super().rebuild()
         self._fresh.keep_only(self.table.model.rows)
 
