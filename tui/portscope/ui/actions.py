@@ -162,6 +162,7 @@ ACTIONS: tuple[Action, ...] = (
         "traffic",
         "Traffic",
         "Traffic: the busiest processes, destinations and namespaces, TCP rates over time",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action(
         "lookup_row",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Hashable, Iterable, Iterator
 
+from textual.screen import Screen
 from textual.timer import Timer
 
 from portscope.analysis import TrafficReport
@@ -89,6 +90,17 @@ class Timers:
         return due
 
 
+def in_front(screen: Screen) -> bool:
+    """Whether `screen` is the one in front, or seen behind the dialogs in front of it
+    (`Screen.is_current` also says so of a full screen's background)."""
+    for above in reversed(screen.app.screen_stack):
+        if above is screen:
+            return True
+        if not above.is_modal:
+            return False
+    return False
+
+
 class EphemeralPane(SocketPane):
     TITLE = "Ephemeral"
     COLUMNS = EPHEMERAL_COLUMNS
@@ -115,11 +127,10 @@ class EphemeralPane(SocketPane):
         Live.of(self).traffic_needs_changed()
 
     def rates_drawn(self) -> bool:
-        """Whether the rx/s or tx/s column is drawn, on the screen in front."""
-        if not self.screen.is_current:
-            return False
+        """Whether the rx/s or tx/s column is drawn, on the screen in front (or behind
+        a dialog: help, a confirmation)."""
         drawn = self.table.visible_columns
-        return RECEIVED.id in drawn or SENT.id in drawn
+        return in_front(self.screen) and (RECEIVED.id in drawn or SENT.id in drawn)
 
     def show_traffic(self, report: TrafficReport) -> None:
         """Rebuild the rows whose traffic `report` changes. A report without counters

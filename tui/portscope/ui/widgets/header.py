@@ -47,7 +47,7 @@ PRIORITY = {
     "usage": 7,
     "range": 6,
     "polling": 5,
-    "throughput": 4,
+    "throughput": 7,
     "pressure-detail": 4,
     "spark": 1,
 }
