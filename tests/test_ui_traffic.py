@@ -13,7 +13,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from demo.scenes import traffic_reported
+from demo.scenes import demo_app, first_frame, traffic_reported
+from demo.traffic import traffic_steps
 from portscope.analysis import TrafficReport
 from portscope.config import Config
 from portscope.model import Socket
@@ -180,3 +181,29 @@ async def test_tcp_info_is_asked_for_only_while_the_screen_shows_traffic(
         await until(pilot, lambda: not isinstance(app.screen, PressureScreen))
         await next_poll(pilot)
         assert app.live.collecting_traffic
+
+
+async def test_the_rate_columns_sort_and_follow_each_report(tmp_path: Path) -> None:
+    """Sorted by rx/s, busiest first: no rate yet on the first poll, then each report's
+    rates in place (the demo server moving data at fixed rates, paced per interval)."""
+    app = demo_app(tmp_path / "config.toml", traffic_steps())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        await traffic_reported(pilot)
+        table = app.ephemeral.table
+        table.sort_by("rx", reverse=True)
+        await pilot.pause()
+
+        def shown() -> list[tuple[int, str]]:
+            rows = [table.model.row_at(i) for i in range(len(table.model))]
+            return [(row.payload.local_port, row.cell("rx")) for row in rows]
+
+        assert [cell for _port, cell in shown()] == [NO_RATE_YET] * 4 + [NO_COUNTERS]
+        for expected in (["1.2M", "310K", "150K"], ["750K", "186K", "90.0K"]):
+            await next_poll(pilot)
+            await traffic_reported(pilot)
+            assert shown() == [
+                *zip((41822, 45010, 52344), expected, strict=True),
+                (53012, "0"),
+                (52346, NO_COUNTERS),
+            ]

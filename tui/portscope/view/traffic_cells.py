@@ -55,9 +55,14 @@ UNCOUNTED = RowTraffic(missing=True)
 def row_traffic(sock: Socket, report: TrafficReport | None) -> RowTraffic:
     """`sock`'s traffic in `report` (a socket of its snapshot or of a later one); no
     rate yet for a connection the report has not seen."""
-    found = report.connection(sock) if report is not None else None
-    if found is not None:
-        return RowTraffic(found.rate, found.flags)
+    if report is not None:
+        reading = report.reading(sock)  # without a record: most rows are of its snapshot
+        if reading is not None:
+            _info, rate, _limits, flags = reading
+            return RowTraffic(rate, flags)
+        found = report.connection(sock)
+        if found is not None:
+            return RowTraffic(found.rate, found.flags)
     if sock.proto != "tcp" or sock.is_listener or sock.state in UNCOUNTED_STATES:
         return UNCOUNTED
     return NOT_YET

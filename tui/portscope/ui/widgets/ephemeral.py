@@ -133,8 +133,10 @@ class EphemeralPane(SocketPane):
         return in_front(self.screen) and (RECEIVED.id in drawn or SENT.id in drawn)
 
     def show_traffic(self, report: TrafficReport) -> None:
-        """Rebuild the rows whose traffic `report` changes. A report without counters
-        after one without changes nothing."""
+        """Bring the rows whose traffic `report` changes up to it. A row whose flags
+        stay (so do its marker and colour) in a table neither filtered nor sorted by a
+        rate only has its cells worded again, in place: no row built, none placed. A
+        report without counters after one without changes nothing."""
         before, self.traffic = self.traffic, report
         ctx = self.context
         uncounted = before is None or before.unavailable is not None
@@ -144,19 +146,30 @@ class EphemeralPane(SocketPane):
         keys = self._unsteady | {
             series.socket.key for series in report.series.values() if series.moved_at == taken_at
         }
-        rows = self.table.model.rows
-        upserts = []
+        model = self.table.model
+        in_place = not model.filtered and model.sort_column not in (RECEIVED.id, SENT.id)
+        rows, unsteady = model.rows, self._unsteady
+        upserts, reworded = [], False
         for key in keys:
             row = rows.get(key)
-            if row is None or row.gone_at is not None or not isinstance(row.payload, Socket):
-                self._unsteady.discard(key)
+            facts = row.subject if row is not None else None
+            if row is None or row.gone_at is not None or not isinstance(facts, SocketFacts):
+                unsteady.discard(key)
                 continue
-            facts = row.subject
-            if not isinstance(facts, SocketFacts) or facts.traffic != row_traffic(
-                row.payload, report
-            ):
-                upserts.append(self.build_row(row.payload, ctx))
+            traffic = row_traffic(facts.sock, report)
+            if traffic == facts.traffic:
+                continue
+            if in_place and traffic.flags == facts.traffic.flags:
+                facts.traffic = traffic
+                row.reword()
+                reworded = True
+                if traffic.steady:
+                    unsteady.discard(key)
+            else:
+                upserts.append(self.build_row(facts.sock, ctx))
         self.table.update_rows(upserts)
+        if reworded:
+            self.table.refresh_rows()
 
     def show(self, shown: Shown) -> None:
         """Each poll repaints the clock's part too and restarts its timer, so polling
