@@ -207,3 +207,30 @@ async def test_the_rate_columns_sort_and_follow_each_report(tmp_path: Path) -> N
                 (53012, "0"),
                 (52346, NO_COUNTERS),
             ]
+
+
+async def test_a_connection_gone_to_time_wait_has_no_counters_not_an_idle_rate(
+    tmp_path: Path, farm: SocketFarm
+) -> None:
+    """The kernel keeps no tcp_info for TIME_WAIT: the row of an idle connection that
+    closed says so, though the report it was built with saw it ESTABLISHED (and idle:
+    a steady row no later report looks at again)."""
+    listener = farm.tcp_listener("127.0.0.1")
+    ((client, server),) = farm.connect(listener)
+    endpoints = ends(client)
+    app = real_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.shown is not None, tries=500)
+        await counted_poll(pilot, app)
+        pour(client, server, 100_000)
+        settle(client)
+        await counted_poll(pilot, app)
+        assert row_of(app, endpoints).cell("tx") not in (NO_RATE_YET, NO_COUNTERS)
+        await counted_poll(pilot, app)
+        assert row_of(app, endpoints).cell("tx") == "0"  # idle since: steady
+        farm.release(client)  # the side that closes first waits in TIME_WAIT
+        farm.release(server)
+        await counted_poll(pilot, app)
+        row = row_of(app, endpoints)
+        assert row.payload.state == "TIME_WAIT"
+        assert (row.cell("rx"), row.cell("tx")) == (NO_COUNTERS, NO_COUNTERS)

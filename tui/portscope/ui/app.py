@@ -71,6 +71,7 @@ from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.health_feed import HealthFeed
 from portscope.view.lifecycle import Lifecycle
+from portscope.view.prefetch import Prefetched, tcp_info_switch
 from portscope.view.showing import Showing
 from portscope.view.traffic_feed import TrafficFeed
 
@@ -129,11 +130,7 @@ def default_collector() -> tuple[Collect, Switch]:
     from portscope.collect import Collector
 
     collector = Collector()
-
-    def switch(wanted: bool) -> None:
-        collector.tcp_info = wanted
-
-    return collector.collect, switch
+    return collector.collect, tcp_info_switch(collector)
 
 
 class PortscopeApp(App[int]):
@@ -610,13 +607,17 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
-    """`portscope` with no command (after `view.lifecycle.begin`): run the dashboard
-    until q, ctrl+c, SIGHUP or SIGTERM."""
+def run_dashboard(collect: Prefetched | None = None, interval: float | None = None) -> int:
+    """`portscope` with no command (after `view.lifecycle.begin`, whose collector's
+    tcp_info the dashboard switches): run it until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
     app = PortscopeApp(
-        collect, interval=interval, session=current_session(), freeze_after_start=True
+        collect,
+        interval=interval,
+        session=current_session(),
+        freeze_after_start=True,
+        switch_traffic=collect.switch_traffic if collect is not None else None,
     )
     app.run()
     return app.return_code or 0

@@ -54,7 +54,10 @@ UNCOUNTED = RowTraffic(missing=True)
 
 def row_traffic(sock: Socket, report: TrafficReport | None) -> RowTraffic:
     """`sock`'s traffic in `report` (a socket of its snapshot or of a later one); no
-    rate yet for a connection the report has not seen."""
+    rate yet for a connection the report has not seen. A socket in a state without
+    counters has none, though the report saw it before (TIME_WAIT after ESTABLISHED)."""
+    if sock.proto != "tcp" or sock.is_listener or sock.state in UNCOUNTED_STATES:
+        return UNCOUNTED
     if report is not None:
         reading = report.reading(sock)  # without a record: most rows are of its snapshot
         if reading is not None:
@@ -63,8 +66,6 @@ def row_traffic(sock: Socket, report: TrafficReport | None) -> RowTraffic:
         found = report.connection(sock)
         if found is not None:
             return RowTraffic(found.rate, found.flags)
-    if sock.proto != "tcp" or sock.is_listener or sock.state in UNCOUNTED_STATES:
-        return UNCOUNTED
     return NOT_YET
 
 

@@ -89,12 +89,12 @@ class GroupList(ListView):
         for _ in range(len(items), len(lines)):
             self.append(GroupItem())
         self.call_after_refresh(self._fill, lines, kept)
-        self.border_title = f"{self.grouping.title} · {len(lines)}"
 
     def _fill(self, lines: list[GroupLine], kept: Hashable) -> None:
         items = list(self.query(GroupItem))
         for item, line in zip(items, lines, strict=False):
             item.show(line)
+        self.border_title = f"{self.grouping.title} · {len(lines)}"
         keys = [line.key for line in lines]
         if kept in keys:
             self.index = keys.index(kept)
