@@ -183,11 +183,9 @@ class ProcessScreen(Screen[int | None]):
             traffic_text(self.owner, report, self.sockets)
         )
         spark = self.query_one("#process-spark", Sparkline)
-        history = (
-            ()
-            if report is None
-            else report.sparkline("processes", (self.owner.pid, self.owner.create_time))
-        )
+        key = (self.owner.pid, self.owner.create_time)
+        held = report is not None and report.group("processes", key) is not None
+        history = report.sparkline("processes", key) if report is not None and held else ()
         spark.data = list(history)
         spark.display = len(history) > 1
 
