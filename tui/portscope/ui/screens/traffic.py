@@ -24,6 +24,7 @@ from portscope.analysis import TrafficReport
 from portscope.model import Owner, Snapshot, Socket
 from portscope.ui.actions import Scope, bindings
 from portscope.ui.live import Live
+from portscope.ui.screens.detail import sockets_of
 from portscope.ui.text import text
 from portscope.view.traffic_groups import (
     GROUPINGS,
@@ -78,11 +79,8 @@ class GroupList(ListView):
         """Each line into an item (items added or dropped as the count changes), the
         cursor kept on its group."""
         highlighted = self.highlighted_child
-        kept: Hashable = (
-            highlighted.line.key
-            if isinstance(highlighted, GroupItem) and (highlighted.line is not None)
-            else None
-        )
+        line = highlighted.line if isinstance(highlighted, GroupItem) else None
+        kept = None if line is None else line.key
         items = list(self.query(GroupItem))
         for item in items[len(lines) :]:
             item.remove()
@@ -145,27 +143,22 @@ class TrafficScreen(Screen[None]):
         if line.owner is None:
             self.notify(text("{why}", why=line.label), severity="warning")
             return
-        sock = socket_of(line.owner, Live.of(self).snapshot, self.report)
+        report = self.report
+        sock = socket_of(
+            line.owner, Live.of(self).snapshot, report.snapshot if report is not None else None
+        )
         if sock is None:
             self.notify(text("{who} holds no socket now", who=line.label), severity="warning")
             return
         self.open_process(line.owner, sock)
 
 
-def socket_of(owner: Owner, *where: Snapshot | TrafficReport | None) -> Socket | None:
-    """A connection of `owner` (same pid and start) in the first of `where` that has
-    one: the poll on screen, then the report's own."""
-    for source in where:
-        snapshot = source.snapshot if isinstance(source, TrafficReport) else source
-        if snapshot is None:
-            continue
-        for sock in snapshot.connections:
-            held = sock.owner
-            if held is not None and (held.pid, held.create_time) == (
-                owner.pid,
-                owner.create_time,
-            ):
-                return sock
+def socket_of(owner: Owner, *where: Snapshot | None) -> Socket | None:
+    """A socket of `owner` in the first of `where` where it holds one."""
+    for snapshot in where:
+        held = sockets_of(owner, snapshot) if snapshot is not None else []
+        if held:
+            return held[0]
     return None
 
 
