@@ -1,8 +1,11 @@
 """Dashboard at server scale: 20,000 sockets with churn, headless, on synthetic snapshots.
 
 Measures what the scale issue sets targets for: applying a 1,000+1,000 delta, key press
-to screen change, start to first frame with data, CPU per second of wall time, RSS.
-Run: `python benchmarks/dashboard.py` (about 40 s on 2 cores).
+to screen change, start to first frame with data, CPU per second of wall time, RSS; and
+the CPU at 20k + churn again with the dashboard following traffic (issue 14) against
+without: the synthetic source hands over tcp_info (MOVING connections' counters rising)
+only while the dashboard switches it on, as the collector does.
+Run: `python benchmarks/dashboard.py` (about a minute on 2 cores).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import Config
 from portscope.delta import Delta, carry_index
-from portscope.model import Owner, Snapshot, Socket
+from portscope.model import Moved, Owner, Snapshot, Socket, TcpInfoTable
+from portscope.tcpinfo import KEPT, TcpInfo
 from portscope.ui.app import PortscopeApp
 
 SOCKETS = 20_000
 CHURN = 1_000
 OWNERS = [Owner(10_000 + i, f"worker-{i}", "app", None, 1.0) for i in range(50)]
+MOVING = 20
+"""One connection in MOVING moves data every poll (1,000 of 20,000); the rest stand still."""
 
 
 def connection(n: int) -> Socket:
@@ -43,18 +49,66 @@ def scale_snapshot(start: int, taken_at: float) -> Snapshot:
     return replace(base, connections=conns, taken_at=taken_at, host="bench")
 
 
-class ChurningSource:
-    """Once `churning`, each poll closes 1,000 of the 20k connections and opens 1,000."""
+def counters(n: int, step: int) -> bytes:
+    """The n-th connection's tcp_info at `step`: every MOVING-th one 64 kB further each
+    poll in both directions."""
+    moved = 64_000 * step if n % MOVING == 0 else 0
+    info = TcpInfo(400, 100, 0, 10 * n + moved, 5 * n + moved, n, n, 300, 0, 0, 0, 0)
+    return KEPT.pack(*info)
 
-    def __init__(self, step: int = 0) -> None:
+
+class CarriedSource:
+    """Snapshots as the collector makes them: last poll's Socket object again for each
+    connection still there, and its account of what it built anew and dropped
+    (`Snapshot.moved`) and of the connections whose tcp_info changed (`TcpInfoTable`).
+    `tcp_info` says whether to bring tcp_info (switched by the dashboard)."""
+
+    def __init__(self) -> None:
+        self.made: dict[int, Socket] = {}
+        self.last: Snapshot | None = None
+        self.tcp_info = False
+
+    def snapshot(self, start: int, step: int, taken_at: float) -> Snapshot:
+        made, last, wanted = self.made, self.last, range(start, start + SOCKETS)
+        gone = tuple(made.pop(n) for n in [n for n in made if n < start])
+        fresh = [n for n in wanted if n not in made]
+        for n in fresh:
+            made[n] = connection(n)
+        conns = tuple(made[n] for n in wanted)
+        table = None
+        if self.tcp_info:
+            raw = {id(made[n]): counters(n, step) for n in wanted}
+            since = last.token if last is not None and last.tcp_info is not None else None
+            moving = sorted({n for n in wanted if n % MOVING == 0}.union(fresh))
+            changed = [made[n] for n in moving] if since is not None else None
+            table = TcpInfoTable(list(conns), raw, changed, since)
+        snapshot = replace(
+            demo_snapshot(), connections=conns, taken_at=taken_at, host="bench", tcp_info=table
+        )
+        if last is not None:
+            snapshot.account(Moved(last.token, tuple(made[n] for n in fresh), gone))
+        self.last = snapshot
+        return snapshot
+
+
+class ChurningSource:
+    """Once `churning`, each poll closes 1,000 of the 20k connections and opens 1,000.
+    With `carried`, snapshots are made as the collector makes them (`CarriedSource`)."""
+
+    def __init__(self, step: int = 0, carried: CarriedSource | None = None) -> None:
         self.step = step
         self.churning = False
+        self.carried = carried
         self.cpu = 0.0
 
     def __call__(self) -> Snapshot:
         started = time.thread_time()
         self.step += self.churning
-        snapshot = scale_snapshot(self.step * CHURN, 1_790_000_000.0 + self.step)
+        taken_at = 1_790_000_000.0 + self.step
+        if self.carried is None:
+            snapshot = scale_snapshot(self.step * CHURN, taken_at)
+        else:
+            snapshot = self.carried.snapshot(self.step * CHURN, self.step, taken_at)
         self.cpu += time.thread_time() - started
         return snapshot
 
@@ -112,6 +166,34 @@ async def measure() -> dict[str, float]:
     return results
 
 
+async def churn_cpu(traffic: bool) -> float:
+    """CPU at 20k, 1k churn a second, 1 s interval, with the Ephemeral pane's rate
+    columns drawn (120x36): `traffic` says whether the source then brings tcp_info."""
+    carried = CarriedSource()
+
+    def switch(wanted: bool) -> None:
+        carried.tcp_info = wanted and traffic
+
+    source = ChurningSource(carried=carried)
+    app = PortscopeApp(source, 1.0, config=Config(), config_file=None, switch_traffic=switch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.shown is None:
+            await asyncio.sleep(0.005)
+        source.churning = True
+        await pilot.pause(4.0)
+        assert app.live.collecting_traffic
+        if traffic:
+            report = app.live.traffic
+            assert report is not None and report.unavailable is None
+        proc = psutil.Process(os.getpid())
+        cpu_before, source_before = sum(proc.cpu_times()[:2]), source.cpu
+        wall = time.perf_counter()
+        await asyncio.sleep(8.0)
+        wall = time.perf_counter() - wall
+        cpu = sum(proc.cpu_times()[:2]) - cpu_before - (source.cpu - source_before)
+        return 100 * cpu / wall
+
+
 async def idle_cpu() -> float:
     """CPU of the dashboard on the ~20-socket demo server, polling every second."""
     app = PortscopeApp(ScriptedSource([demo_snapshot()]), 1.0, config=Config(), config_file=None)
@@ -127,6 +209,11 @@ async def idle_cpu() -> float:
 def main() -> None:
     results = asyncio.run(measure())
     results["CPU at ~20 sockets, 1 s interval (% of a core)"] = asyncio.run(idle_cpu())
+    for traffic in (False, True):
+        state = "on" if traffic else "off"
+        results[f"CPU at 20k + churn, rate columns drawn, tcp_info {state} (% core)"] = asyncio.run(
+            churn_cpu(traffic)
+        )
     for name, value in results.items():
         print(f"{name:<60} {value:8.1f}")
 

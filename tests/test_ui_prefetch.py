@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from demo.server import ScriptedSource, demo_snapshot
 from portscope.model import Snapshot
-from portscope.view.prefetch import Prefetched
+from portscope.view.prefetch import Prefetched, start_collect
+from sockets import SocketFarm
 
 
 def test_the_first_snapshot_is_taken_on_another_thread_then_collects_go_on_in_order() -> None:
@@ -24,3 +25,17 @@ def test_the_first_snapshot_is_taken_on_another_thread_then_collects_go_on_in_or
     assert threads[0].startswith("portscope-prefetch")
     assert [s.taken_at for s in (first, prefetched(), prefetched())] == [0.0, 1.0, 2.0]
     assert threads[1:] == [threading.current_thread().name] * 2
+
+
+def test_the_dashboard_s_collector_brings_tcp_info_once_switched_on(farm: SocketFarm) -> None:
+    """`portscope` starts its collector before the UI (`start_collect`); the dashboard
+    switches that collector's tcp_info through what it hands over."""
+    listener = farm.tcp_listener("127.0.0.1")
+    farm.connect(listener)
+    prefetched = start_collect()
+    assert prefetched().tcp_info is None
+    assert prefetched.switch_traffic is not None
+    prefetched.switch_traffic(True)
+    assert prefetched().tcp_info is not None
+    prefetched.switch_traffic(False)
+    assert prefetched().tcp_info is None

@@ -15,9 +15,13 @@ from demo.scenes import (
     demo_app,
     first_frame,
     look_up,
+    next_poll,
     open_pressure,
     open_process,
+    open_traffic,
+    traffic_reported,
 )
+from demo.traffic import traffic_steps
 
 
 def test_main_screen_80x24(snap_compare, tmp_path: Path) -> None:
@@ -83,3 +87,31 @@ async def pressed_main_screen(pilot: Pilot) -> None:
 def test_main_screen_under_pressure_80x24(snap_compare, tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml", pressure_steps())
     assert snap_compare(app, terminal_size=(80, 24), run_before=pressed_main_screen)
+
+
+async def traffic_view(pilot: Pilot) -> None:
+    await first_frame(pilot)
+    await open_traffic(pilot, polls=5)
+
+
+def test_traffic_view_80x24(snap_compare, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", traffic_steps())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=traffic_view)
+
+
+def test_traffic_view_120x36(snap_compare, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "config.toml", traffic_steps())
+    assert snap_compare(app, terminal_size=(120, 36), run_before=traffic_view)
+
+
+async def moving_data(pilot: Pilot) -> None:
+    await first_frame(pilot)
+    for _ in range(2):
+        await next_poll(pilot)
+    await traffic_reported(pilot)
+
+
+def test_main_screen_moving_data_80x24(snap_compare, tmp_path: Path) -> None:
+    """Rates in the Ephemeral pane, a flagged connection, the header's throughput."""
+    app = demo_app(tmp_path / "config.toml", traffic_steps())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=moving_data)

@@ -20,6 +20,7 @@ from portscope.session import current_session
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.pressure import PressureScreen
+from portscope.ui.screens.traffic import TrafficScreen
 
 
 class StoppedClock:
@@ -129,6 +130,35 @@ async def analysed(pilot: Pilot) -> None:
         ),
     )
     await pilot.pause()
+
+
+async def traffic_reported(pilot: Pilot) -> None:
+    """Wait until the traffic report of the newest poll has reached the app."""
+    app = _app(pilot)
+    await until(
+        pilot,
+        lambda: (
+            app.live.traffic is not None
+            and app.poller.latest is not None
+            and app.live.traffic.taken_at == app.poller.latest.taken_at
+        ),
+    )
+    await pilot.pause()
+
+
+async def open_traffic(pilot: Pilot, polls: int = 0) -> TrafficScreen:
+    """Let `polls` more polls in (rates need two), press T, wait for the view's lists."""
+    app = _app(pilot)
+    for _ in range(polls):
+        await next_poll(pilot)
+    await traffic_reported(pilot)
+    await pilot.press("T")
+    await until(pilot, lambda: isinstance(app.screen, TrafficScreen))
+    screen = app.screen
+    assert isinstance(screen, TrafficScreen)
+    await until(pilot, lambda: screen.lists["processes"].lines)
+    await pilot.pause()
+    return screen
 
 
 async def open_pressure(pilot: Pilot, polls: int = 2) -> PressureScreen:

@@ -42,6 +42,7 @@ class Scope(Enum):
     LOOKUP = "Lookup box"
     PROCESS = "Process details"
     PRESSURE = "Pressure view"
+    TRAFFIC = "Traffic view"
     CONFIRM = "Confirmations"
     HELP = "Help"
 
@@ -153,6 +154,15 @@ ACTIONS: tuple[Action, ...] = (
         "pressure",
         "Pressure",
         "Ephemeral ports per destination, CLOSE_WAIT leaks, full accept queues",
+    ),
+    Action(
+        "traffic",
+        APP,
+        "T",
+        "traffic",
+        "Traffic",
+        "Traffic: the busiest processes, destinations and namespaces, TCP rates over time",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action(
         "lookup_row",
@@ -321,6 +331,14 @@ ACTIONS: tuple[Action, ...] = (
         "Back",
         "Back to the dashboard",
     ),
+    Action(
+        "traffic.back",
+        Scope.TRAFFIC,
+        "escape,T",
+        "dismiss(None)",
+        "Back",
+        "Back to where it was opened",
+    ),
     Action("confirm.yes", Scope.CONFIRM, "y", "answer(True)", "Yes", "Do it"),
     Action("confirm.no", Scope.CONFIRM, "n,escape", "answer(False)", "No", "Cancel"),
     Action("help.close", Scope.HELP, "escape,question_mark,q", "dismiss", "Close", "Close help"),
@@ -329,6 +347,8 @@ ACTIONS: tuple[Action, ...] = (
 NOTES: tuple[Note, ...] = (
     Note(DASHBOARD, "tab, shift+tab", "Move between panes"),
     Note(TABLE, "click header", "Sort by that column; click again to reverse"),
+    Note(Scope.TRAFFIC, "↑ ↓, tab", "Move in a list, between the lists"),
+    Note(Scope.TRAFFIC, "enter", "On a process: its details (totals, rates, flags explained)"),
 )
 
 BY_ID: dict[str, Action] = {a.binding_id: a for a in ACTIONS}

@@ -1,7 +1,9 @@
 """The dashboard: one Poller feeds the header and every pane; keys drive everything.
 
-The app owns the single `Poller`; a `HealthFeed` subscribed to it analyses every poll
-off the event loop and hands back `HealthReport`s. Poll results arrive as messages that
+The app owns the single `Poller`; a `HealthFeed` and a `TrafficFeed` subscribed to it
+analyse every poll off the event loop and hand back `HealthReport`s and
+`TrafficReport`s (the collector's tcp_info switched on only while a node on screen
+needs it: `Live.need_traffic`). Poll results arrive as messages that
 replace one another while queued, so a slow frame never builds a backlog. The app
 publishes each one, and each report, on its `Live` broadcasts, to which every pane and
 screen subscribes itself (`ui.live`); its start and end are `view.lifecycle`'s.
@@ -28,7 +30,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from portscope.analysis import HealthReport, Thresholds
+from portscope.analysis import HealthReport, Thresholds, TrafficReport
 from portscope.closing import (
     CloseRefused,
     close_connection,
@@ -39,7 +41,7 @@ from portscope.closing import (
 from portscope.config import Config, config_path, load_config, save_config
 from portscope.delta import Delta
 from portscope.failures import Failure
-from portscope.model import Snapshot, Socket
+from portscope.model import Owner, Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.processes import describe_process
 from portscope.resolve import Resolver
@@ -54,11 +56,12 @@ from portscope.ui.actions import (
     full_keymap,
     key_list,
 )
-from portscope.ui.live import Live
+from portscope.ui.live import Live, Switch
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import Describe, ProcessScreen
 from portscope.ui.screens.help import HelpScreen
 from portscope.ui.screens.pressure import PressureScreen
+from portscope.ui.screens.traffic import TrafficScreen
 from portscope.ui.text import text, toast_text
 from portscope.ui.widgets.ephemeral import EphemeralPane
 from portscope.ui.widgets.header import HeaderStrip
@@ -68,7 +71,9 @@ from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.health_feed import HealthFeed
 from portscope.view.lifecycle import Lifecycle
+from portscope.view.prefetch import Prefetched, tcp_info_switch
 from portscope.view.showing import Showing
+from portscope.view.traffic_feed import TrafficFeed
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 MIN_SIZE = (60, 16)
@@ -101,6 +106,16 @@ class HealthArrived(Message):
         return isinstance(message, HealthArrived)
 
 
+class TrafficArrived(Message):
+    """A traffic analysis, posted from the feed's thread. Never replaced by a newer one:
+    the Ephemeral pane's rows follow each report's rates, and a skipped one would
+    leave a row on a rate two polls old."""
+
+    def __init__(self, report: TrafficReport) -> None:
+        super().__init__()
+        self.report = report
+
+
 class FailureArrived(Message):
     """Something that failed off screen (a poll subscriber, the health analysis), posted
     from whichever thread caught it, to be shown as a one-line notice."""
@@ -110,15 +125,19 @@ class FailureArrived(Message):
         self.failure = failure
 
 
-def default_collect() -> Collect:
+def default_collector() -> tuple[Collect, Switch]:
+    """The real collector, and what switches its tcp_info on and off."""
     from portscope.collect import Collector
 
-    return Collector().collect
+    collector = Collector()
+    return collector.collect, tcp_info_switch(collector)
 
 
 class PortscopeApp(App[int]):
     """`collect` and `describe` are injectable: tests and screenshots feed deterministic
-    snapshots through the real Poller, and facts about processes that exist only there."""
+    snapshots through the real Poller, and facts about processes that exist only there;
+    `switch_traffic` switches an injected `collect`'s tcp_info (the real collector's
+    when `collect` is not given)."""
 
     TITLE = "portscope"
     CSS_PATH = "app.tcss"
@@ -138,6 +157,7 @@ class PortscopeApp(App[int]):
         thresholds: Thresholds | None = None,
         freeze_after_start: bool = False,
         describe: Describe = describe_process,
+        switch_traffic: Switch | None = None,
     ) -> None:
         # Native ANSI mode is what makes Textual honour NO_COLOR by dropping colour
         # altogether; otherwise it only turns the theme grey.
@@ -146,8 +166,10 @@ class PortscopeApp(App[int]):
         self.config, self.config_warnings = (
             (config, []) if config is not None else load_config(config_file)
         )
+        if collect is None:
+            collect, switch_traffic = default_collector()
         self.poller = Poller(
-            collect or default_collect(),
+            collect,
             self.config.interval if interval is None else interval,
             on_failure=self._failed,
         )
@@ -158,7 +180,15 @@ class PortscopeApp(App[int]):
             self.thresholds,
             on_failure=self._failed,
         )
-        self.live = Live(self, Showing(session, self.thresholds), on_failure=self._failed)
+        self.traffic_feed = TrafficFeed(
+            lambda report: self.post_message(TrafficArrived(report)), on_failure=self._failed
+        )
+        self.live = Live(
+            self,
+            Showing(session, self.thresholds),
+            on_failure=self._failed,
+            switch_traffic=switch_traffic,
+        )
         self.lifecycle = Lifecycle(freeze=freeze_after_start)
         self.clock = clock
         self.describe = describe
@@ -221,6 +251,7 @@ class PortscopeApp(App[int]):
             self.notify(warning, severity="warning", timeout=8)
         self._unsubscribe = [
             self.poller.subscribe(self.health_feed.on_poll),
+            self.poller.subscribe(self.traffic_feed.on_poll),
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
@@ -234,6 +265,7 @@ class PortscopeApp(App[int]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self.health_feed.close()
+        self.traffic_feed.close()
         if self._resolver is not None:
             self._resolver.close()
 
@@ -319,6 +351,10 @@ class PortscopeApp(App[int]):
     def _health_arrived(self, message: HealthArrived) -> None:
         self.live.report(message.report)
 
+    @on(TrafficArrived)
+    def _traffic_arrived(self, message: TrafficArrived) -> None:
+        self.live.report_traffic(message.report)
+
     def _name_resolved(self, address: str, name: str | None) -> None:
         if name is None:
             return
@@ -390,6 +426,12 @@ class PortscopeApp(App[int]):
             self.pop_screen()
         else:
             self.push_screen(PressureScreen())
+
+    def action_traffic(self) -> None:
+        if isinstance(self.screen, TrafficScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(TrafficScreen(self.open_process))
 
     def action_filter(self) -> None:
         pane = self.focused_socket_pane()
@@ -513,11 +555,19 @@ class PortscopeApp(App[int]):
             self.look_up_port(sock.local_port)
             return
 
+        self.open_process(sock.owner, sock)
+
+    def open_process(self, owner: Owner, sock: Socket) -> None:
+        """The process details of `owner`, on the row `sock`; a port it is dismissed
+        with is looked up on the dashboard, whatever screen it was opened from."""
+
         def done(port: int | None) -> None:
             if port is not None:
+                while len(self.screen_stack) > 1:
+                    self.pop_screen()
                 self.look_up_port(port)
 
-        self.push_screen(ProcessScreen(sock.owner, sock, self.clock, self.describe), done)
+        self.push_screen(ProcessScreen(owner, sock, self.clock, self.describe), done)
 
     # --- palette and settings --------------------------------------------------------
 
@@ -557,13 +607,17 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(collect: Collect | None = None, interval: float | None = None) -> int:
-    """`portscope` with no command (after `view.lifecycle.begin`): run the dashboard
-    until q, ctrl+c, SIGHUP or SIGTERM."""
+def run_dashboard(collect: Prefetched | None = None, interval: float | None = None) -> int:
+    """`portscope` with no command (after `view.lifecycle.begin`, whose collector's
+    tcp_info the dashboard switches): run it until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
         os.environ.setdefault("NO_COLOR", "1")  # a dumb terminal shows no colour either
     app = PortscopeApp(
-        collect, interval=interval, session=current_session(), freeze_after_start=True
+        collect,
+        interval=interval,
+        session=current_session(),
+        freeze_after_start=True,
+        switch_traffic=collect.switch_traffic if collect is not None else None,
     )
     app.run()
     return app.return_code or 0

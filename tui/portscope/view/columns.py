@@ -135,6 +135,11 @@ class Row:
             self._cells = self.columns.cells_of(self.subject)
         return self._cells
 
+    def reword(self) -> None:
+        """Its subject changed in place: its cells (and the text filters match) are
+        worded again on next use."""
+        self._cells = self._lines = self._search = None
+
     def cell(self, column: str) -> str:
         """The text of the cell in the column `column` (an id)."""
         return self.cells[self.columns.index(column)]

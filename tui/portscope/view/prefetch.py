@@ -4,7 +4,8 @@ Importing the UI and a cold collect at 20,000 sockets take time of the same orde
 (BENCHMARKS.md, "Behind the code"); running the collect alongside the imports brings
 the first frame with data forward. Its owner search (a readlink of every fd on the
 machine) runs in a forked child (`Collector(fork_first_scan=True)`), so it does not
-share the interpreter lock with the imports. No textual here: the point is to run
+share the interpreter lock with the imports. It hands the dashboard what switches that
+collector's tcp_info too (`switch_traffic`). No textual here: the point is to run
 before it is imported.
 """
 
@@ -12,17 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from portscope.model import Snapshot
 
+if TYPE_CHECKING:
+    from portscope.collect import Collector
+
 Collect = Callable[[], Snapshot]
+Switch = Callable[[bool], None]
+
+
+def tcp_info_switch(collector: Collector) -> Switch:
+    """What switches `collector`'s tcp_info on and off (between polls)."""
+
+    def switch(wanted: bool) -> None:
+        collector.tcp_info = wanted
+
+    return switch
 
 
 class Prefetched:
-    """A collect whose first call returns the snapshot already being taken."""
+    """A collect whose first call returns the snapshot already being taken;
+    `switch_traffic` switches its tcp_info, when it can be."""
 
-    def __init__(self, collect: Collect) -> None:
+    def __init__(self, collect: Collect, switch_traffic: Switch | None = None) -> None:
         self._collect = collect
+        self.switch_traffic = switch_traffic
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portscope-prefetch")
         self._first: Future[Snapshot] | None = pool.submit(collect)
         pool.shutdown(wait=False)
@@ -36,4 +53,5 @@ def start_collect() -> Prefetched:
     """The real collector, its first snapshot already under way."""
     from portscope.collect import Collector
 
-    return Prefetched(Collector(fork_first_scan=True).collect)
+    collector = Collector(fork_first_scan=True)
+    return Prefetched(collector.collect, tcp_info_switch(collector))

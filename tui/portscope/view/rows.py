@@ -23,8 +23,10 @@ from portscope.view.socket_cells import (
     PID,
     PROCESS,
     PROTO,
+    RECEIVED,
     REMOTE,
     REMOTE_PORT,
+    SENT,
     USER,
     SocketFacts,
     owner_cells,
@@ -34,6 +36,7 @@ from portscope.view.socket_cells import (
     row_age,
     service_column,
 )
+from portscope.view.traffic_cells import NOT_YET, RowTraffic, flag_marker
 
 NameOf = Callable[[str], "str | None"]
 PortCounts = Mapping[tuple[str, int], int]
@@ -155,6 +158,8 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
     replace(PROCESS, priority=6),
     replace(PID, priority=2),
     replace(USER, priority=0),
+    replace(RECEIVED, priority=5),
+    replace(SENT, priority=5),
     Column(
         "age",
         "age",
@@ -167,17 +172,26 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
 )
 
 
-def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -> Row:
+def ephemeral_row(
+    sock: Socket, ctx: RowContext, first_seen: float, new: bool, traffic: RowTraffic = NOT_YET
+) -> Row:
+    """`traffic`: its rates and flags, which the flags' marker beside the process says
+    (and a warning's colour) even where the rate columns do not fit."""
     process, pid, user = owner_cells(sock, ctx.snapshot.privileged)
     session = ctx.session is not None and ctx.session.is_connection(sock)
-    process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER)
+    process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER, flag_marker(traffic))
     remote = sock.remote_address
     peer_name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
-    facts = SocketFacts(sock, process, pid, user, first_seen=first_seen, peer_name=peer_name)
+    facts = SocketFacts(
+        sock, process, pid, user, first_seen=first_seen, peer_name=peer_name, traffic=traffic
+    )
+    tag = "session" if session else ""
+    if traffic.level != "ok":
+        tag = traffic.level
     return EPHEMERAL_COLUMNS.row(
         sock.key,
         facts,
-        tag="session" if session else "",
+        tag=tag,
         first_seen=first_seen,
         new=new,
         payload=sock,

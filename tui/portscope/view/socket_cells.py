@@ -22,6 +22,14 @@ from portscope.knowledge import service_name
 from portscope.model import Snapshot, Socket, proto_label
 from portscope.sanitise import printable
 from portscope.view.columns import Column, Row
+from portscope.view.traffic_cells import (
+    NOT_YET,
+    RowTraffic,
+    received_cell,
+    received_order,
+    sent_cell,
+    sent_order,
+)
 
 UNKNOWN = "?"
 HIDDEN = "–"
@@ -31,7 +39,8 @@ HIDDEN = "–"
 class SocketFacts:
     """A socket and what its row says beyond the socket itself, worked out once:
     the owner's cells (`process` with its markers), when the row was first seen, the
-    peer's name, and for a listener its exposure, interface, peers and accept queue."""
+    peer's name, for a connection its traffic, and for a listener its exposure,
+    interface, peers and accept queue."""
 
     sock: Socket
     process: str = ""
@@ -43,6 +52,7 @@ class SocketFacts:
     iface: str = ""
     conns: int = 0
     queue: AcceptQueue | None = None
+    traffic: RowTraffic = NOT_YET
 
 
 @lru_cache(maxsize=65_536)
@@ -202,3 +212,21 @@ PID: Column[SocketFacts] = Column(
 USER: Column[SocketFacts] = Column(
     "user", "user", 8, cell=pick("user"), sort=lambda f: f.user.casefold()
 )
+RECEIVED: Column[SocketFacts] = Column(
+    "rx",
+    "rx/s",
+    5,
+    align="right",
+    cell=lambda f: received_cell(f.traffic),
+    sort=lambda f: received_order(f.traffic),
+)
+"""Bytes received a second over the last interval; `—` without counters (UDP)."""
+SENT: Column[SocketFacts] = Column(
+    "tx",
+    "tx/s",
+    5,
+    align="right",
+    cell=lambda f: sent_cell(f.traffic),
+    sort=lambda f: sent_order(f.traffic),
+)
+"""Bytes sent (acknowledged by the peer) a second over the last interval."""

@@ -1,6 +1,8 @@
 """Process details: who holds these sockets, and the safe way to stop it.
 
-It subscribes to the polls shown and the health reports (`ui.live`). Details are read
+It subscribes to the polls shown, the health reports and the traffic reports
+(`ui.live`), and needs traffic collected while it is open: the process's totals, rates
+and a sparkline of them, and each of its flagged connections explained. Details are read
 in a thread worker, again with each poll and after a signal, so the status and age stay
 current and a process that has gone says so; each signal offered (`OFFERED_SIGNALS`:
 reload, interrupt, terminate, kill) asks as `signal_questions` says (kill twice), naming
@@ -20,9 +22,9 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Sparkline, Static
 
-from portscope.analysis import CloseWaitTrend, HealthReport
+from portscope.analysis import CloseWaitTrend, HealthReport, TrafficReport
 from portscope.model import Owner, Snapshot, Socket
 from portscope.processes import (
     OFFERED_SIGNALS,
@@ -45,6 +47,7 @@ from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.rows import PROCESS_COLUMNS, process_row
 from portscope.view.showing import Shown
 from portscope.view.socket_cells import format_age
+from portscope.view.traffic_groups import process_traffic
 
 LABEL = "dim"
 Describe = Callable[[Owner], ProcessDetails]
@@ -108,6 +111,15 @@ def close_wait_of(owner: Owner, report: HealthReport | None) -> CloseWaitTrend |
     return next((t for t in report.close_wait if same_process(owner, t.owner)), None)
 
 
+def traffic_text(
+    owner: Owner, report: TrafficReport | None, sockets: tuple[Socket, ...]
+) -> Content:
+    first, *more = process_traffic(report, owner, sockets)
+    lines = [Content.assemble((f"{'traffic':<9}", LABEL), first)]
+    lines.extend(Content.assemble(" " * 9, ("▲ ", "$text-warning"), line) for line in more)
+    return Content("\n").join(lines)
+
+
 def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
     if report is None:
         return Content.styled("CLOSE_WAIT: waiting for the first analysis…", LABEL)
@@ -129,6 +141,7 @@ class ProcessScreen(Screen[int | None]):
         self.describe = describe
         self.clock = clock
         self.health: HealthReport | None = None
+        self.traffic: TrafficReport | None = None
         self.owner = owner
         self.sockets: tuple[Socket, ...] = ()
         self.selected = selected
@@ -150,6 +163,8 @@ class ProcessScreen(Screen[int | None]):
             )
             yield Static(details_text(None, self.owner, self.now), id="process-facts")
             yield Static(close_wait_text(self.owner, self.health), id="process-health")
+            yield Static(traffic_text(self.owner, None, ()), id="process-traffic")
+            yield Sparkline([], id="process-spark")
             yield Static(self._refusal_text(), id="process-refusal")
             yield self.table
         yield Footer()
@@ -158,6 +173,23 @@ class ProcessScreen(Screen[int | None]):
         """Each new analysis: this process's CLOSE_WAIT count and whether it keeps growing."""
         self.health = report
         self.query_one("#process-health", Static).update(close_wait_text(self.owner, report))
+
+    def show_traffic(self, report: TrafficReport) -> None:
+        """Each traffic report: this process's totals, rates and flagged connections."""
+        self.traffic = report
+        self._show_traffic()
+
+    def _show_traffic(self) -> None:
+        report = self.traffic
+        self.query_one("#process-traffic", Static).update(
+            traffic_text(self.owner, report, self.sockets)
+        )
+        spark = self.query_one("#process-spark", Sparkline)
+        key = (self.owner.pid, self.owner.create_time)
+        held = report is not None and report.group("processes", key) is not None
+        history = report.sparkline("processes", key) if report is not None and held else ()
+        spark.data = list(history)
+        spark.display = len(history) > 1
 
     def show_poll(self, shown: Shown) -> None:
         """Each poll: the sockets it holds now, and its status and age read again."""
@@ -198,10 +230,15 @@ class ProcessScreen(Screen[int | None]):
         live = Live.of(self)
         live.on_health(self, self.show_health)
         live.on_poll(self, self.show_poll)
+        live.need_traffic(self)
+        live.on_traffic(self, self.show_traffic)
         index = self.table.model.index_of(self.selected.key)
         if index is not None:
             self.table.cursor = index
         self.table.focus()
+
+    def on_unmount(self) -> None:
+        Live.of(self).release_traffic(self)
 
     def _show_sockets(self) -> None:
         self.table.border_title = f"sockets of this process · {len(self.sockets)}"

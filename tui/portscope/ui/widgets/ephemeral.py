@@ -2,6 +2,11 @@
 
 New rows are highlighted for a few seconds and vanished rows linger dimmed before
 they go, as TCPView does; `a` widens the pane to every connection.
+
+Its rx/s and tx/s columns follow the traffic reports (`ui.live`): each report rebuilds
+only the rows whose traffic it changed, those of the connections that moved and those
+not yet steady (`RowTraffic.steady`), so 20,000 idle rows cost a report nothing. It
+needs traffic collected while those columns are drawn on the screen in front.
 """
 
 from __future__ import annotations
@@ -9,14 +14,19 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Hashable, Iterable, Iterator
 
+from textual.screen import Screen
 from textual.timer import Timer
 
+from portscope.analysis import TrafficReport
 from portscope.model import Snapshot, Socket
+from portscope.ui.live import Live
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import NEW_FOR, Clock
 from portscope.view.columns import Row
 from portscope.view.rows import EPHEMERAL_COLUMNS, RowContext, ephemeral_row
 from portscope.view.showing import Shown
+from portscope.view.socket_cells import RECEIVED, SENT, SocketFacts
+from portscope.view.traffic_cells import row_traffic
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
@@ -80,6 +90,17 @@ class Timers:
         return due
 
 
+def in_front(screen: Screen) -> bool:
+    """Whether `screen` is the one in front, or seen behind the dialogs in front of it
+    (`Screen.is_current` also says so of a full screen's background)."""
+    for above in reversed(screen.app.screen_stack):
+        if above is screen:
+            return True
+        if not above.is_modal:
+            return False
+    return False
+
+
 class EphemeralPane(SocketPane):
     TITLE = "Ephemeral"
     COLUMNS = EPHEMERAL_COLUMNS
@@ -92,9 +113,63 @@ class EphemeralPane(SocketPane):
         self._fresh = Timers()
         self._gone = Timers()
         self._ticks: Timer | None = None
+        self.traffic: TrafficReport | None = None
+        self._unsteady: set[Hashable] = set()
+        """Keys of rows whose traffic a report may change though they moved nothing."""
 
     def on_mount(self) -> None:
         self._ticks = self.set_interval(TICK, self.expire)
+        live = Live.of(self)
+        live.on_traffic(self, self.show_traffic)
+        live.need_traffic(self, self.rates_drawn)
+
+    def on_resize(self) -> None:
+        Live.of(self).traffic_needs_changed()
+
+    def rates_drawn(self) -> bool:
+        """Whether the rx/s or tx/s column is drawn, on the screen in front (or behind
+        a dialog: help, a confirmation)."""
+        drawn = self.table.visible_columns
+        return in_front(self.screen) and (RECEIVED.id in drawn or SENT.id in drawn)
+
+    def show_traffic(self, report: TrafficReport) -> None:
+        """Bring the rows whose traffic `report` changes up to it. A row whose flags
+        stay (so do its marker and colour) in a table neither filtered nor sorted by a
+        rate only has its cells worded again, in place: no row built, none placed. A
+        report without counters after one without changes nothing."""
+        before, self.traffic = self.traffic, report
+        ctx = self.context
+        uncounted = before is None or before.unavailable is not None
+        if ctx is None or (report.unavailable is not None and uncounted):
+            return
+        taken_at = report.taken_at
+        keys = self._unsteady | {
+            series.socket.key for series in report.series.values() if series.moved_at == taken_at
+        }
+        model = self.table.model
+        in_place = not model.filtered and model.sort_column not in (RECEIVED.id, SENT.id)
+        rows, unsteady = model.rows, self._unsteady
+        upserts, reworded = [], False
+        for key in keys:
+            row = rows.get(key)
+            facts = row.subject if row is not None else None
+            if row is None or row.gone_at is not None or not isinstance(facts, SocketFacts):
+                unsteady.discard(key)
+                continue
+            traffic = row_traffic(facts.sock, report)
+            if traffic == facts.traffic:
+                continue
+            if in_place and traffic.flags == facts.traffic.flags:
+                facts.traffic = traffic
+                row.reword()
+                reworded = True
+                if traffic.steady:
+                    unsteady.discard(key)
+            else:
+                upserts.append(self.build_row(facts.sock, ctx))
+        self.table.update_rows(upserts)
+        if reworded:
+            self.table.refresh_rows()
 
     def show(self, shown: Shown) -> None:
         """Each poll repaints the clock's part too and restarts its timer, so polling
@@ -119,10 +194,16 @@ class EphemeralPane(SocketPane):
         fresh = arrivals.arrived(key) and self.clock() - seen < NEW_FOR
         if fresh and self._fresh.started(key) != seen:
             self._fresh.add(key, seen)
-        return ephemeral_row(sock, ctx, seen, new=key in self._fresh)
+        traffic = row_traffic(sock, self.traffic)
+        if traffic.steady:
+            self._unsteady.discard(key)
+        else:
+            self._unsteady.add(key)
+        return ephemeral_row(sock, ctx, seen, new=key in self._fresh, traffic=traffic)
 
     def rebuild(self) -> None:
         self._gone = Timers()
+        self._unsteady = set()
         super().rebuild()
         self._fresh.keep_only(self.table.model.rows)
 

@@ -1,6 +1,8 @@
-"""The header strip: host, interfaces and gateway, ephemeral usage, pressure, polling state.
+"""The header strip: host, interfaces and gateway, ephemeral usage, pressure, TCP
+throughput, polling state.
 
-It subscribes to each poll shown, each health report and each failed poll (`ui.live`);
+It subscribes to each poll shown, each health report, each traffic report and each
+failed poll (`ui.live`); the throughput is there only while traffic is collected;
 it never reads the OS itself. The gauge takes the colour of the most pressed
 destination, and the strip carries a `-warning` or `-critical` class while any
 destination (or other finding) is at that level. The gauges line is made of parts with
@@ -18,13 +20,21 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from portscope.analysis import DestinationPressure, HealthReport, Level, percent_label, worst
+from portscope.analysis import (
+    DestinationPressure,
+    HealthReport,
+    Level,
+    TrafficReport,
+    percent_label,
+    worst,
+)
 from portscope.events import PollFailed
 from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.sanitise import printable
 from portscope.ui.live import Live
 from portscope.ui.narrow import by_priority
 from portscope.view.showing import Shown
+from portscope.view.traffic_groups import total_text
 
 HISTORY = 150
 GAUGE_CELLS = 10
@@ -37,6 +47,7 @@ PRIORITY = {
     "usage": 7,
     "range": 6,
     "polling": 5,
+    "throughput": 7,
     "pressure-detail": 4,
     "spark": 1,
 }
@@ -140,6 +151,7 @@ class HeaderStrip(Vertical):
         self.pressure = Static("", id="pressure-gauge")
         self.pressure_detail = Static("", id="pressure-detail")
         self.health = Static("", id="health")
+        self.throughput = Static("", id="throughput")
         self.level: Level = "ok"
         self.snapshot: Snapshot | None = None
         self._range: EphemeralRange | None = None
@@ -158,6 +170,7 @@ class HeaderStrip(Vertical):
             self.pressure,
             self.pressure_detail,
             self.health,
+            self.throughput,
             self.spark,
             self.polling,
             self.paused,
@@ -166,9 +179,9 @@ class HeaderStrip(Vertical):
     def compose(self) -> ComposeResult:
         yield self.hosts
         with Horizontal(id="gauges"):
-            yield from self.parts[:6]
+            yield from self.parts[:7]
             with Horizontal(id="polling-group"):
-                yield from self.parts[6:]
+                yield from self.parts[7:]
         yield self.notice
 
     def on_mount(self) -> None:
@@ -177,6 +190,7 @@ class HeaderStrip(Vertical):
         live = Live.of(self)
         live.on_poll(self, self.show_poll)
         live.on_health(self, self.show_health)
+        live.on_traffic(self, self.show_traffic)
         live.on_poll_failed(self, self._poll_failed)
 
     def on_resize(self) -> None:
@@ -247,6 +261,11 @@ class HeaderStrip(Vertical):
         overall = report.level
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")
+        self._fit()
+
+    def show_traffic(self, report: TrafficReport) -> None:
+        """Every TCP connection's rates together; nothing while traffic is not collected."""
+        set_if_changed(self.throughput, Content(total_text(report)))
         self._fit()
 
     def _poll_failed(self, event: PollFailed) -> None:
