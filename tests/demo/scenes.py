@@ -21,6 +21,9 @@ from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.pressure import PressureScreen
 
+NO_HISTORY = Path("/nonexistent/portscope-demo/history.db")
+"""No recorder's database: the demo's History is its session's, whatever this machine holds."""
+
 
 class StoppedClock:
     """Time that only moves when told to: ages and highlights stay put for pictures."""
@@ -55,6 +58,7 @@ def demo_app(
         config=Config(),
         config_file=config_file,
         describe=demo_or_real_details,
+        history_db=NO_HISTORY,
     )
 
 

@@ -42,6 +42,7 @@ class Scope(Enum):
     LOOKUP = "Lookup box"
     PROCESS = "Process details"
     PRESSURE = "Pressure view"
+    HISTORY = "History view"
     CONFIRM = "Confirmations"
     HELP = "Help"
 
@@ -153,6 +154,15 @@ ACTIONS: tuple[Action, ...] = (
         "pressure",
         "Pressure",
         "Ephemeral ports per destination, CLOSE_WAIT leaks, full accept queues",
+    ),
+    Action(
+        "history",
+        APP,
+        "h",
+        "history",
+        "History",
+        "Recent closed connections and listener changes: the recorder's, else this session's",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action(
         "lookup_row",
@@ -320,6 +330,22 @@ ACTIONS: tuple[Action, ...] = (
         "dismiss(None)",
         "Back",
         "Back to the dashboard",
+    ),
+    Action(
+        "history.back",
+        Scope.HISTORY,
+        "escape,h",
+        "dismiss(None)",
+        "Back",
+        "Back to the dashboard",
+    ),
+    Action(
+        "history.filter",
+        Scope.HISTORY,
+        "slash",
+        "filter",
+        "Filter",
+        "Filter the history as the panes are filtered: text, re:REGEX or an expression",
     ),
     Action("confirm.yes", Scope.CONFIRM, "y", "answer(True)", "Yes", "Do it"),
     Action("confirm.no", Scope.CONFIRM, "n,escape", "answer(False)", "No", "Cancel"),

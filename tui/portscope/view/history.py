@@ -84,11 +84,28 @@ def remote_text(c: ClosedConnection) -> str:
     return c.remote + peer
 
 
+def connection_event(c: ClosedConnection) -> str:
+    """`closed`, `closed in` (an accepted one), `gone` (its end unseen)."""
+    return ENDED_WORDS[c.ended] + (" in" if c.accepted else "")
+
+
+def listener_event_word(e: ListenerEvent) -> str:
+    """`listen+`, `listen-`, marked ` *` when it changed while nothing recorded."""
+    return ("listen+" if e.change == "appeared" else "listen-") + (" *" if e.while_stopped else "")
+
+
+def listener_owner(e: ListenerEvent) -> str:
+    return e.owner.label if e.owner else UNKNOWN_OWNER
+
+
+def listener_state(e: ListenerEvent) -> str:
+    return "LISTEN" if e.proto == "tcp" else ""
+
+
 def connection_cells(c: ClosedConnection, now: float | None = None) -> tuple[str, ...]:
-    word = ENDED_WORDS[c.ended] + (" in" if c.accepted else "")
     return (
         clock(c.closed, now),
-        word,
+        connection_event(c),
         proto_label(c.proto, c.family),
         c.local,
         remote_text(c),
@@ -107,19 +124,17 @@ def listener_where(e: ListenerEvent) -> str:
 
 
 def listener_cells(e: ListenerEvent, now: float | None = None) -> tuple[str, ...]:
-    word = ("listen+" if e.change == "appeared" else "listen-") + (" *" if e.while_stopped else "")
-    who = e.owner.label if e.owner else UNKNOWN_OWNER
     return (
         clock(e.at, now),
-        word,
+        listener_event_word(e),
         proto_label(e.proto, e.family),
         listener_where(e),
         exposure_label(e.exposure),
-        "LISTEN" if e.proto == "tcp" else "",
+        listener_state(e),
         "",
         "",
         "",
-        who,
+        listener_owner(e),
     )
 
 
