@@ -337,7 +337,7 @@ ACTIONS: tuple[Action, ...] = (
         "escape,h",
         "dismiss(None)",
         "Back",
-        "Back to the dashboard",
+        "Close the History view, back to the dashboard",
     ),
     Action(
         "history.filter",

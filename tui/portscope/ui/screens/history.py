@@ -154,7 +154,7 @@ class HistoryScreen(Screen[None]):
         if message.failure is not None:
             self.summary.update(Content.styled(f"✖ {printable(message.failure)}", "$text-error"))
         elif message.sourced is not None:
-            self.summary.update(summary_text(message.sourced, time.time()))
+            self.summary.update(summary_text(message.sourced, self.pane.clock()))
 
     @on(SocketTable.Selected)
     def _row_selected(self, event: SocketTable.Selected) -> None:
