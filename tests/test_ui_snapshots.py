@@ -11,10 +11,13 @@ from textual.pilot import Pilot
 
 from demo.pressure import pressure_steps
 from demo.scenes import (
+    StoppedClock,
     analysed,
     demo_app,
     first_frame,
+    history_steps,
     look_up,
+    open_history,
     open_pressure,
     open_process,
 )
@@ -83,3 +86,23 @@ async def pressed_main_screen(pilot: Pilot) -> None:
 def test_main_screen_under_pressure_80x24(snap_compare, tmp_path: Path) -> None:
     app = demo_app(tmp_path / "config.toml", pressure_steps())
     assert snap_compare(app, terminal_size=(80, 24), run_before=pressed_main_screen)
+
+
+def history_view(clock: StoppedClock):  # type: ignore[no-untyped-def]
+    async def scene(pilot: Pilot) -> None:
+        await first_frame(pilot)
+        await open_history(pilot, clock)
+
+    return scene
+
+
+def test_history_view_80x24(snap_compare, tmp_path: Path) -> None:
+    clock = StoppedClock()
+    app = demo_app(tmp_path / "config.toml", history_steps(), clock)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=history_view(clock))
+
+
+def test_history_view_120x36(snap_compare, tmp_path: Path) -> None:
+    clock = StoppedClock()
+    app = demo_app(tmp_path / "config.toml", history_steps(), clock)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=history_view(clock))

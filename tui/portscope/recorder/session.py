@@ -37,10 +37,10 @@ NOTE = "this dashboard session's polls"
 class SessionHistory:
     """A poller subscriber that keeps what ended while the dashboard ran."""
 
-    def __init__(self, interval: float, limit: int = LIMIT) -> None:
+    def __init__(self, interval: float, limit: int = LIMIT, started: float | None = None) -> None:
         self.interval = interval
         """The poll interval, for what the page says was missed (set it when it changes)."""
-        self.started = time.time()
+        self.started = time.time() if started is None else started
         self._last = self.started
         self._ledger = Ledger()
         self._lock = threading.Lock()

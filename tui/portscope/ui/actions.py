@@ -346,6 +346,7 @@ ACTIONS: tuple[Action, ...] = (
         "filter",
         "Filter",
         "Filter the history as the panes are filtered: text, re:REGEX or an expression",
+        show=False,  # the Footer is full at 80 columns; the view's top lines name it
     ),
     Action("confirm.yes", Scope.CONFIRM, "y", "answer(True)", "Yes", "Do it"),
     Action("confirm.no", Scope.CONFIRM, "n,escape", "answer(False)", "No", "Cancel"),

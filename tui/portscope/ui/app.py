@@ -167,7 +167,7 @@ class PortscopeApp(App[int]):
             self.thresholds,
             on_failure=self._failed,
         )
-        self.session_history = SessionHistory(self.poller.interval)
+        self.session_history = SessionHistory(self.poller.interval, started=clock())
         self.session_feed: AnalysisFeed[None] = AnalysisFeed(
             lambda event, _follows: self.session_history.on_poll(event),
             lambda _nothing: None,

@@ -37,6 +37,14 @@ def clock(at: float, now: float | None = None) -> str:
     return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
 
 
+def short_clock(at: float, now: float) -> str:
+    """03:12:07 today, else 11-27 03:12 (local time): a table's time column."""
+    moment = datetime.fromtimestamp(at)
+    if moment.date() == datetime.fromtimestamp(now).date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%m-%d %H:%M")
+
+
 def stamp(at: float) -> str:
     return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
 

@@ -17,7 +17,6 @@ from portscope.model import LISTEN, Owner, Snapshot, Socket, proto_label
 from portscope.sanitise import printable
 from portscope.view.columns import Column, Columns, Row
 from portscope.view.history import (
-    clock,
     connection_event,
     lifetime_text,
     listener_event_word,
@@ -26,7 +25,9 @@ from portscope.view.history import (
     listener_where,
     owner_text,
     remote_text,
+    short_clock,
     size_text,
+    stamp,
 )
 from portscope.view.socket_cells import address_sort
 
@@ -40,7 +41,13 @@ def at(item: HistoryItem) -> float:
 
 
 def _when(item: HistoryItem) -> str:
-    return clock(at(item))
+    """The whole time, for the filter to find (`03:12`, `2026-11-27`)."""
+    return stamp(at(item))
+
+
+def _clock(row: Row, now: float) -> str:
+    """What the time column shows: today's as 03:12:07, an earlier day's as 11-27 03:12."""
+    return short_clock(at(row.subject), now)  # type: ignore[arg-type]
 
 
 def _event(item: HistoryItem) -> str:
@@ -103,16 +110,17 @@ def _local_order(item: HistoryItem) -> bytes:
 
 
 HISTORY_COLUMNS: Columns[HistoryItem] = Columns(
-    Column("time", "time", 8, priority=10, cell=_when, sort=lambda i: round(at(i) * 1000)),
-    Column("event", "event", 9, priority=8, cell=_event),
+    Column("time", "time", 11, priority=10, cell=_when, sort=lambda i: round(at(i) * 1000),
+           live=_clock),
+    Column("event", "event", 9, priority=7, cell=_event),
     Column("proto", "proto", 5, priority=4, cell=lambda i: proto_label(i.proto, i.family)),
-    Column("local", "local", 21, priority=9, grow=True, cell=_local, sort=_local_order),
+    Column("local", "local", 17, priority=8, grow=True, cell=_local, sort=_local_order),
     Column("remote", "remote", 21, priority=9, grow=True, cell=_remote),
     Column("state", "state", 11, priority=3, cell=_state),
     Column("for", "for", 8, priority=6, align="right", cell=_lifetime, sort=_lifetime_order),
     Column("sent", "sent", 8, priority=2, align="right", cell=_sent, sort=_sent_order),
     Column("recv", "recv", 8, priority=2, align="right", cell=_received, sort=_received_order),
-    Column("process", "process", 16, priority=7, grow=True, cell=_process),
+    Column("process", "process", 16, priority=9, grow=True, cell=_process),
 )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from portscope.failures import survived
 from portscope.history.records import DAY, HistoryFilter
 from portscope.recorder.source import HistorySource, SourcedPage
 from portscope.sanitise import printable
-from portscope.ui.actions import Scope, bindings
+from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.history import coverage_text
@@ -103,8 +103,9 @@ class HistoryPane(SocketPane):
             self._read(self.clock())
 
 
-def summary_text(sourced: SourcedPage, now: float) -> Content:
-    """Where the rows come from, what that could see, how many the window holds."""
+def summary_text(sourced: SourcedPage, now: float, keys: str) -> Content:
+    """Where the rows come from, what that could see, how many the window holds, and
+    `keys`, what the Footer has no room for."""
     page = sourced.page
     lines = [Content.assemble(("from ", "dim"), printable(sourced.source))]
     if sourced.problem:
@@ -118,7 +119,7 @@ def summary_text(sourced: SourcedPage, now: float) -> Content:
     if page.by_process:
         most = ", ".join(f"{printable(name, 30)} {n:,}" for name, n in page.by_process[:3])
         count += f"; most by {most}"
-    lines.append(Content(count))
+    lines.append(Content.assemble(count, (f" · {keys}", "dim")))
     return Content("\n").join(lines)
 
 
@@ -154,7 +155,11 @@ class HistoryScreen(Screen[None]):
         if message.failure is not None:
             self.summary.update(Content.styled(f"✖ {printable(message.failure)}", "$text-error"))
         elif message.sourced is not None:
-            self.summary.update(summary_text(message.sourced, self.pane.clock()))
+            keys = (
+                f"{first_key(self, 'portscope.history.filter')} filters, "
+                f"{first_key(self, 'portscope.table.details')} opens"
+            )
+            self.summary.update(summary_text(message.sourced, self.pane.clock(), keys))
 
     @on(SocketTable.Selected)
     def _row_selected(self, event: SocketTable.Selected) -> None:
