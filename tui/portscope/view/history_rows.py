@@ -112,15 +112,15 @@ def _local_order(item: HistoryItem) -> bytes:
 HISTORY_COLUMNS: Columns[HistoryItem] = Columns(
     Column("time", "time", 11, priority=10, cell=_when, sort=lambda i: round(at(i) * 1000),
            live=_clock),
-    Column("event", "event", 9, priority=7, cell=_event),
+    Column("event", "event", 9, priority=8, cell=_event),
     Column("proto", "proto", 5, priority=4, cell=lambda i: proto_label(i.proto, i.family)),
-    Column("local", "local", 17, priority=8, grow=True, cell=_local, sort=_local_order),
-    Column("remote", "remote", 21, priority=9, grow=True, cell=_remote),
+    Column("local", "local", 15, priority=8, grow=True, cell=_local, sort=_local_order),
+    Column("remote", "remote", 22, priority=9, grow=True, cell=_remote),
     Column("state", "state", 11, priority=3, cell=_state),
     Column("for", "for", 8, priority=6, align="right", cell=_lifetime, sort=_lifetime_order),
     Column("sent", "sent", 8, priority=2, align="right", cell=_sent, sort=_sent_order),
     Column("recv", "recv", 8, priority=2, align="right", cell=_received, sort=_received_order),
-    Column("process", "process", 16, priority=9, grow=True, cell=_process),
+    Column("process", "process", 15, priority=9, grow=True, cell=_process),
 )  # fmt: skip
 
 
