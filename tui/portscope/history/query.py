@@ -11,7 +11,7 @@ Each call is a few index lookups: connection ids follow the order of the ends
 port, address or process narrows through its index within that range. A page is the
 newest `limit` of each of a port's four index ranges (`PORT_SIDES`), merged; counts
 over a window take its whole hours from `connection_hours` and only the rest from the
-rows (`Counting`), so a port with a hundred thousand connections a day costs what one
+rows (`HistoryReader._groups`), so a port with a hundred thousand connections a day costs what one
 with a hundred does.
 """
 
@@ -257,14 +257,13 @@ class HistoryReader:
         """The window's matching connections counted per owner and destination: its whole
         hours from `connection_hours` where the filter can be asked of it (a port, a
         process), the rest from the rows."""
+        low, high = self._id_range(wanted.since, wanted.until)
         hours = None
         if self.hourly and wanted.remote_address is None and wanted.remote_port is None:
             hours = self._whole_hours(wanted.since, wanted.until)
         if hours is None:
-            low, high = self._id_range(wanted.since, wanted.until)
             return self._row_groups(wanted, [(low, high)], [(low, high)], None)
         first, last = hours
-        low, high = self._id_range(wanted.since, wanted.until)
         # rows closed before the first whole hour are below this id, after the last from this
         before_hours = min(high, self._first_id(first * HOUR_MS + 2 * SLACK_MS))
         after_hours = max(low, self._first_id(last * HOUR_MS))
