@@ -5,6 +5,8 @@ connections, or, without a database, this dashboard's own polls of real sockets.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from textual.pilot import Pilot
 
 from conftest import needs_root
+from hostile_process import NAME, hostile_holder
 from netns import needs_netns
 from portscope.config import Config
 from portscope.history.records import HistoryFilter
@@ -209,4 +212,30 @@ async def test_a_corrupt_database_is_named_in_the_view_and_the_dashboard_goes_on
         await until(pilot, lambda: "History" in str(app.lookup.card.render()))
         card = str(app.lookup.card.render())
         assert "not an SQLite database, or a damaged one; from this dashboard" in card
+        assert app.is_running
+
+
+async def test_a_hostile_process_name_is_shown_as_text_in_the_view(
+    tmp_path: Path,
+) -> None:
+    """A real process named `x[/]y` whose listener goes while the dashboard watches: its
+    `listen-` row names it as it is, and the app goes on."""
+    with hostile_holder(tmp_path) as (proc, port, _cwd):
+        await hostile_listener_goes(tmp_path, proc, port)
+
+
+async def hostile_listener_goes(tmp_path: Path, proc: subprocess.Popen[bytes], port: int) -> None:
+    app = dashboard(tmp_path, tmp_path / "absent" / "history.db")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        await next_poll(pilot)
+        wanted = HistoryFilter(time.time() - 60, time.time() + 60, port=port)
+        await until(pilot, lambda: app.session_history.recent(wanted).listener_events)
+        screen = await open_history(pilot)
+        (row,) = [r for r in shown_rows(screen) if r.cell("local") == f"127.0.0.1:{port}"]
+        assert row.cell("event") == "listen-"
+        assert row.cell("process") == f"{NAME} (pid {proc.pid})"
+        assert f"{NAME} (pid {proc.pid})" in "\n".join(screen_lines(app))
         assert app.is_running
