@@ -95,9 +95,13 @@ def test_another_programs_sqlite_database_is_not_touched(tmp_path: Path) -> None
 def test_damaged_pages_in_a_history_are_one_line_and_exit_1(tmp_path: Path) -> None:
     db = tmp_path / "history.db"
     write_history(db, [connection(NOW + i, 32768 + i % 20000) for i in range(20_000)])
+    conn = sqlite3.connect(db)
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    schema = {n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}
+    conn.close()
     data = bytearray(db.read_bytes())
-    page = 4096
-    data[page * 3 : page * 40] = os.urandom(page * 37)
+    for number in set(range(4, 41)) - schema:  # its tables' pages, not what names them
+        data[(number - 1) * page : number * page] = os.urandom(page)
     db.write_bytes(bytes(data))
     for command in (["history", "--since", "2020-01-01"], ["record"]):
         done = run_portscope(*command, "--db", str(db), timeout=60)

@@ -4,10 +4,8 @@ it, once raised MarkupError and ended the app."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +16,7 @@ from textual.widgets._toast import Toast
 
 from demo.scenes import look_up, open_process
 from demo.server import ScriptedSource, demo_snapshot
+from hostile_process import ARGUMENTS, NAME, hostile_holder, markup_dir
 from portscope.config import Config
 from portscope.model import Interface, InterfaceTable
 from portscope.ui.app import PortscopeApp
@@ -25,47 +24,11 @@ from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
 from ui_support import first_frame, next_poll, until
 
-NAME = "x[/]y"
-ARGUMENTS = ("[@click=app.quit]click[/]", "[bold red]")
-HOLDER = """
-import ctypes, os, socket, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(15, ctypes.c_char_p(sys.argv[1].encode()), 0, 0, 0) != 0:  # PR_SET_NAME
-    raise OSError(ctypes.get_errno(), "prctl")
-sock = socket.socket()
-sock.bind(("127.0.0.1", 0))
-sock.listen()
-os.write(1, b"%d\\n" % sock.getsockname()[1])
-time.sleep(120)
-"""
-
-
-def markup_dir(root: Path) -> Path:
-    """A directory whose path contains `x[/]y` (the slash is a real separator)."""
-    path = root / "x[" / "]y"
-    path.mkdir(parents=True)
-    return path
-
 
 @pytest.fixture
 def holder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    """A real process named `x[/]y`, with markup in its cmdline and cwd, holding a
-    loopback listener: the process, its port, its cwd."""
-    cwd = markup_dir(tmp_path)
-    proc = subprocess.Popen(
-        [NAME, "-c", "import os; exec(os.environ['HOLDER'])", NAME, *ARGUMENTS],
-        executable=sys.executable,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        env={**os.environ, "HOLDER": HOLDER},
-    )
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    yield proc, port, cwd
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=10)
-    proc.stdout.close()
+    with hostile_holder(tmp_path) as held:
+        yield held
 
 
 def toasts(app: PortscopeApp) -> list[str]:

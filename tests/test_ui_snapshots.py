@@ -11,11 +11,14 @@ from textual.pilot import Pilot
 
 from demo.pressure import pressure_steps
 from demo.scenes import (
+    StoppedClock,
     analysed,
     demo_app,
     first_frame,
+    history_steps,
     look_up,
     next_poll,
+    open_history,
     open_pressure,
     open_process,
     open_traffic,
@@ -115,3 +118,23 @@ def test_main_screen_moving_data_80x24(snap_compare, tmp_path: Path) -> None:
     """Rates in the Ephemeral pane, a flagged connection, the header's throughput."""
     app = demo_app(tmp_path / "config.toml", traffic_steps())
     assert snap_compare(app, terminal_size=(80, 24), run_before=moving_data)
+
+
+def history_view(clock: StoppedClock):  # type: ignore[no-untyped-def]
+    async def scene(pilot: Pilot) -> None:
+        await first_frame(pilot)
+        await open_history(pilot, clock)
+
+    return scene
+
+
+def test_history_view_80x24(snap_compare, tmp_path: Path) -> None:
+    clock = StoppedClock()
+    app = demo_app(tmp_path / "config.toml", history_steps(), clock)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=history_view(clock))
+
+
+def test_history_view_120x36(snap_compare, tmp_path: Path) -> None:
+    clock = StoppedClock()
+    app = demo_app(tmp_path / "config.toml", history_steps(), clock)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=history_view(clock))

@@ -19,8 +19,12 @@ from portscope.processes import ProcessDetails, describe_process
 from portscope.session import current_session
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.detail import ProcessScreen
+from portscope.ui.screens.history import HistoryScreen
 from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.screens.traffic import TrafficScreen
+
+NO_HISTORY = Path("/nonexistent/portscope-demo/history.db")
+"""No recorder's database: the demo's History is its session's, whatever this machine holds."""
 
 
 class StoppedClock:
@@ -56,6 +60,7 @@ def demo_app(
         config=Config(),
         config_file=config_file,
         describe=demo_or_real_details,
+        history_db=NO_HISTORY,
     )
 
 
@@ -171,5 +176,31 @@ async def open_pressure(pilot: Pilot, polls: int = 2) -> PressureScreen:
     await until(pilot, lambda: isinstance(app.screen, PressureScreen))
     screen = app.screen
     assert isinstance(screen, PressureScreen)
+    await pilot.pause()
+    return screen
+
+
+def history_steps() -> list[Snapshot]:
+    """The demo server, then curl's two connections gone (step 1), then a poll after the
+    session's ledger has settled their ends."""
+    return [
+        demo_snapshot(),
+        demo_snapshot(1, taken_at=DEMO_TIME + 5),
+        demo_snapshot(1, taken_at=DEMO_TIME + 10),
+    ]
+
+
+async def open_history(pilot: Pilot, clock: StoppedClock) -> HistoryScreen:
+    """Let the two later polls in, move the clock past them, press h, wait for the rows."""
+    app = _app(pilot)
+    for _ in range(2):
+        await next_poll(pilot)
+    clock.advance(15)
+    await until(pilot, lambda: app.session_history.last_use(60630, now=clock()).last)
+    await pilot.press("h")
+    await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+    screen = app.screen
+    assert isinstance(screen, HistoryScreen)
+    await until(pilot, lambda: screen.pane.sourced is not None)
     await pilot.pause()
     return screen

@@ -66,6 +66,15 @@ def build_parser() -> Parser:
         default=None,
         help="dashboard poll interval in seconds (default: the last one you chose, else 2)",
     )
+    parser.add_argument(
+        "--db",
+        dest="dashboard_db",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="the history database the dashboard's History view and lookup read "
+        "(default: the one `portscope record` writes)",
+    )
     add_log_option(parser, default=None)
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     for module in SUBCOMMANDS:
@@ -112,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             collect = begin()  # the first collect under way while the UI is imported
             from portscope.ui.app import run_dashboard
 
-            return run_dashboard(collect, interval=args.interval)
+            return run_dashboard(collect, interval=args.interval, history_db=args.dashboard_db)
         status = int(args.run(args))
         sys.stdout.flush()  # a reader that left shows up here, not in the exit-time flush
         return status

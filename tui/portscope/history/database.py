@@ -11,7 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from portscope.history.paths import HistoryRefused, check_database, database_uri
+from portscope.history.paths import HistoryMissing, HistoryRefused, check_database, database_uri
 from portscope.history.schema import SchemaRefused, migrate, version_of
 
 BUSY_TIMEOUT_MS = 5000
@@ -70,10 +70,10 @@ def create_exclusively(path: Path) -> None:
 
 
 def open_for_reading(path: Path) -> sqlite3.Connection:
-    """The database at `path`, read-only; HistoryRefused when missing, untrusted, corrupt,
-    foreign or of a newer schema."""
+    """The database at `path`, read-only; HistoryMissing when there is none,
+    HistoryRefused when it is untrusted, corrupt, foreign or of a newer schema."""
     if not check_database(path, writer=False):
-        raise HistoryRefused(f"no history database at {path} (`portscope record` keeps one)")
+        raise HistoryMissing(f"no history database at {path} (`portscope record` keeps one)")
     # On a read-only filesystem nothing can change the file, and SQLite could not make
     # the WAL index it would otherwise want beside it.
     frozen = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)

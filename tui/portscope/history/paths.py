@@ -25,6 +25,10 @@ class HistoryRefused(Exception):
     """This history database must not or cannot be used; str() says why, in one line."""
 
 
+class HistoryMissing(HistoryRefused):
+    """There is no history database at the path: nothing wrong, just no recorder there."""
+
+
 def default_db(euid: int | None = None, environ: dict[str, str] | None = None) -> Path:
     """/var/lib/portscope/history.db for root, else $XDG_STATE_HOME/portscope/history.db
     (~/.local/state when unset or not absolute)."""

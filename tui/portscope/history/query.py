@@ -8,7 +8,11 @@ the dashboard's History view call.
 
 Each call is a few index lookups: connection ids follow the order of the ends
 (`schema`), so a time window is an id range found by bisection (`first_id_at`), and a
-port, address or process narrows through its index within that range.
+port, address or process narrows through its index within that range. A page is the
+newest `limit` of each of a port's four index ranges (`PORT_SIDES`), merged; counts
+over a window take its whole hours from `connection_hours` and only the rest from the
+rows (`HistoryReader._groups`), so a port with a hundred thousand connections a day costs what one
+with a hundred does.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from portscope.history.records import (
     Who,
     Window,
 )
+from portscope.history.schema import HOUR_MS, HOURLY_SCHEMA, version_of
 from portscope.model import endpoint
 
 SLACK_MS = 600_000
@@ -59,6 +64,12 @@ destination, and would make a group of every connection)."""
 RUN_COLUMNS = "started, last_write, stopped, interval, kernel_events, note, dropped"
 ID_RANGE = "SELECT (SELECT min(id) FROM connections), (SELECT max(id) FROM connections)"
 """Two lookups at the ends of the rowid tree; `SELECT min(id), max(id)` scans the table."""
+PORT_SIDES = (("local_port", 1), ("remote_port", 0), ("local_port", 0), ("remote_port", 1))
+"""The (column, accepted) index ranges a port's connections are in: the first two where
+it is the service's end (`connection_hours.port`), the last two the client's."""
+SERVICE_PORT = "CASE WHEN c.accepted THEN c.local_port ELSE c.remote_port END"
+Group = tuple["int | None", "str | None", "int | None", int]
+"""(owner id, destination address, destination port, connections)."""
 
 
 def who(pid: int | None, process: str | None, user: str | None) -> Who | None:
@@ -152,6 +163,9 @@ class HistoryReader:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.hourly = version_of(conn) >= HOURLY_SCHEMA
+        """Whether `connection_hours` is there: a database of schema 1 that no recorder
+        has migrated yet is read row by row (as correct, slower)."""
         self._first_ids: dict[int, int] = {}
 
     @classmethod
@@ -174,55 +188,158 @@ class HistoryReader:
         many had it within `window` seconds before `now`."""
         now = time.time() if now is None else now
         span = Window(now - window, now)
-        conn = self.conn
-        newest = conn.execute(
-            "SELECT max((SELECT coalesce(max(id), 0) FROM connections WHERE local_port = ?), "
-            "(SELECT coalesce(max(id), 0) FROM connections WHERE remote_port = ?))",
-            (port, port),
-        ).fetchone()[0]
+        newest = 0
+        for column, accepted in PORT_SIDES:
+            row = self.conn.execute(
+                f"SELECT id FROM connections WHERE {column} = ? AND accepted = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (port, accepted),
+            ).fetchone()
+            newest = max(newest, row[0] if row else 0)
         last = None
         if newest:
-            row = conn.execute(
+            row = self.conn.execute(
                 f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE c.id = ?", (newest,)
             ).fetchone()
             last = closed_connection(row)
-        where, args = self._window(HistoryFilter(span.since, span.until, port=port))
-        count = conn.execute(f"SELECT count(*) FROM connections c WHERE {where}", args).fetchone()[
-            0
-        ]
+        groups = self._groups(HistoryFilter(span.since, span.until, port=port))
+        count = sum(group[-1] for group in groups)
         return PortHistory(port, span, last, count, self.runs(span.since, span.until))
 
     def recent(self, wanted: HistoryFilter, limit: int = 50) -> HistoryPage:
         """The newest `limit` connections and listener events that match, newest first,
         and the matching connections counted per process and per destination."""
-        conn = self.conn
-        where, args = self._window(wanted)
-        rows = conn.execute(
-            f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE {where} "
-            "ORDER BY c.id DESC LIMIT ?",
-            (*args, limit),
-        ).fetchall()
-        groups = conn.execute(
-            f"SELECT c.owner, {DESTINATION}, count(*) FROM connections c WHERE {where} "
-            "GROUP BY 1, 2, 3",
-            args,
-        ).fetchall()
+        groups = self._groups(wanted)
         names = self._process_names({owner for owner, *_rest in groups})
         by_process: Counter[str] = Counter()
         by_destination: Counter[str] = Counter()
         for owner, address, port, count in groups:
             by_process[names.get(owner) or "?"] += count
-            if address is not None:
+            if address is not None and port is not None:
                 by_destination[endpoint(address, port)] += count
         return HistoryPage(
             filter=wanted,
-            connections=tuple(map(closed_connection, rows)),
+            connections=self._newest(wanted, limit),
             listener_events=self._listener_events(wanted, limit),
             total=by_process.total(),
             by_process=tuple(by_process.most_common(TOP)),
             by_destination=tuple(by_destination.most_common(TOP)),
             runs=self.runs(wanted.since, wanted.until),
         )
+
+    def _newest(self, wanted: HistoryFilter, limit: int) -> tuple[ClosedConnection, ...]:
+        """The newest `limit` matches: for a port, the newest `limit` of each of its
+        index ranges, merged (each range is in id order, so each stops after `limit`)."""
+        low, high = self._id_range(wanted.since, wanted.until)
+        where, args = self._row_filter(wanted)
+        if wanted.port is None:
+            chosen = f"c.id >= ? AND c.id < ? AND {where}"
+            chosen_args: tuple[object, ...] = (low, high, *args)
+        else:
+            sides = " UNION ALL ".join(
+                f"SELECT id FROM (SELECT c.id FROM connections c WHERE c.{column} = ? AND "
+                f"c.accepted = {accepted} AND c.id >= ? AND c.id < ? AND {where} "
+                "ORDER BY c.id DESC LIMIT ?)"
+                for column, accepted in PORT_SIDES
+            )
+            chosen = f"c.id IN ({sides})"
+            chosen_args = tuple(
+                value for _side in PORT_SIDES for value in (wanted.port, low, high, *args, limit)
+            )
+        rows = self.conn.execute(
+            f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE {chosen} "
+            "ORDER BY c.id DESC LIMIT ?",
+            (*chosen_args, limit),
+        ).fetchall()
+        return tuple(map(closed_connection, rows))
+
+    def _groups(self, wanted: HistoryFilter) -> list[Group]:
+        """The window's matching connections counted per owner and destination: its whole
+        hours from `connection_hours` where the filter can be asked of it (a port, a
+        process), the rest from the rows."""
+        low, high = self._id_range(wanted.since, wanted.until)
+        hours = None
+        if self.hourly and wanted.remote_address is None and wanted.remote_port is None:
+            hours = self._whole_hours(wanted.since, wanted.until)
+        if hours is None:
+            return self._row_groups(wanted, [(low, high)], [(low, high)], None)
+        first, last = hours
+        # rows closed before the first whole hour are below this id, after the last from this
+        before_hours = min(high, self._first_id(first * HOUR_MS + 2 * SLACK_MS))
+        after_hours = max(low, self._first_id(last * HOUR_MS))
+        partial = [(low, before_hours), (after_hours, high)]
+        rows = self._row_groups(wanted, partial, [(low, high)], (first, last))
+        return rows + self._hour_groups(wanted, first, last)
+
+    def _whole_hours(self, since: float, until: float) -> tuple[int, int] | None:
+        """The hours [first, last) that lie wholly in the window and after every row that
+        retention deleted (`schema`); None when there is none."""
+        oldest = self.conn.execute("SELECT closed FROM connections ORDER BY id LIMIT 1").fetchone()
+        if oldest is None:
+            return None
+        complete_from = max(ms(since), oldest[0] + SLACK_MS)
+        first = -(-complete_from // HOUR_MS)
+        last = (ms(until) + 1) // HOUR_MS
+        return (first, last) if first < last else None
+
+    def _hour_groups(self, wanted: HistoryFilter, first: int, last: int) -> list[Group]:
+        where = ["hour >= ?", "hour < ?"]
+        args: list[object] = [first, last]
+        if wanted.port is not None:
+            where.append("port = ?")
+            args.append(wanted.port)
+        if wanted.process is not None:
+            where.append("owner IN (SELECT id FROM owners WHERE process = ?)")
+            args.append(wanted.process)
+        rows = self.conn.execute(
+            "SELECT nullif(owner, 0), CASE WHEN accepted THEN NULL ELSE address END, "
+            "CASE WHEN accepted THEN NULL ELSE port END, sum(count) FROM connection_hours "
+            f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
+            args,
+        ).fetchall()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def _row_groups(
+        self,
+        wanted: HistoryFilter,
+        service_ranges: list[tuple[int, int]],
+        client_ranges: list[tuple[int, int]],
+        hours: tuple[int, int] | None,
+    ) -> list[Group]:
+        """Matching rows counted per owner and destination, less those `hours` counts
+        (closed within them, and the port their service port, when a port is asked):
+        for a port, its service side's rows in `service_ranges` and its client side's
+        in `client_ranges`; without one, every row in `service_ranges`."""
+        where, args = self._row_filter(wanted)
+        clauses, values = [where], list(args)
+        if hours is not None:
+            counted = "c.closed >= ? AND c.closed < ?"
+            values += [hours[0] * HOUR_MS, hours[1] * HOUR_MS]
+            if wanted.port is not None:
+                counted += f" AND {SERVICE_PORT} = ?"
+                values.append(wanted.port)
+            clauses.append(f"NOT ({counted})")
+        if wanted.port is None:
+            spans = " OR ".join("(c.id >= ? AND c.id < ?)" for _span in service_ranges)
+            clauses.append(f"({spans})")
+            values += [bound for span in service_ranges for bound in span]
+        else:
+            parts, ids = [], []
+            for index, (column, accepted) in enumerate(PORT_SIDES):
+                for low, high in service_ranges if index < 2 else client_ranges:
+                    parts.append(
+                        f"SELECT id FROM connections WHERE {column} = ? AND accepted = "
+                        f"{accepted} AND id >= ? AND id < ?"
+                    )
+                    ids += [wanted.port, low, high]
+            clauses.append(f"c.id IN ({' UNION ALL '.join(parts)})")
+            values += ids
+        rows = self.conn.execute(
+            f"SELECT c.owner, {DESTINATION}, count(*) FROM connections c "
+            f"WHERE {' AND '.join(clauses)} GROUP BY 1, 2, 3",
+            values,
+        ).fetchall()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
     def _process_names(self, owners: set[int | None]) -> dict[int | None, str | None]:
         """Process names of owner ids (grouping by id, then naming the few groups, spares
@@ -260,20 +377,22 @@ class HistoryReader:
         ).fetchall()
         return tuple(map(listener_event, rows))
 
-    def _window(self, wanted: HistoryFilter) -> tuple[str, tuple[object, ...]]:
-        """The WHERE clause (over `connections c`) and its arguments for a filter."""
-        since = ms(wanted.since)
-        first = self._first_ids.get(since)
-        if first is None:
-            first = self._first_ids[since] = first_id_at(self.conn, since)
-        where = ["c.id >= ?", "c.closed >= ?", "c.closed <= ?"]
-        args: list[object] = [first, since, ms(wanted.until)]
-        if wanted.port is not None:
-            where.append(
-                "c.id IN (SELECT id FROM connections WHERE local_port = ? AND id >= ? "
-                "UNION ALL SELECT id FROM connections WHERE remote_port = ? AND id >= ?)"
-            )
-            args += [wanted.port, first, wanted.port, first]
+    def _first_id(self, at_ms: int) -> int:
+        found = self._first_ids.get(at_ms)
+        if found is None:
+            found = self._first_ids[at_ms] = first_id_at(self.conn, at_ms)
+        return found
+
+    def _id_range(self, since: float, until: float) -> tuple[int, int]:
+        """Ids [low, high) holding every connection that closed in the window: every
+        row from `high` on closed after `until` (see `first_id_at` and the slack)."""
+        return self._first_id(ms(since)), self._first_id(ms(until) + 2 * SLACK_MS + 1)
+
+    def _row_filter(self, wanted: HistoryFilter) -> tuple[str, tuple[object, ...]]:
+        """The WHERE clause (over `connections c`) for the window's times, the process
+        and the remote end; the port and the id range are the caller's."""
+        where = ["c.closed >= ?", "c.closed <= ?"]
+        args: list[object] = [ms(wanted.since), ms(wanted.until)]
         if wanted.process is not None:
             where.append("c.owner IN (SELECT id FROM owners WHERE process = ?)")
             args.append(wanted.process)

@@ -141,6 +141,9 @@ class PortHistories:
 
     ports: dict[int, PortHistory]
     unavailable: str | None = None
+    source: str | None = None
+    """Where the answer comes from, when it is not the database asked for (the
+    dashboard's own polls, and why)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 Connection ids follow the order of the ends, so "oldest" is "lowest id", and a prune
 deletes an id range in chunks (one statement, so one short transaction, each: the
-recorder's next batch never waits long). Freed pages go back to the filesystem by incremental vacuum
-(the database is created with auto_vacuum = INCREMENTAL), so the file itself shrinks.
+recorder's next batch never waits long), and the hourly counts left with no row go.
+Freed pages go back to the filesystem by incremental vacuum (the database is created
+with auto_vacuum = INCREMENTAL), so the file itself shrinks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from portscope.history.database import ms
 from portscope.history.query import ID_RANGE, SLACK_MS, first_id_at
+from portscope.history.schema import HOUR_MS
 
 DEFAULT_MAX_AGE = 30 * 86_400.0
 DEFAULT_MAX_SIZE = 512 << 20
@@ -62,12 +64,27 @@ def prune(conn: sqlite3.Connection, limits: Limits, now: float) -> int:
     conn.execute("DELETE FROM listener_events WHERE at < ?", (cutoff,))
     conn.execute("DELETE FROM runs WHERE coalesce(stopped, last_write) < ?", (cutoff,))
     for _round in range(MAX_ROUNDS):
+        forget_hours(conn)
         # stepped to its end only by executescript: execute() frees a single page
         conn.executescript("PRAGMA incremental_vacuum;")
         if file_bytes(conn) <= limits.max_size:
             break
         deleted += shrink_once(conn, limits.max_size)
     return deleted
+
+
+def forget_hours(conn: sqlite3.Connection) -> None:
+    """Delete the `connection_hours` that hold no remaining row: those wholly before the
+    oldest row's close, less the slack (a row deleted before it may have closed up to
+    that much later). The hours rows remain in are left; queries count them from the
+    rows (`query`)."""
+    oldest = conn.execute("SELECT closed FROM connections ORDER BY id LIMIT 1").fetchone()
+    if oldest is None:
+        conn.execute("DELETE FROM connection_hours")
+        return
+    conn.execute(
+        "DELETE FROM connection_hours WHERE hour < ?", ((oldest[0] - SLACK_MS) // HOUR_MS,)
+    )
 
 
 def shrink_once(conn: sqlite3.Connection, max_size: int) -> int:

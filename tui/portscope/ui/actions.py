@@ -43,6 +43,7 @@ class Scope(Enum):
     PROCESS = "Process details"
     PRESSURE = "Pressure view"
     TRAFFIC = "Traffic view"
+    HISTORY = "History view"
     CONFIRM = "Confirmations"
     HELP = "Help"
 
@@ -162,6 +163,15 @@ ACTIONS: tuple[Action, ...] = (
         "traffic",
         "Traffic",
         "Traffic: the busiest processes, destinations and namespaces, TCP rates over time",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
+    ),
+    Action(
+        "history",
+        APP,
+        "h",
+        "history",
+        "History",
+        "Recent closed connections and listener changes: the recorder's, else this session's",
         show=False,  # the Footer is full at 80 columns; help and the palette list it
     ),
     Action(
@@ -338,6 +348,23 @@ ACTIONS: tuple[Action, ...] = (
         "dismiss(None)",
         "Back",
         "Back to where it was opened",
+    ),
+    Action(
+        "history.back",
+        Scope.HISTORY,
+        "escape,h",
+        "dismiss(None)",
+        "Back",
+        "Close the History view, back to the dashboard",
+    ),
+    Action(
+        "history.filter",
+        Scope.HISTORY,
+        "slash",
+        "filter",
+        "Filter",
+        "Filter the history as the panes are filtered: text, re:REGEX or an expression",
+        show=False,  # the Footer is full at 80 columns; the view's top lines name it
     ),
     Action("confirm.yes", Scope.CONFIRM, "y", "answer(True)", "Yes", "Do it"),
     Action("confirm.no", Scope.CONFIRM, "n,escape", "answer(False)", "No", "Cancel"),

@@ -41,9 +41,12 @@ from portscope.closing import (
 from portscope.config import Config, config_path, load_config, save_config
 from portscope.delta import Delta
 from portscope.failures import Failure
+from portscope.history.paths import default_db
 from portscope.model import Owner, Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.processes import describe_process
+from portscope.recorder.session import SessionHistory
+from portscope.recorder.source import HistorySource
 from portscope.resolve import Resolver
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import (
@@ -60,6 +63,7 @@ from portscope.ui.live import Live, Switch
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import Describe, ProcessScreen
 from portscope.ui.screens.help import HelpScreen
+from portscope.ui.screens.history import HistoryScreen
 from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.screens.traffic import TrafficScreen
 from portscope.ui.text import text, toast_text
@@ -69,7 +73,9 @@ from portscope.ui.widgets.listening import ListeningPane
 from portscope.ui.widgets.lookup_pane import LookupPane
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
+from portscope.view.analysis_feed import AnalysisFeed
 from portscope.view.health_feed import HealthFeed
+from portscope.view.history_rows import live_owner, port_of
 from portscope.view.lifecycle import Lifecycle
 from portscope.view.prefetch import Prefetched, tcp_info_switch
 from portscope.view.showing import Showing
@@ -137,7 +143,8 @@ class PortscopeApp(App[int]):
     """`collect` and `describe` are injectable: tests and screenshots feed deterministic
     snapshots through the real Poller, and facts about processes that exist only there;
     `switch_traffic` switches an injected `collect`'s tcp_info (the real collector's
-    when `collect` is not given)."""
+    when `collect` is not given). `history_db` is the recorder's database the History
+    view and the lookup read (default: where `portscope record` writes)."""
 
     TITLE = "portscope"
     CSS_PATH = "app.tcss"
@@ -158,6 +165,7 @@ class PortscopeApp(App[int]):
         freeze_after_start: bool = False,
         describe: Describe = describe_process,
         switch_traffic: Switch | None = None,
+        history_db: Path | None = None,
     ) -> None:
         # Native ANSI mode is what makes Textual honour NO_COLOR by dropping colour
         # altogether; otherwise it only turns the theme grey.
@@ -189,6 +197,15 @@ class PortscopeApp(App[int]):
             on_failure=self._failed,
             switch_traffic=switch_traffic,
         )
+        self.session_history = SessionHistory(self.poller.interval, started=clock())
+        self.session_feed: AnalysisFeed[None] = AnalysisFeed(
+            lambda event, _follows: self.session_history.on_poll(event),
+            lambda _nothing: None,
+            "this session's history",
+            "portscope-session-history",
+            on_failure=self._failed,
+        )
+        self.history = HistorySource(history_db or default_db(), self.session_history)
         self.lifecycle = Lifecycle(freeze=freeze_after_start)
         self.clock = clock
         self.describe = describe
@@ -201,7 +218,7 @@ class PortscopeApp(App[int]):
         self.header = HeaderStrip(id="header")
         self.listening = ListeningPane(clock, id="listening")
         self.ephemeral = EphemeralPane(clock, id="ephemeral")
-        self.lookup = LookupPane(id="lookup")
+        self.lookup = LookupPane(self.history, id="lookup")
         self._unsubscribe: list[Callable[[], None]] = []
         self._settled = False
         self._focus_before_small: Widget | None = None
@@ -252,6 +269,7 @@ class PortscopeApp(App[int]):
         self._unsubscribe = [
             self.poller.subscribe(self.health_feed.on_poll),
             self.poller.subscribe(self.traffic_feed.on_poll),
+            self.poller.subscribe(self.session_feed.on_poll),
             self.poller.subscribe(lambda ev: self.post_message(PollArrived(ev))),
         ]
         self.run_worker(self.poller.run(), name="poller", group="poller", exit_on_error=False)
@@ -266,6 +284,7 @@ class PortscopeApp(App[int]):
             unsubscribe()
         self.health_feed.close()
         self.traffic_feed.close()
+        self.session_feed.close()
         if self._resolver is not None:
             self._resolver.close()
 
@@ -433,6 +452,34 @@ class PortscopeApp(App[int]):
         else:
             self.push_screen(TrafficScreen(self.open_process))
 
+    def action_history(self) -> None:
+        if isinstance(self.screen, HistoryScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HistoryScreen(self.history, self.clock))
+
+    @on(HistoryScreen.Chosen)
+    def _history_chosen(self, message: HistoryScreen.Chosen) -> None:
+        """Enter in the History view: the process, if it still holds sockets, over the
+        view; else the lookup of the row's port, on the dashboard."""
+        found = live_owner(message.item, self.shown)
+        if found is not None:
+            owner, sock = found
+
+            def done(port: int | None) -> None:
+                if port is not None:
+                    self.pop_screen()
+                    self.look_up_port(port)
+
+            self.push_screen(ProcessScreen(owner, sock, self.clock, self.describe), done)
+            return
+        port = port_of(message.item)
+        if port is None:
+            self.notify("The kernel lent this listener's port: there is no one port to look up.")
+            return
+        self.pop_screen()
+        self.look_up_port(port)
+
     def action_filter(self) -> None:
         pane = self.focused_socket_pane()
         if pane is not None:
@@ -474,6 +521,7 @@ class PortscopeApp(App[int]):
             faster = [i for i in INTERVALS if i < current]
             target = faster[-1] if faster else INTERVALS[0]
         self.poller.interval = target
+        self.session_history.interval = self.poller.interval
         self.header.show_polling(self.poller.interval, self.poller.paused)
         self._save(interval=self.poller.interval)
 
@@ -607,7 +655,11 @@ def hidden_owner_reason(sock: Socket, snapshot: Snapshot | None) -> str:
     return f"{why} Its port is in the lookup pane."
 
 
-def run_dashboard(collect: Prefetched | None = None, interval: float | None = None) -> int:
+def run_dashboard(
+    collect: Prefetched | None = None,
+    interval: float | None = None,
+    history_db: Path | None = None,
+) -> int:
     """`portscope` with no command (after `view.lifecycle.begin`, whose collector's
     tcp_info the dashboard switches): run it until q, ctrl+c, SIGHUP or SIGTERM."""
     if os.environ.get("TERM") == "dumb":
@@ -618,6 +670,7 @@ def run_dashboard(collect: Prefetched | None = None, interval: float | None = No
         session=current_session(),
         freeze_after_start=True,
         switch_traffic=collect.switch_traffic if collect is not None else None,
+        history_db=history_db,
     )
     app.run()
     return app.return_code or 0

@@ -139,8 +139,9 @@ def history_section(report: PortReport, history: PortHistories) -> list[Section]
     found = history.ports.get(report.port)
     if found is None:
         return []
-    notes = tuple((Span(printable(note), "dim"),) for note in use_notes(found))
-    return [Section("History", section("History", [use_line(found)]).lines + notes)]
+    notes = [*use_notes(found), *([history.source] if history.source else [])]
+    dimmed = tuple((Span(printable(note), "dim"),) for note in notes)
+    return [Section("History", section("History", [use_line(found)]).lines + dimmed)]
 
 
 def port_card(

@@ -37,6 +37,14 @@ def clock(at: float, now: float | None = None) -> str:
     return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
 
 
+def short_clock(at: float, now: float) -> str:
+    """03:12:07 today, else 11-27 03:12 (local time): a table's time column."""
+    moment = datetime.fromtimestamp(at)
+    if moment.date() == datetime.fromtimestamp(now).date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%m-%d %H:%M")
+
+
 def stamp(at: float) -> str:
     return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -84,11 +92,28 @@ def remote_text(c: ClosedConnection) -> str:
     return c.remote + peer
 
 
+def connection_event(c: ClosedConnection) -> str:
+    """`closed`, `closed in` (an accepted one), `gone` (its end unseen)."""
+    return ENDED_WORDS[c.ended] + (" in" if c.accepted else "")
+
+
+def listener_event_word(e: ListenerEvent) -> str:
+    """`listen+`, `listen-`, marked ` *` when it changed while nothing recorded."""
+    return ("listen+" if e.change == "appeared" else "listen-") + (" *" if e.while_stopped else "")
+
+
+def listener_owner(e: ListenerEvent) -> str:
+    return e.owner.label if e.owner else UNKNOWN_OWNER
+
+
+def listener_state(e: ListenerEvent) -> str:
+    return "LISTEN" if e.proto == "tcp" else ""
+
+
 def connection_cells(c: ClosedConnection, now: float | None = None) -> tuple[str, ...]:
-    word = ENDED_WORDS[c.ended] + (" in" if c.accepted else "")
     return (
         clock(c.closed, now),
-        word,
+        connection_event(c),
         proto_label(c.proto, c.family),
         c.local,
         remote_text(c),
@@ -107,19 +132,17 @@ def listener_where(e: ListenerEvent) -> str:
 
 
 def listener_cells(e: ListenerEvent, now: float | None = None) -> tuple[str, ...]:
-    word = ("listen+" if e.change == "appeared" else "listen-") + (" *" if e.while_stopped else "")
-    who = e.owner.label if e.owner else UNKNOWN_OWNER
     return (
         clock(e.at, now),
-        word,
+        listener_event_word(e),
         proto_label(e.proto, e.family),
         listener_where(e),
         exposure_label(e.exposure),
-        "LISTEN" if e.proto == "tcp" else "",
+        listener_state(e),
         "",
         "",
         "",
-        who,
+        listener_owner(e),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from portscope.history.records import PortHistories
 from portscope.knowledge import LookupResult
 from portscope.sanitise import printable
 from portscope.view.card import Card, CardOptions, Line, Section, SpanStyle, lookup_cards
@@ -55,8 +56,8 @@ def card_content(card: Card) -> Content:
     return Content("\n").join(lines)
 
 
-def result_card(result: LookupResult) -> Content:
-    cards = [card_content(card) for card in lookup_cards(result, PANE_CARD)]
+def result_card(result: LookupResult, history: PortHistories | None = None) -> Content:
+    cards = [card_content(card) for card in lookup_cards(result, PANE_CARD, history)]
     if not cards:
         return Content.styled(f"nothing matches {printable(result.query, 60)!r}", DIM)
     body = Content("\n\n").join(cards)

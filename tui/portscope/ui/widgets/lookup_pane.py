@@ -1,8 +1,9 @@
 """The Lookup pane: type a port, range or name; the card updates as you type.
 
 Typing is debounced, and the lookup runs in a thread worker (the registry loads
-lazily on first use), so a keystroke never waits for the registry. Live use on the
-card follows each poll shown (`ui.live`).
+lazily on first use, the port's History is read from the recorder's database or this
+session's: `recorder.source`), so a keystroke never waits for the registry or the disk.
+Live use on the card follows each poll shown (`ui.live`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from portscope.collect import read_port_rules
+from portscope.history.records import PortHistories
 from portscope.knowledge import LookupResult, QueryError, lookup
 from portscope.model import Snapshot
+from portscope.recorder.source import HistorySource
 from portscope.ui.actions import Scope, bindings
 from portscope.ui.live import Live
 from portscope.ui.widgets.lookup_card import DIM, result_card
@@ -36,8 +39,9 @@ class LookupPane(Vertical):
     ALLOW_MAXIMIZE = True
     BINDINGS: ClassVar[list[BindingType]] = bindings(Scope.LOOKUP)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, history: HistorySource | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
+        self.history = history
         self.query_box = Input(placeholder="look up a port: 60630, 8000-8100, postgres")
         self.card = Static(Content.styled(HINT, DIM), id="lookup-card")
         self.snapshot: Snapshot | None = None
@@ -93,13 +97,17 @@ class LookupPane(Vertical):
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
     def _look_up(self, text: str, snapshot: Snapshot | None) -> None:
+        histories = None
         try:
             result: LookupResult | str = lookup(text, read_port_rules(snapshot), snapshot)
         except QueryError as exc:
             result = str(exc)
-        self.app.call_from_thread(self._show, text, result)
+        else:
+            if self.history is not None:
+                histories = self.history.port_histories(r.port for r in result.reports)
+        self.app.call_from_thread(self._show, text, result, histories)
 
-    def _show(self, text: str, result: LookupResult | str) -> None:
+    def _show(self, text: str, result: LookupResult | str, histories: PortHistories | None) -> None:
         if text != self.shown_query:
             return
         if isinstance(result, str):
@@ -109,4 +117,4 @@ class LookupPane(Vertical):
             return
         self.query_box.remove_class("-invalid")
         self.border_subtitle = f"{result.total} match{'es' if result.total != 1 else ''}"
-        self.card.update(result_card(result))
+        self.card.update(result_card(result, histories))
