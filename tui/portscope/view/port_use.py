@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from portscope.analysis.tally import Tally, bump
 from portscope.model import TIME_WAIT, Socket
 
-PortKey = tuple[str, int]
+PortKey = tuple[str, int, int]
+"""(proto, port, netns): a listening port in its own network namespace."""
 
 
 class PortUse(Tally):
@@ -29,7 +30,7 @@ class PortUse(Tally):
             if sock.is_listener:
                 continue
             if sock.state != TIME_WAIT:
-                bump(peers, (sock.proto, sock.local_port), sign)
+                bump(peers, (sock.proto, sock.local_port, sock.netns), sign)
             if is_ephemeral(sock):
                 bump(lent, sock.local_port, sign)
 

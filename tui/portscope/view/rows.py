@@ -35,7 +35,7 @@ from portscope.view.socket_cells import (
 )
 
 NameOf = Callable[[str], "str | None"]
-PortCounts = Mapping[tuple[str, int], int]
+PortCounts = Mapping[tuple[str, int, int], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +123,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     session = ctx.session is not None and ctx.session.is_listener(sock)
     queue = listener_queue(sock, ctx.thresholds)
     process, marks = marked(process, SSH_LISTENER if session else NO_MARKER, queue_marker(queue))
-    conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
+    conns = ctx.connections_to.get((sock.proto, sock.local_port, sock.netns), 0)
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
