@@ -22,6 +22,15 @@ CLOSE_WAIT = "CLOSE_WAIT"
 ESTABLISHED = "ESTABLISHED"
 MAX_PORT = 65535
 """The highest TCP or UDP port: ports are 16 bits."""
+NETNS_PREFIX = "netns:"
+"""How a network namespace without a name is called: `netns:<inode>`."""
+
+
+def names_namespace(selector: str, inode: int, names: Iterable[str]) -> bool:
+    """Whether `selector` (a name, an inode, `netns:<inode>`, as `--netns` takes them)
+    means the namespace with `inode` and `names`."""
+    return selector in names or selector.removeprefix(NETNS_PREFIX) == str(inode)
+
 
 SocketKey = tuple[str, str, str, int, "str | None", "int | None", int, int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
@@ -205,6 +214,11 @@ class NamespaceInfo:
     reason: str | None = None
     pids: tuple[int, ...] = ()
     """Processes in it, lowest first, as discovery found them."""
+    aliases: tuple[str, ...] = ()
+    """Other names that select it (its `ip netns` names, where it is named otherwise)."""
+
+    def is_named(self, selector: str) -> bool:
+        return names_namespace(selector, self.inode, (self.name, *self.aliases))
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,9 +427,11 @@ class Snapshot:
     """The TCP connections' tcp_info, when the collector asked for it and its source
     has it (netlink); None otherwise."""
     namespaces: tuple[NamespaceInfo, ...] = ()
-    """Every network namespace the poll knew of, host first; readable or not."""
+    """Every network namespace the poll knew of, readable or not: the one it was taken
+    in first (the host's, as a rule), then the host's, then by name."""
     hidden_netns: int = 0
-    """Processes whose network namespace this user may not even look at (not root)."""
+    """Processes whose network namespace this user may not even look at (not root;
+    as root, only a sandbox's init), so their namespaces are not in `namespaces`."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.
@@ -444,13 +460,32 @@ class Snapshot:
         """The namespace with inode `netns` (a socket's `netns`), if the poll knew it."""
         return self._spaces.get(netns)
 
+    @property
+    def home(self) -> int:
+        """The inode of the namespace the poll was taken in (first in `namespaces`),
+        whose range is `ephemeral_range`; 0 when the poll knows no namespaces."""
+        return self.namespaces[0].inode if self.namespaces else 0
+
+    def find_namespace(self, selector: str) -> NamespaceInfo | None:
+        """The namespace `selector` names (see `names_namespace`)."""
+        return next((ns for ns in self.namespaces if ns.is_named(selector)), None)
+
+    def in_namespace(self, chosen: NamespaceInfo) -> Snapshot:
+        """This snapshot narrowed to the namespace `chosen`: its sockets, and it alone
+        in `namespaces` (the counters stay the host's)."""
+        narrowed = self.selected(lambda sock: sock.netns == chosen.inode)
+        return replace(narrowed, namespaces=(chosen,))
+
     def namespace_name(self, netns: int) -> str:
         """How to call namespace `netns`: its name, `netns:<inode>` if unknown to the
         poll, `host` for a socket that says none (0)."""
         known = self._spaces.get(netns)
-        if known is not None:
-            return known.name
-        return "host" if netns == 0 else f"netns:{netns}"
+        return Snapshot.unnamed(netns) if known is None else known.name
+
+    @staticmethod
+    def unnamed(netns: int) -> str:
+        """A namespace no poll named: `host` for none said (0), else `netns:<inode>`."""
+        return "host" if netns == 0 else f"{NETNS_PREFIX}{netns}"
 
     def range_in(self, netns: int) -> EphemeralRange:
         """The ephemeral range of namespace `netns`: its own, else the top-level one."""
@@ -460,13 +495,14 @@ class Snapshot:
         """What this poll could not see of other namespaces, and how to see it; None
         when it saw every one."""
         unread = sum(not ns.readable for ns in self.namespaces)
-        if not unread and not self.hidden_netns:
+        hidden = 0 if self.privileged else self.hidden_netns
+        if not unread and not hidden:
             return None
         parts = (
             [f"{unread} network namespace{'s' * (unread != 1)} could not be read"] if unread else []
         )
-        if self.hidden_netns:
-            parts.append(f"{self.hidden_netns} processes' namespaces could not be looked at")
+        if hidden:
+            parts.append(f"the namespaces of {hidden} processes could not be looked at")
         hint = "" if self.privileged else ": run as root (sudo) to see them"
         return f"{' and '.join(parts)}{hint}"
 

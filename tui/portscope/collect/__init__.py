@@ -244,9 +244,14 @@ class Collector:
         without discovery, when reading only our own)."""
         found = inventory and next((n for n in inventory.namespaces if n.inode == self.netns), None)
         if found:
-            name, kind, pids = found.name, found.kind, found.pids
+            name, kind, pids, aliases = found.name, found.kind, found.pids, found.ip_names
         elif self._own_info is not None:
-            name, kind, pids = self._own_info.name, self._own_info.kind, ()
+            name, kind, pids, aliases = (
+                self._own_info.name,
+                self._own_info.kind,
+                (),
+                self._own_info.aliases,
+            )
         else:
             names = tuple(named_namespaces(NETNS_DIR).get(self.netns, ()))
             try:
@@ -254,8 +259,10 @@ class Collector:
             except (OSError, ValueError):
                 host = self.netns
             named = describe(self.netns, [], names, host)
-            name, kind, pids = named.name, named.kind, ()
-        self._own_info = NamespaceInfo(self.netns, name, kind, ephemeral_range, pids=pids)
+            name, kind, pids, aliases = named.name, named.kind, (), named.ip_names
+        self._own_info = NamespaceInfo(
+            self.netns, name, kind, ephemeral_range, pids=pids, aliases=aliases
+        )
         return self._own_info
 
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
@@ -452,8 +459,8 @@ def namespace_infos(
     parts: list[Part],
     counts: dict[int, int],
 ) -> tuple[NamespaceInfo, ...]:
-    """Every namespace of the poll, in the inventory's order (host first), with the
-    number of sockets read in each (`counts`, by inode)."""
+    """Every namespace of the poll, ours first, then in the inventory's order (host
+    first), with the number of sockets read in each (`counts`, by inode)."""
     infos = {own.inode: replace(own, sockets=counts.get(own.inode, 0))}
     for part in parts:
         ns = part.namespace
@@ -466,11 +473,14 @@ def namespace_infos(
             part.table is not None,
             part.reason,
             ns.pids,
+            ns.ip_names,
         )
-    order = [ns.inode for ns in inventory.namespaces] if inventory else [own.inode]
-    return tuple(infos[inode] for inode in order if inode in infos)
+    order = [own.inode, *(ns.inode for ns in inventory.namespaces)] if inventory else [own.inode]
+    return tuple(infos[inode] for inode in dict.fromkeys(order) if inode in infos)
 
 
-def take_snapshot(source: SourceName = "auto", proc_root: str = "/proc") -> Snapshot:
+def take_snapshot(
+    source: SourceName = "auto", proc_root: str = "/proc", namespaces: Scope = "own"
+) -> Snapshot:
     """One poll with fresh caches: what `portscope snapshot` prints."""
-    return Collector(source=source, proc_root=proc_root).collect()
+    return Collector(source=source, proc_root=proc_root, namespaces=namespaces).collect()

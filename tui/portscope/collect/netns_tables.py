@@ -158,8 +158,7 @@ class NamespaceTables:
             except OSError:
                 continue
             inodes = {row.inode for row in rows if row.inode}
-            infos = [None] * len(rows) if self.tcp_info else None
-            return Part(namespace, Table(rows, inodes, infos), notes=tuple(notes))
+            return Part(namespace, Table(rows, inodes), notes=tuple(notes))
         return Part(namespace, None, reason=refused or f"no process of it to read: {SUDO_HINT}")
 
     def _drop(self, inode: int) -> None:

@@ -40,6 +40,8 @@ SystemCallArchitectures=native
 [Install]
 WantedBy=multi-user.target
 """
+
+
 def unit_file(argv: Sequence[str], writable: Sequence[str] = ()) -> str:
     """A unit that runs `argv` (absolute paths only: a unit has no working directory),
     allowed to write in the `writable` directories."""

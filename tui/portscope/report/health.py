@@ -140,8 +140,14 @@ def retransmit_record(found: RetransmitRate) -> dict[str, Any]:
     }
 
 
-def describe(finding: Finding | RetransmitRate) -> str:
-    """One plain line saying what is wrong and how badly."""
+def describe(finding: Finding | RetransmitRate, place: str | None = None) -> str:
+    """One plain line saying what is wrong and how badly, and in which network
+    namespace (`place`, `HealthReport.place_of`) when there is more than one."""
+    said = worded(finding)
+    return f"netns {printable(place, 60)}: {said}" if place else said
+
+
+def worded(finding: Finding | RetransmitRate) -> str:
     if isinstance(finding, RetransmitRate):
         rate = finding.rate
         return (
@@ -205,5 +211,7 @@ def health_record(report: HealthReport) -> dict[str, Any]:
         "kernel_counters": counters_record(report.counters),
         "listen_drops": listen_drops_record(report.listen_drops),
         "conntrack": conntrack_record(report.conntrack),
-        "problems": [{"level": f.level, "text": describe(f)} for f in report.problems],
+        "problems": [
+            {"level": f.level, "text": describe(f, report.place_of(f))} for f in report.problems
+        ],
     }

@@ -11,7 +11,7 @@ from portscope.knowledge.lookup import LookupResult, PortReport
 from portscope.knowledge.query import NameQuery, RangeQuery
 from portscope.knowledge.records import ServiceEntry
 from portscope.knowledge.registry import default_registry
-from portscope.model import InterfaceTable, Snapshot, Socket
+from portscope.model import Snapshot, Socket
 from portscope.report.history import port_history_record
 from portscope.report.snapshot import connection_record, listener_record
 from portscope.sanitise import printable
@@ -42,8 +42,7 @@ def service_record(entry: ServiceEntry) -> dict[str, Any]:
 def socket_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
     """Shaped as in `snapshot --json`: a listener or a connection record, marked which."""
     if sock.is_listener or snapshot is None:
-        interfaces = snapshot.interfaces if snapshot else InterfaceTable()
-        return {"kind": "listener", **listener_record(sock, interfaces)}
+        return {"kind": "listener", **listener_record(sock, snapshot)}
     return {"kind": "connection", **connection_record(sock, snapshot)}
 
 

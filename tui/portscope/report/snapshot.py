@@ -14,21 +14,24 @@ from portscope.exposure import bind_label, exposure_of
 from portscope.model import (
     InterfaceTable,
     KernelCounters,
+    NamespaceInfo,
     Snapshot,
     Socket,
     endpoint,
     proto_label,
 )
 from portscope.report.json_rows import connection_rows
-from portscope.report.owner import owner_record
+from portscope.report.owner import netns_members, owner_record
 from portscope.report.table import format_table
 from portscope.report.traffic import TRAFFIC_FIELDS, traffic_members, traffic_record
 from portscope.sanitise import csv_cell, printable
 
 SCHEMA = "portscope.snapshot/1"
+NETNS_WIDTH = 24
+"""The widest namespace name in the table (a podman sandbox name is 42 long)."""
 CONNECTION_FIELDS = (
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
+    "state", "netns", "netns_inode", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
 )  # fmt: skip
 
 
@@ -37,12 +40,31 @@ def iso_utc(epoch: float) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-def listener_record(sock: Socket, interfaces: InterfaceTable) -> dict[str, Any]:
+def namespace_record(ns: NamespaceInfo) -> dict[str, Any]:
+    rng = ns.ephemeral_range
+    return {
+        "inode": ns.inode,
+        "name": ns.name,
+        "kind": ns.kind,
+        "ephemeral_range": None
+        if rng is None
+        else {"low": rng.low, "high": rng.high, "reserved": rng.reserved_spans()},
+        "sockets": ns.sockets,
+        "readable": ns.readable,
+        "reason": ns.reason,
+    }
+
+
+def listener_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
+    """A listener's members; its interface and namespace named as `snapshot` names
+    them (as bare addresses and inodes without one)."""
+    interfaces = snapshot.interfaces if snapshot else InterfaceTable()
     return {
         "proto": sock.proto,
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
+        **netns_members(sock, snapshot),
         **owner_record(sock.owner),
         "exposure": exposure_of(sock.local_address),
         "interface": bind_label(sock.local_address, interfaces),
@@ -64,6 +86,7 @@ def connection_record(
         "remote_address": sock.remote_address,
         "remote_port": sock.remote_port,
         "state": sock.state,
+        **netns_members(sock, snapshot),
         **owner_record(sock.owner),
         "ephemeral": snapshot.is_ephemeral(sock),
         **traffic_members(sock, snapshot, traffic),
@@ -117,7 +140,9 @@ def around_connections(
             {"family": g.family, "address": g.address, "interface": g.interface}
             for g in snapshot.interfaces.gateways
         ],
-        "listening": [listener_record(s, snapshot.interfaces) for s in snapshot.listeners],
+        "namespaces": [namespace_record(ns) for ns in snapshot.namespaces],
+        "unread_namespaces": snapshot.unread_namespaces(),
+        "listening": [listener_record(s, snapshot) for s in snapshot.listeners],
     }
     after = {
         "pressure": [pressure_record(p) for p in health.pressure],
@@ -163,13 +188,19 @@ def to_csv(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
 
 
 def to_table(snapshot: Snapshot) -> str:
-    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "EPH")
+    """Aligned columns, with a NETNS column when sockets of more than one namespace are
+    listed: on a host without containers it would say `host` on every line, which `ss`
+    and `lsof` users never had to read past."""
+    spread = len({s.netns for s in snapshot.sockets}) > 1
+    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", *("NETNS",) * spread, "PID", "PROCESS",
+               "USER", "EPH")  # fmt: skip
     rows = [
         (
             proto_label(s.proto, s.family),
             s.state_label,
             endpoint(s.local_address, s.local_port),
             endpoint(s.remote_address, s.remote_port),
+            *(printable(snapshot.namespace_name(s.netns), NETNS_WIDTH),) * spread,
             s.pid,
             s.owner.name if s.owner else None,
             s.owner.user if s.owner else None,
@@ -178,9 +209,14 @@ def to_table(snapshot: Snapshot) -> str:
         for s in snapshot.sockets
     ]
     rng = snapshot.ephemeral_range
+    read = sum(ns.sockets > 0 for ns in snapshot.namespaces)
     summary = (
-        f"{len(snapshot.listeners)} listening, {len(snapshot.connections)} connections, "
+        f"{len(snapshot.listeners)} listening, {len(snapshot.connections)} connections"
+        f"{f' in {read} network namespaces' if read > 1 else ''}, "
         f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
         f"({rng.source})"
     )
-    return format_table(headers, rows) + "\n" + printable(summary)
+    unread = snapshot.unread_namespaces()
+    return (
+        format_table(headers, rows) + "\n" + printable(summary + (f"; {unread}" if unread else ""))
+    )

@@ -43,6 +43,7 @@ from portscope.model import Snapshot, Socket
 from portscope.poller import Poller, PollEvent, PollFailed, PollUpdate
 from portscope.processes import describe_process
 from portscope.resolve import Resolver
+from portscope.sanitise import printable
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import (
     PALETTE,
@@ -68,6 +69,7 @@ from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
 from portscope.view.health_feed import HealthFeed
 from portscope.view.lifecycle import Lifecycle
+from portscope.view.narrowing import next_namespace
 from portscope.view.showing import Showing
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -111,9 +113,9 @@ class FailureArrived(Message):
 
 
 def default_collect() -> Collect:
-    from portscope.collect import Collector
+    from portscope.collect import Collector, default_scope
 
-    return Collector().collect
+    return Collector(namespaces=default_scope()).collect
 
 
 class PortscopeApp(App[int]):
@@ -415,6 +417,21 @@ class PortscopeApp(App[int]):
     def action_toggle_all(self) -> None:
         self.ephemeral.set_show_all(not self.ephemeral.show_all)
         self.refresh_bindings()
+
+    def action_next_netns(self) -> None:
+        """Every pane narrowed to the next namespace with sockets, then to all again."""
+        snapshot = self.live.snapshot
+        if snapshot is None:
+            return
+        current = self.listening.netns
+        chosen = next_namespace(snapshot, current)
+        name = "" if chosen is None else snapshot.namespace_name(chosen)
+        for pane in (self.listening, self.ephemeral):
+            pane.narrow_to(chosen, name)
+        self.notify(
+            "every network namespace" if chosen is None else f"netns {printable(name, 60)}",
+            timeout=2,
+        )
 
     def action_toggle_pause(self) -> None:
         if self.poller.paused:

@@ -34,6 +34,6 @@ class Prefetched:
 
 def start_collect() -> Prefetched:
     """The real collector, its first snapshot already under way."""
-    from portscope.collect import Collector
+    from portscope.collect import Collector, default_scope
 
-    return Prefetched(Collector(fork_first_scan=True).collect)
+    return Prefetched(Collector(fork_first_scan=True, namespaces=default_scope()).collect)

@@ -20,6 +20,7 @@ from portscope.view.columns import Column, Columns, Row
 from portscope.view.socket_cells import (
     LOCAL,
     LOCAL_PORT,
+    NETNS,
     PID,
     PROCESS,
     PROTO,
@@ -27,6 +28,7 @@ from portscope.view.socket_cells import (
     REMOTE_PORT,
     USER,
     SocketFacts,
+    netns_cell,
     owner_cells,
     pick,
     queue_cell,
@@ -57,6 +59,7 @@ LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
     replace(PROTO, priority=9),
     replace(LOCAL, id="address", title="address", priority=8),
     replace(LOCAL_PORT, id="port", title="port", width=5, priority=10),
+    replace(NETNS, priority=7),
     Column("iface", "iface", 6, priority=2, cell=pick("iface")),
     Column(
         "exposure",
@@ -127,8 +130,17 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     iface = (
         "*" if exposure == "all" else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
+    netns = netns_cell(snapshot, sock)
     facts = SocketFacts(
-        sock, process, pid, user, exposure=exposure, iface=iface, conns=conns, queue=queue
+        sock,
+        process,
+        pid,
+        user,
+        exposure=exposure,
+        iface=iface,
+        conns=conns,
+        queue=queue,
+        netns=netns,
     )
     tag = "exposed" if exposure == "all" else ("session" if session else "")
     if queue is not None and queue.level != "ok":
@@ -139,6 +151,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         tag=tag,
         payload=sock,
         marks=None if marks is None else {PROCESS.id: marks},
+        netns=netns,
     )
 
 
@@ -148,6 +161,7 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
     replace(LOCAL_PORT, priority=10),
     replace(REMOTE, priority=9),
     replace(REMOTE_PORT, priority=8),
+    replace(NETNS, priority=6),
     replace(service_column(lambda s: s.remote_port, 8), priority=4),
     Column("state", "state", 11, priority=7, cell=lambda f: f.sock.state or ""),
     replace(PROCESS, priority=6),
@@ -171,7 +185,10 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
     process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER)
     remote = sock.remote_address
     peer_name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
-    facts = SocketFacts(sock, process, pid, user, first_seen=first_seen, peer_name=peer_name)
+    netns = netns_cell(ctx.snapshot, sock)
+    facts = SocketFacts(
+        sock, process, pid, user, first_seen=first_seen, peer_name=peer_name, netns=netns
+    )
     return EPHEMERAL_COLUMNS.row(
         sock.key,
         facts,
@@ -180,6 +197,7 @@ def ephemeral_row(sock: Socket, ctx: RowContext, first_seen: float, new: bool) -
         new=new,
         payload=sock,
         marks=None if marks is None else {PROCESS.id: marks},
+        netns=netns,
     )
 
 

@@ -38,7 +38,9 @@ class ListeningPane(SocketPane):
             self.table.update_rows(
                 listening_row(s, ctx)
                 for s in ctx.snapshot.listeners
-                if (s.proto, s.local_port, s.netns) in moved and s.key not in touched
+                if (s.proto, s.local_port, s.netns) in moved
+                and s.key not in touched
+                and self.keeps(s, ctx.snapshot)
             )
 
 
