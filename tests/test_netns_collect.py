@@ -148,3 +148,22 @@ def test_a_listener_in_a_namespace_does_not_make_the_hosts_port_a_service_port()
         (host,),
     )
     assert not same.is_ephemeral(host)
+
+
+def test_a_quiet_namespace_is_not_dumped_again_until_its_counters_move() -> None:
+    """A dump walks the machine's whole TCP table, so a namespace whose socket counts
+    and packet counters stand still keeps its last table (up to `refresh_after`); a
+    new connection moves them, and the next poll dumps it."""
+    with ip_netns() as name, listener_in(["ip", "netns", "exec", name]) as held:
+        collector = Collector(namespaces="every", rediscover_after=0)
+        assert collector.others is not None
+        collector.others.refresh_after = 3600.0
+        collector.collect()
+        kept = collector.others._dumped[held.inode].table
+        collector.collect()
+        assert collector.others._dumped[held.inode].table is kept
+        port = held.connect()
+        after = collector.collect()
+        assert collector.others._dumped[held.inode].table is not kept
+        assert port in {s.local_port for s in in_netns(after, held.inode)}
+        assert as_ss(in_netns(after, held.inode)) == ss_inside(["ip", "netns", "exec", name])

@@ -4,11 +4,17 @@ Each namespace is entered once, on a thread of its own (`nshandle`), and what wa
 opened there (a sock_diag socket, its sysctl and sockstat files) serves every poll
 after, from whichever thread polls: the event loop never enters anything. A
 namespace whose sockstat counts no socket is not dumped (a dump walks tables every
-namespace shares). Where entering is refused but the namespace's processes are ours
-to see, their `/proc/<pid>/net` tables are read instead (no range: that lives under
-/proc/sys, which shows the reader's own). Discovery walks /proc, so it is repeated
-every `rediscover_after` seconds, not every poll; a namespace that went meanwhile
-only shows an empty table until then (the handle keeps it alive, nothing else).
+namespace shares, BENCHMARKS.md "Network namespaces"), nor a family or protocol it
+counts none of; nor, for up to `refresh_after` seconds, one whose socket counts and
+IP/TCP/UDP counters have not moved since its last dump (no packet, no open, no close
+of a connected socket): its last table stands. What moves no counter (a listener
+closed and another opened between two polls, an accept() of a connection that has
+sent nothing more) shows within `refresh_after`. Where entering is refused but the
+namespace's processes are ours to see, their `/proc/<pid>/net` tables are read
+instead (no range: that lives under /proc/sys, which shows the reader's own).
+Discovery walks /proc, so it is repeated every `rediscover_after` seconds, not every
+poll; a namespace that went meanwhile only shows an empty table until then (the
+handle keeps it alive, nothing else).
 """
 
 from __future__ import annotations
@@ -30,9 +36,31 @@ REDISCOVER_AFTER = 5.0
 """Seconds between two walks of /proc for namespaces: a new container's sockets show
 within that; discovery costs a readlink per process (BENCHMARKS.md, "Network
 namespaces")."""
+REFRESH_AFTER = 10.0
+"""Seconds at most that a quiet namespace's last table stands for it (after its first
+dump, half of that to all of it by inode, so namespaces found together do not all fall
+due in one poll)."""
 SUDO_HINT = "run portscope as root (sudo) to read it"
+DUMP_NEEDS = (
+    ("tcp_in_use", "tcp_time_wait"),
+    ("tcp6_in_use", "tcp_time_wait"),
+    ("udp_in_use",),
+    ("udp6_in_use",),
+)
+"""For each dump of `netlink.DUMPS`, the sockstat counts of which one must be non-zero
+for it to hold a row (sockstat's TIME_WAIT count is both families')."""
 RANGE_FILE = "sys/net/ipv4/ip_local_port_range"
 RESERVED_FILE = "sys/net/ipv4/ip_local_reserved_ports"
+
+
+@dataclass
+class Dumped:
+    """A namespace's last table, what its counters said then, and when it falls due."""
+
+    table: Table
+    counts: dict[str, int]
+    activity: str
+    due: float
 
 
 @dataclass
@@ -63,6 +91,7 @@ class NamespaceTables:
         tcp_info: bool = False,
         procfs: bool = False,
         rediscover_after: float = REDISCOVER_AFTER,
+        refresh_after: float = REFRESH_AFTER,
         find: Callable[[], Inventory] = discover,
     ) -> None:
         self.own = own
@@ -70,7 +99,9 @@ class NamespaceTables:
         self.tcp_info = tcp_info
         self.procfs = procfs
         self.rediscover_after = rediscover_after
+        self.refresh_after = refresh_after
         self.find = find
+        self._dumped: dict[int, Dumped] = {}
         self.inventory: Inventory | None = None
         self._found_at = 0.0
         self._handles: dict[int, NetnsHandle] = {}
@@ -114,17 +145,35 @@ class NamespaceTables:
         handle = self._handle(inventory, namespace)
         if handle is None:
             return self._from_procfs(inventory, namespace, self._refused.get(namespace.inode))
-        reader = self._readers[namespace.inode]
-        reader.tcp_info = self.tcp_info
         try:
             ephemeral_range, notes = handle_range(handle)
-            if handle.inet_sockets() == 0:
-                empty = Table([], set(), [] if self.tcp_info else None)
-                return Part(namespace, empty, ephemeral_range, notes=notes)
-            return Part(namespace, reader.read(), ephemeral_range, notes=notes)
+            table = self._table(namespace.inode, handle)
         except OSError as exc:  # NetlinkUnavailable too: the socket is spoilt
             self._drop(namespace.inode)
             return Part(namespace, None, reason=f"reading it: {exc.strerror or exc}")
+        return Part(namespace, table, ephemeral_range, notes=notes)
+
+    def _table(self, inode: int, handle: NetnsHandle) -> Table:
+        """The namespace's table now: its last one while its counters have not moved
+        (and it is not due), else a dump of the families its sockstat counts."""
+        counts = handle.inet_counts()
+        if counts is not None and not any(counts.values()):
+            self._dumped.pop(inode, None)
+            return Table([], set(), [] if self.tcp_info else None)
+        activity = handle.activity()
+        now = time.monotonic()
+        last = self._dumped.get(inode)
+        quiet = last is not None and (last.counts, last.activity) == (counts, activity)
+        if quiet and now < last.due and (last.table.infos is not None) == self.tcp_info:
+            return last.table
+        reader = self._readers[inode]
+        reader.tcp_info = self.tcp_info
+        skip = () if counts is None else empty_dumps(counts)
+        table = reader.read(skip)
+        phase = 0.5 + (inode % 97) / 194 if last is None else 1.0  # first dumps spread
+        due = now + self.refresh_after * phase
+        self._dumped[inode] = Dumped(table, counts or {}, activity, due)
+        return table
 
     def _handle(self, inventory: Inventory, namespace: Namespace) -> NetnsHandle | None:
         """The kept handle, opened now if need be; None when entering is refused (the
@@ -164,6 +213,7 @@ class NamespaceTables:
     def _drop(self, inode: int) -> None:
         handle = self._handles.pop(inode, None)
         self._readers.pop(inode, None)
+        self._dumped.pop(inode, None)
         if handle is not None:
             handle.close()
 
@@ -176,3 +226,8 @@ def handle_range(handle: NetnsHandle) -> tuple[EphemeralRange | None, tuple[str,
     source = f"net.ipv4.ip_local_port_range of netns:{handle.inode}"
     found, notes = parse_range(text, handle.read(RESERVED_FILE) or "", source)
     return found, tuple(notes)
+
+
+def empty_dumps(counts: dict[str, int]) -> set[int]:
+    """The dumps (by index) that sockstat's `counts` say would come back empty."""
+    return {i for i, needs in enumerate(DUMP_NEEDS) if not any(counts[n] for n in needs)}
