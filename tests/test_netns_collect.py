@@ -9,8 +9,9 @@ import subprocess
 import pytest
 
 from conftest import needs_root
-from namespace_support import TIMEOUT, ip_netns, listener_in, ss_inside
+from namespace_support import PORT, TIMEOUT, ip_netns, listener_in, ss_inside
 from netns import needs_netns
+from portscope.closing import CloseRefused, close_connection
 from portscope.collect import Collector
 from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
@@ -167,3 +168,14 @@ def test_a_quiet_namespace_is_not_dumped_again_until_its_counters_move() -> None
         assert collector.others._dumped[held.inode].table is not kept
         assert port in {s.local_port for s in in_netns(after, held.inode)}
         assert as_ss(in_netns(after, held.inode)) == ss_inside(["ip", "netns", "exec", name])
+
+
+def test_closing_a_connection_of_another_namespace_is_refused_not_misdirected() -> None:
+    """Our sock_diag socket sees our namespace only; a same 4-tuple there is another
+    connection, so a close from here says where the socket lives instead."""
+    with ip_netns() as name, listener_in(["ip", "netns", "exec", name]) as held:
+        snapshot = every().collect()
+        (client,) = [s for s in in_netns(snapshot, held.inode) if s.remote_port == PORT]
+        with pytest.raises(CloseRefused, match="another network namespace"):
+            close_connection(client)
+        assert as_ss([client]) <= ss_inside(["ip", "netns", "exec", name])
