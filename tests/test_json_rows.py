@@ -130,7 +130,7 @@ def test_every_record_names_its_process_with_the_same_three_members(farm: Socket
         ]
         if sock.is_listener:
             records += [
-                listener_record(sock, snapshot.interfaces),
+                listener_record(sock, snapshot),
                 accept_queue_record(replace(queue, listener=sock)),
             ]
         for record in records:
