@@ -282,13 +282,14 @@ class Collector:
         table, errors = self._dump_linux_table()
         tables = [(self.netns, table)]
         self._sizes = {self.netns: len(table.rows)}
-        inodes = table.inodes
         for part in parts:
             errors.extend(part.notes)
             if part.table is not None:
                 tables.append((part.namespace.inode, part.table))
                 self._sizes[part.namespace.inode] = len(part.table.rows)
-                inodes = inodes | part.table.inodes
+        inodes = (
+            table.inodes.union(*(t.inodes for _netns, t in tables[1:])) if parts else table.inodes
+        )
         if self.fork_first_scan and not self.inode_owners.fd_tables and can_fork():
             self._place_in_child(inodes)
         return tables, inodes, errors
