@@ -115,3 +115,44 @@ def test_an_unprivileged_run_counts_the_namespaces_it_cannot_read() -> None:
         assert held.inode not in {r["netns_inode"] for r in doc["listening"]}
         table = run_portscope_as_nobody("snapshot")
         assert table.returncode == 0 and "could not be read" in table.stdout.splitlines()[-1]
+
+
+NOBODY_LISTENER = """
+import socket, sys
+listener = socket.socket()
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen()
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_an_unprivileged_user_reads_its_own_process_s_namespace_through_proc() -> None:
+    """Entering a namespace needs CAP_SYS_ADMIN, but /proc/<pid>/net of one's own
+    process shows its namespace's tables: a rootless container's, say."""
+    with ip_netns() as name:
+        subprocess.run(
+            ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
+            check=True,
+            timeout=TIMEOUT,
+        )
+        nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+        held = subprocess.Popen(
+            ["ip", "netns", "exec", name, *nobody, "/usr/bin/python3", "-c", NOBODY_LISTENER,
+             str(PORT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            assert held.stdout is not None and held.stdout.readline().strip() == "ready"
+            inode = int(os.readlink(f"/proc/{held.pid}/ns/net")[5:-1])
+            done = run_portscope_as_nobody("snapshot", "--json")
+            assert done.returncode == 0, done.stderr
+            doc = json.loads(done.stdout)
+            theirs = next(ns for ns in doc["namespaces"] if ns["inode"] == inode)
+            assert (theirs["readable"], theirs["sockets"]) == (True, 1)
+            (listener,) = [r for r in doc["listening"] if r["netns_inode"] == inode]
+            assert (listener["port"], listener["pid"], listener["netns"]) == (PORT, held.pid, name)
+        finally:
+            held.communicate("", timeout=TIMEOUT)
