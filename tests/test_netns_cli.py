@@ -84,8 +84,11 @@ def test_check_judges_pressure_in_the_namespace_s_own_range_and_names_it() -> No
         held.connect()
         wanted = f"tcp 127.0.0.1 -> 127.0.0.1:{PORT}: 2 of 3 ephemeral ports in use"
         every = run_portscope("check", "--json", "--warning", "50", "--critical", "99")
-        texts = [p["text"] for p in json.loads(every.stdout)["problems"]]
+        doc = json.loads(every.stdout)
+        texts = [p["text"] for p in doc["problems"]]
         assert any(text.startswith(f"netns {name}: {wanted}") for text in texts), texts
+        (theirs,) = [p for p in doc["pressure"] if p["netns_inode"] == held.inode]
+        assert (theirs["in_use"], theirs["budget"], theirs["remote_port"]) == (2, 3, PORT)
         alone = run_portscope("check", "--netns", name, "--warning", "50", "--critical", "99")
         assert alone.returncode == 1, alone.stdout
         assert f"WARNING: {wanted}" in alone.stdout  # one namespace: none to tell apart

@@ -34,6 +34,7 @@ def pressure_record(item: DestinationPressure) -> dict[str, Any]:
         "local_address": dest.local_address,
         "remote_address": dest.remote_address,
         "remote_port": dest.remote_port,
+        "netns_inode": dest.netns or None,
         "in_use": item.in_use,
         "budget": item.budget,
         "free": item.free,
@@ -52,6 +53,7 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
+        "netns_inode": sock.netns or None,
         **owner_record(sock.owner),
         "queued": queue.queued,
         "backlog": queue.backlog,
@@ -64,6 +66,7 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
 def close_wait_record(trend: CloseWaitTrend) -> dict[str, Any]:
     return {
         **owner_record(trend.owner),
+        "netns_inode": trend.netns or None,
         "count": trend.count,
         "counts": list(trend.counts),
         "growing": trend.growing,
