@@ -14,6 +14,19 @@ its own so the load stays out of the host's:
 
     unshare --net sh -c 'ip link set lo up && PYTHONPATH=tui python benchmarks/namespaces.py'
     [--processes 1000] [--namespaces 100] [--tcp 20000]
+
+With `--spread`, the collector itself: TCP loopback sockets held by 4 workers in this
+script's namespace, then the same number held by one worker in each of NAMESPACES
+`ip netns` namespaces; for each, the steady poll of a `Collector` reading every
+namespace (polled once a second, the dashboard's cadence, each poll's wall time and
+thread CPU the median of REPEAT) and a cold `portscope snapshot --json` next to what
+a person would run to see the same: `ss -tuanp`, inside every namespace (`ip netns
+exec`). So that "every namespace" is this script's alone, run it in its own pid and
+mount namespaces too, with a /run/netns of its own:
+
+    unshare --net --pid --fork --mount-proc --mount sh -c 'mount -t tmpfs tmpfs \
+        /run/netns && ip link set lo up && PYTHONPATH=tui python benchmarks/namespaces.py \
+        --spread'
 """
 
 from __future__ import annotations
@@ -24,7 +37,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +46,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from loopback_load import LoopbackLoad  # noqa: E402
 from measure import load_average, run_timed  # noqa: E402
+from portscope.collect import Collector  # noqa: E402
 from portscope.collect.namespaces import Inventory, Namespace, discover  # noqa: E402
 from portscope.collect.netlink import SockDiagReader  # noqa: E402
 from portscope.collect.nshandle import NetnsHandle, open_handle  # noqa: E402
@@ -110,15 +125,113 @@ def poll_rows(handles: list[NetnsHandle], repeat: int) -> list[Row]:
     ]
 
 
+POLL_EVERY = 1.0
+"""Seconds between the steady polls timed: the dashboard's cadence, so that quiet
+namespaces fall due for their refresh as often as they would on screen."""
+COLD_REPEAT = 5
+PORTSCOPE = [sys.executable, "-m", "portscope"]
+
+
+@contextmanager
+def named_namespaces(count: int) -> Iterator[list[str]]:
+    """`count` fresh `ip netns` namespaces with loopback up, deleted afterwards."""
+    names = [f"psbench-{os.getpid()}-{i}" for i in range(count)]
+    try:
+        for name in names:
+            subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+            subprocess.run(
+                ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
+                check=True,
+                timeout=30,
+            )
+        yield names
+    finally:
+        for name in names:
+            subprocess.run(["ip", "netns", "del", name], check=False, timeout=30)
+
+
+def steady(repeat: int) -> tuple[float, float, float, int, int]:
+    """(median wall ms, median thread CPU ms, slowest wall ms, sockets, namespaces read)
+    of `repeat` polls a second apart by one Collector of every namespace, after three
+    to warm its caches."""
+    collector = Collector(namespaces="every")
+    for _ in range(3):
+        collector.collect()
+        time.sleep(POLL_EVERY)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.thread_time()
+        snapshot = collector.collect()
+        cpus.append(time.thread_time() - cpu)
+        walls.append(time.perf_counter() - started)
+        time.sleep(POLL_EVERY)
+    read = sum(ns.sockets > 0 for ns in snapshot.namespaces)
+    ms = (statistics.median(walls) * 1000, statistics.median(cpus) * 1000, max(walls) * 1000)
+    return (*ms, len(snapshot.sockets), read)
+
+
+def cold_ms(argvs: list[list[str]]) -> float:
+    """Median over COLD_REPEAT runs of running every command of `argvs` in turn."""
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "tui")}
+    runs = [sum(run_timed(argv, env) for argv in argvs) for _ in range(COLD_REPEAT)]
+    return statistics.median(runs) * 1000
+
+
+def spread_rows(sockets: int, namespaces: int, repeat: int) -> list[Row]:
+    """One namespace's steady poll and cold snapshot, then the same sockets spread."""
+    snapshot = [*PORTSCOPE, "snapshot", "--json"]
+    with LoopbackLoad(sockets, workers=4):
+        one = steady(repeat)
+        one_cold = cold_ms([snapshot])
+        one_ss = cold_ms([["ss", "-tuanp"]])
+    with named_namespaces(namespaces) as names:
+        netns_exec = lambda index: ["ip", "netns", "exec", names[index]]  # noqa: E731
+        with LoopbackLoad(sockets, workers=namespaces, prefix=netns_exec):
+            spread = steady(repeat)
+            spread_cold = cold_ms([snapshot])
+            spread_ss = cold_ms([[*netns_exec(i), "ss", "-tuanp"] for i in range(namespaces)])
+    ratio = spread[0] / one[0]
+    cpu_ratio = spread[1] / one[1]
+    return [
+        (
+            f"steady poll, {one[3]:,} sockets in 1 namespace (median; slowest)",
+            f"{one[0]:.1f} ms, {one[1]:.1f} ms CPU; {one[2]:.0f} ms",
+            "-",
+        ),
+        (
+            f"steady poll, {spread[3]:,} sockets over {spread[4]} namespaces (median; slowest)",
+            f"{spread[0]:.1f} ms, {spread[1]:.1f} ms CPU; {spread[2]:.0f} ms",
+            f"{ratio:.2f}x the one-namespace poll ({cpu_ratio:.2f}x in CPU; target ≤ 1.3x)",
+        ),
+        (
+            "cold `snapshot --json`, 1 namespace",
+            f"{one_cold:.0f} ms",
+            f"`ss -tuanp` {one_ss:.0f} ms",
+        ),
+        (
+            f"cold `snapshot --json`, {namespaces} namespaces",
+            f"{spread_cold:.0f} ms",
+            f"`ip netns exec NS ss -tuanp` in each, in turn: {spread_ss:.0f} ms",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=1000)
     parser.add_argument("--namespaces", type=int, default=100)
     parser.add_argument("--tcp", type=int, default=20_000, help="loopback sockets of load")
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--spread", action="store_true", help="time the collector itself")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("namespaces.py: needs root (unshare --net, setns)")
+    if args.spread:
+        print(f"load average before: {load_average()}")
+        rows = spread_rows(args.tcp, args.namespaces, args.repeat)
+        print(f"load average after: {load_average()}")
+        print_rows(rows)
+        return
     children = [
         subprocess.Popen(["unshare", "--net", *IDLE] if i < args.namespaces else IDLE)
         for i in range(args.processes)
@@ -146,6 +259,10 @@ def main() -> None:
         for child in children:
             child.wait()
     print(f"load average after: {load_average()}")
+    print_rows(rows)
+
+
+def print_rows(rows: list[Row]) -> None:
     print("| figure | portscope | baseline |")
     print("|---|---|---|")
     for row in rows:

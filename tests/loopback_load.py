@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 LINGER_RESET = struct.pack("ii", 1, 0)
@@ -79,11 +80,20 @@ def serve(address: str, pairs: int, churn: float) -> None:
 
 
 class LoopbackLoad:
-    """`sockets` loopback TCP sockets across `workers` processes; closes them all on exit."""
+    """`sockets` loopback TCP sockets across `workers` processes; closes them all on exit.
+    `prefix(index)`: the command a worker runs behind (`ip netns exec NAME`, to hold
+    its share in a namespace of its own); none by default."""
 
-    def __init__(self, sockets: int, churn: float = 0.0, workers: int = 4) -> None:
+    def __init__(
+        self,
+        sockets: int,
+        churn: float = 0.0,
+        workers: int = 4,
+        prefix: Callable[[int], list[str]] | None = None,
+    ) -> None:
         self.sockets = sockets
         self.churn = churn
+        self.prefix = prefix
         self.workers = max(1, min(workers, sockets // 2 or 1))
         self.procs: list[subprocess.Popen[str]] = []
         self.ports: list[tuple[str, int]] = []
@@ -93,7 +103,8 @@ class LoopbackLoad:
         for index in range(self.workers):
             address = f"127.0.0.{10 + index}"
             share = pairs // self.workers + (index < pairs % self.workers)
-            argv = [sys.executable, str(Path(__file__)), address, str(share)]
+            behind = self.prefix(index) if self.prefix else []
+            argv = [*behind, sys.executable, str(Path(__file__)), address, str(share)]
             argv.append(str(self.churn / self.workers))
             self.procs.append(
                 subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

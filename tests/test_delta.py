@@ -76,5 +76,5 @@ def test_each_socket_has_one_key_object_shared_by_every_index(farm: SocketFarm) 
         assert all(next(k for k in snapshot.by_key if k == s.key) is s.key for s in held)
     (server,) = (s for s in touching(second.sockets, port) if s.is_listener)
     moved = replace(server, state="CLOSE_WAIT", local_port=port + 1)
-    assert moved.key == ("tcp", "ipv4", "127.0.0.1", port + 1, None, None, 0)
+    assert moved.key == ("tcp", "ipv4", "127.0.0.1", port + 1, None, None, 0, server.netns)
     assert pickle.loads(pickle.dumps(server)).key == server.key

@@ -138,7 +138,6 @@ def test_a_filter_exports_only_the_sockets_it_selects(farm: SocketFarm) -> None:
     assert states == {"ESTABLISHED": 6}  # both ends of the 3 connections to `kept`
 
 
-
 @needs_promtool
 @pytest.mark.parametrize("via", ["metrics", "a scrape"])
 def test_hostile_process_names_are_inert_label_values(

@@ -150,7 +150,7 @@ def test_sums_per_process_and_destination_over_several_processes(
     accepted = second.group("processes", mine)
     assert accepted is not None and accepted.rate is not None
     assert accepted.rate.received * second.interval == pytest.approx(3 * per_process, rel=1e-9)
-    everything = second.group("namespaces", None)
+    everything = second.group("namespaces", second.snapshot.home)  # the one polled
     assert everything is not None
     for kind in ("processes", "destinations"):
         groups = second.top(kind)  # type: ignore[arg-type]

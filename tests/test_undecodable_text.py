@@ -95,7 +95,7 @@ def test_csv_and_table_show_the_same_escapes(cut: tuple[int, int]) -> None:
 def test_lookup_card_and_check_line_show_the_same_escapes(cut: tuple[int, int]) -> None:
     pid, port = cut
     assert f"{NAME} (pid {pid}," in output("lookup", str(port))
-    check = output("check", "--close-wait-critical", "2")
+    check = output("check", "--close-wait-critical", "2", "--netns", "host")
     assert f"WARNING: CLOSE_WAIT held in {NAME} (pid {pid}): 3 (socket leak?)" in check
     assert SURROGATE.search(check) is None
 

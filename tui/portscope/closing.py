@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import socket
 
+from portscope.collect import own_netns
 from portscope.collect.netlink import (
     NetlinkUnavailable,
     destroy_socket,
@@ -86,6 +87,11 @@ def close_connection(sock: Socket, conn: socket.socket | None = None) -> str:
     reason = close_refusal(sock)
     if reason:
         raise CloseRefused(f"Not closed: {label}: {reason}.")
+    if conn is None and sock.netns and sock.netns != own_netns():
+        raise CloseRefused(
+            f"Not closed: {label}: it lives in another network namespace "
+            f"(netns:{sock.netns}); close it from inside that one."
+        )
     family = FAMILIES[sock.family]
     dump = (family, socket.IPPROTO_TCP, sock.proto, sock.family)
 
@@ -119,5 +125,5 @@ def close_connection(sock: Socket, conn: socket.socket | None = None) -> str:
 
 def still(sock: Socket, row: RawSocket) -> bool:
     """Whether the kernel's row now is `sock` later in its life (see `Socket.continues`)."""
-    now = Socket(*row[:7], inode=row.inode)
+    now = Socket(*row[:7], inode=row.inode, netns=sock.netns)  # read in its namespace
     return now.key == sock.key and now.continues(sock)

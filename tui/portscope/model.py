@@ -22,8 +22,17 @@ CLOSE_WAIT = "CLOSE_WAIT"
 ESTABLISHED = "ESTABLISHED"
 MAX_PORT = 65535
 """The highest TCP or UDP port: ports are 16 bits."""
+NETNS_PREFIX = "netns:"
+"""How a network namespace without a name is called: `netns:<inode>`."""
 
-SocketKey = tuple[str, str, str, int, "str | None", "int | None", int]
+
+def names_namespace(selector: str, inode: int, names: Iterable[str]) -> bool:
+    """Whether `selector` (a name, an inode, `netns:<inode>`, as `--netns` takes them)
+    means the namespace with `inode` and `names`."""
+    return selector in names or selector.removeprefix(NETNS_PREFIX) == str(inode)
+
+
+SocketKey = tuple[str, str, str, int, "str | None", "int | None", int, int]
 """Stable identity of a socket across polls (see `Socket.key`)."""
 
 TCP_LIFE = {
@@ -167,6 +176,9 @@ class Socket:
     uid: int | None = None
     rx_queue: int | None = None
     tx_queue: int | None = None
+    netns: int = 0
+    """The inode of the network namespace the socket lives in (0: not said, as for a
+    socket built without a collector): two namespaces can each have 0.0.0.0:8080."""
     _key: SocketKey | None = field(default=None, init=False, repr=False, compare=False)
     """`key`, once asked for: the index, the Delta, every row and timer share one tuple."""
 
@@ -195,7 +207,8 @@ class Socket:
         TIME_WAIT (when the kernel drops the inode), so the inode is left out there.
         A later connection can take the same 4-tuple, though: `continues` tells a new
         socket on an old key from the old one. Listeners and UDP sockets can share an
-        address (SO_REUSEPORT), so the inode tells them apart.
+        address (SO_REUSEPORT), so the inode tells them apart. Every network namespace
+        has its own addresses and ports, so its inode is part of every key.
         """
         key = self._key
         if key is None:
@@ -208,6 +221,7 @@ class Socket:
                 self.remote_address,
                 self.remote_port,
                 0 if connected_tcp else (self.inode or 0),
+                self.netns,
             )
             object.__setattr__(self, "_key", key)
         return key
@@ -284,6 +298,32 @@ class EphemeralRange:
                 spans.append(first if first == last else f"{first}-{last}")
                 start = i
         return spans
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceInfo:
+    """One network namespace of a snapshot: who it is, its own port rules, and whether
+    its sockets could be read (`reason` says why not, and how to see them)."""
+
+    inode: int
+    name: str
+    """`host`, a container's or `ip netns` name, or `netns:<inode>`."""
+    kind: str
+    """`host`, `named` (ip netns), `process` (only processes keep it), or what a namer
+    (collect.namespaces.describe) calls it."""
+    ephemeral_range: EphemeralRange | None = None
+    """Its own range and reserved ports; None when they could not be read (the
+    snapshot's top-level range stands in)."""
+    sockets: int = 0
+    readable: bool = True
+    reason: str | None = None
+    pids: tuple[int, ...] = ()
+    """Processes in it, lowest first, as discovery found them."""
+    aliases: tuple[str, ...] = ()
+    """Other names that select it (its `ip netns` names, where it is named otherwise)."""
+
+    def is_named(self, selector: str) -> bool:
+        return names_namespace(selector, self.inode, (self.name, *self.aliases))
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,11 +536,23 @@ class Snapshot:
     containers: tuple[Container, ...] = ()
     """The containers this poll saw (a process of theirs holds a socket, or they
     publish a port), by label."""
+    namespaces: tuple[NamespaceInfo, ...] = ()
+    """Every network namespace the poll knew of, readable or not: the one it was taken
+    in first (the host's, as a rule), then the host's, then by name."""
+    hidden_netns: int = 0
+    """Processes whose network namespace this user may not even look at (not root;
+    as root, only a sandbox's init), so their namespaces are not in `namespaces`."""
     moved: Moved | None = field(default=None, init=False, repr=False, compare=False)
     token: object = field(default_factory=object, init=False, repr=False, compare=False)
     """An object of this snapshot's own, for a later one's `moved.since` to name it by.
     Neither is copied by `dataclasses.replace`, whose copy may hold other sockets."""
-    listening_ports: frozenset[tuple[str, int]] = field(init=False, repr=False, compare=False)
+    listening_ports: frozenset[tuple[str, int, int]] = field(init=False, repr=False, compare=False)
+    """(proto, port, netns) of every listener: a port is a service port in its own
+    namespace only."""
+    ranges: Mapping[int, EphemeralRange] = field(init=False, repr=False, compare=False)
+    """Each namespace's own ephemeral range by inode, where it differs from or was read
+    beside the top-level one (see `range_in`)."""
+    _spaces: Mapping[int, NamespaceInfo] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[SocketKey, Socket] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -510,8 +562,62 @@ class Snapshot:
     )
 
     def __post_init__(self) -> None:
-        ports = frozenset((s.proto, s.local_port) for s in self.listeners)
+        ports = frozenset((s.proto, s.local_port, s.netns) for s in self.listeners)
         object.__setattr__(self, "listening_ports", ports)
+        spaces = {ns.inode: ns for ns in self.namespaces}
+        object.__setattr__(self, "_spaces", spaces)
+        ranges = {i: ns.ephemeral_range for i, ns in spaces.items() if ns.ephemeral_range}
+        object.__setattr__(self, "ranges", ranges)
+
+    def namespace(self, netns: int) -> NamespaceInfo | None:
+        """The namespace with inode `netns` (a socket's `netns`), if the poll knew it."""
+        return self._spaces.get(netns)
+
+    @property
+    def home(self) -> int:
+        """The inode of the namespace the poll was taken in (first in `namespaces`),
+        whose range is `ephemeral_range`; 0 when the poll knows no namespaces."""
+        return self.namespaces[0].inode if self.namespaces else 0
+
+    def find_namespace(self, selector: str) -> NamespaceInfo | None:
+        """The namespace `selector` names (see `names_namespace`)."""
+        return next((ns for ns in self.namespaces if ns.is_named(selector)), None)
+
+    def in_namespace(self, chosen: NamespaceInfo) -> Snapshot:
+        """This snapshot narrowed to the namespace `chosen`: its sockets, and it alone
+        in `namespaces` (the counters stay the host's)."""
+        narrowed = self.selected(lambda sock: sock.netns == chosen.inode)
+        return replace(narrowed, namespaces=(chosen,))
+
+    def namespace_name(self, netns: int) -> str:
+        """How to call namespace `netns`: its name, `netns:<inode>` if unknown to the
+        poll, `host` for a socket that says none (0)."""
+        known = self._spaces.get(netns)
+        return Snapshot.unnamed(netns) if known is None else known.name
+
+    @staticmethod
+    def unnamed(netns: int) -> str:
+        """A namespace no poll named: `host` for none said (0), else `netns:<inode>`."""
+        return "host" if netns == 0 else f"{NETNS_PREFIX}{netns}"
+
+    def range_in(self, netns: int) -> EphemeralRange:
+        """The ephemeral range of namespace `netns`: its own, else the top-level one."""
+        return self.ranges.get(netns, self.ephemeral_range)
+
+    def unread_namespaces(self) -> str | None:
+        """What this poll could not see of other namespaces, and how to see it; None
+        when it saw every one."""
+        unread = sum(not ns.readable for ns in self.namespaces)
+        hidden = 0 if self.privileged else self.hidden_netns
+        if not unread and not hidden:
+            return None
+        parts = (
+            [f"{unread} network namespace{'s' * (unread != 1)} could not be read"] if unread else []
+        )
+        if hidden:
+            parts.append(f"the namespaces of {hidden} processes could not be looked at")
+        hint = "" if self.privileged else ": run as root (sudo) to see them"
+        return f"{' and '.join(parts)}{hint}"
 
     def account(self, moved: Moved) -> Snapshot:
         """This snapshot, with its collector's account of what moved attached (done
@@ -589,12 +695,16 @@ class Snapshot:
         return chosen
 
     def is_ephemeral(self, sock: Socket) -> bool:
-        """A connection whose local port the kernel lent it: in range, not reserved,
-        and not the port of one of this machine's listeners (that is a service port)."""
+        """A connection whose local port the kernel lent it: in its namespace's range,
+        not reserved there, and not the port of one of that namespace's listeners (that
+        is a service port; a container's listener does not make the host's port one)."""
         if sock.is_listener:
             return False
         port = sock.local_port
-        return port in self.ephemeral_range and (sock.proto, port) not in self.listening_ports
+        return (
+            port in self.ranges.get(sock.netns, self.ephemeral_range)
+            and (sock.proto, port, sock.netns) not in self.listening_ports
+        )
 
 
 def index_sockets(sockets: Iterable[Socket]) -> Mapping[SocketKey, Socket]:

@@ -2,7 +2,8 @@
 
 CLOSE_WAIT means the peer has closed and this side never called close(): a count that
 rises poll after poll is the classic socket leak. Trends need memory, so a small
-bounded history of per-process counts is kept, one entry per poll.
+bounded history of per-process counts is kept, one entry per poll. A process's sockets
+in two network namespaces (rare: a process that moved) are two trends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from portscope.model import Owner, Socket
 
 ProcessKey = tuple[int, float | None] | None
 """(pid, create_time) of the holder, so a reused pid starts afresh; None: owner hidden."""
+TrendKey = tuple[ProcessKey, int]
+"""A process and the network namespace (inode) of its CLOSE_WAIT sockets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class CloseWaitTrend:
     counts: tuple[int, ...]
     growing: bool
     level: Level
+    netns: int = 0
+    """The namespace the sockets are in (see `Socket.netns`)."""
 
     @property
     def count(self) -> int:
@@ -62,7 +67,7 @@ class CloseWaitHistory:
     def __init__(self, depth: int = 10) -> None:
         if depth < 2:
             raise ValueError("a trend needs at least two polls of history")
-        self._polls: deque[Counter[ProcessKey]] = deque(maxlen=depth)
+        self._polls: deque[Counter[TrendKey]] = deque(maxlen=depth)
 
     def __len__(self) -> int:
         return len(self._polls)
@@ -70,10 +75,10 @@ class CloseWaitHistory:
     def update(self, close_wait: Iterable[Socket], thresholds: Thresholds) -> list[CloseWaitTrend]:
         """Record this poll's CLOSE_WAIT sockets; trends for every process holding one
         now, worst first."""
-        counts: Counter[ProcessKey] = Counter()
-        owners: dict[ProcessKey, Owner | None] = {}
+        counts: Counter[TrendKey] = Counter()
+        owners: dict[TrendKey, Owner | None] = {}
         for sock in close_wait:
-            key = process_key(sock.owner)
+            key = (process_key(sock.owner), sock.netns)
             counts[key] += 1
             owners[key] = sock.owner
         self._polls.append(counts)
@@ -81,8 +86,7 @@ class CloseWaitHistory:
         for key, owner in owners.items():
             series = tuple(poll[key] for poll in self._polls)
             growing = is_growing(series, thresholds.close_wait_growth)
-            trends.append(
-                CloseWaitTrend(owner, series, growing, trend_level(series[-1], growing, thresholds))
-            )
+            level = trend_level(series[-1], growing, thresholds)
+            trends.append(CloseWaitTrend(owner, series, growing, level, key[1]))
         trends.sort(key=lambda t: (-t.growing, -t.count, t.pid or 0))
         return trends

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from portscope.analysis.closewait import CloseWaitHistory, CloseWaitTrend
@@ -51,6 +51,22 @@ class HealthReport:
     counters: CounterReport = field(default_factory=CounterReport)
     listen_drops: ListenDrops | None = None
     conntrack: ConntrackFill | None = None
+    places: Mapping[int, str] = field(default_factory=dict)
+    """Namespace names by inode when the poll read more than one namespace, so that
+    each problem can say where it is; empty otherwise (nothing to tell apart)."""
+
+    def place_of(self, finding: object) -> str | None:
+        """The name of the namespace a finding is in; None when there is only one
+        namespace, or for the kernel counters' findings (the host's)."""
+        if isinstance(finding, DestinationPressure):
+            netns = finding.destination.netns
+        elif isinstance(finding, AcceptQueue):
+            netns = finding.listener.netns
+        elif isinstance(finding, CloseWaitTrend):
+            netns = finding.netns
+        else:
+            return None
+        return self.places.get(netns)
 
     @property
     def level(self) -> Level:
@@ -148,6 +164,7 @@ class HealthTracker:
             counters=counters,
             listen_drops=listen_drops(counters, self.thresholds),
             conntrack=conntrack_fill(snapshot.counters, self.thresholds),
+            places=namespace_places(snapshot),
         )
         return self.latest
 
@@ -155,3 +172,10 @@ class HealthTracker:
         """A Poller subscriber: successful polls update `latest`, failures are ignored."""
         if isinstance(event, PollUpdate):
             self.update(event.snapshot)
+
+
+def namespace_places(snapshot: Snapshot) -> dict[int, str]:
+    """`HealthReport.places`: names by inode, when the poll has sockets of more than
+    one namespace."""
+    read = [ns for ns in snapshot.namespaces if ns.sockets]
+    return {ns.inode: ns.name for ns in snapshot.namespaces} if len(read) > 1 else {}

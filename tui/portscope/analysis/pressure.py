@@ -13,6 +13,8 @@ Which ports are out of reach ("pinned"), judged from one socket table:
   port a UDP socket holds is out of reach for all other destinations.
 Ports outside the range (a client that bound one explicitly) draw nothing from it.
 Connections accepted by a local listener are the server side and are not counted.
+Each network namespace has its own ports, range and listeners: a destination is one
+namespace's, and a listener pins ports in its own namespace only.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Destination:
     local_address: str
     remote_address: str
     remote_port: int
+    netns: int = 0
+    """The inode of the network namespace whose ports these are (see `Socket.netns`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +73,32 @@ class DestinationPressure:
         return percent_of(self.time_wait, self.in_use)
 
 
-def pinned_ports(snapshot: Snapshot, udp: bool = True) -> dict[Proto, frozenset[int]]:
-    """Ports inside the usable range that connect() cannot borrow, per protocol
-    (UDP's left empty unless `udp`: finding them takes a pass over every socket)."""
-    rng = snapshot.ephemeral_range
-    tcp = {s.local_port for s in snapshot.listeners if s.proto == "tcp"}
-    udp_ports = {s.local_port for s in snapshot.sockets if s.proto == "udp"} if udp else ()
+def pinned_ports(
+    snapshot: Snapshot, udp: bool = True, netns: int = 0
+) -> dict[Proto, frozenset[int]]:
+    """Ports inside namespace `netns`'s usable range that connect() cannot borrow
+    there, per protocol (UDP's left empty unless `udp`: finding them takes a pass over
+    every socket)."""
+    rng = snapshot.range_in(netns)
+    tcp = {s.local_port for s in snapshot.listeners if s.proto == "tcp" and s.netns == netns}
+    udp_ports = (
+        {s.local_port for s in snapshot.sockets if s.proto == "udp" and s.netns == netns}
+        if udp
+        else ()
+    )
     return {
         "tcp": frozenset(p for p in tcp if p in rng),
         "udp": frozenset(p for p in udp_ports if p in rng),
     }
+
+
+def tcp_pinned(snapshot: Snapshot) -> dict[int, int]:
+    """How many TCP ports listeners pin inside the range, per namespace."""
+    pinned: dict[int, set[int]] = {}
+    for sock in snapshot.listeners:
+        if sock.proto == "tcp" and sock.local_port in snapshot.range_in(sock.netns):
+            pinned.setdefault(sock.netns, set()).add(sock.local_port)
+    return {netns: len(ports) for netns, ports in pinned.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -91,7 +111,8 @@ def tw_reusable(tw_reuse: int | None, remote_address: str) -> bool:
     return is_loopback(remote_address)
 
 
-DestinationKey = tuple[Proto, Family, str, str, int]
+DestinationKey = tuple[Proto, Family, str, str, int, int]
+"""A `Destination`'s fields, in order (the namespace last)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,41 +159,60 @@ class PressureTally(Tally):
     """
 
     def _clear(self) -> None:
-        snapshot = self.snapshot
         self._ports: dict[DestinationKey, dict[int, int]] = {}
         self._time_wait: dict[DestinationKey, dict[int, int]] = {}
-        self._udp: dict[int, int] = {}
-        self._tcp_pinned = len(pinned_ports(snapshot, udp=False)["tcp"])
-        self._usable = snapshot.ephemeral_range.usable
+        self._udp: dict[tuple[int, int], int] = {}
+        """(netns, port) -> UDP sockets on it."""
+        self._tcp_pinned = tcp_pinned(self.snapshot)
 
     def _count(self, sockets: Iterable[Socket], sign: int) -> None:
         snapshot = self.snapshot
-        rng = snapshot.ephemeral_range
+        range_in = snapshot.ranges.get
+        host_range = snapshot.ephemeral_range
         listening = snapshot.listening_ports
         ports, time_wait, udp = self._ports, self._time_wait, self._udp
         for sock in sockets:
-            port = sock.local_port
-            if port not in rng:
+            port, netns = sock.local_port, sock.netns
+            if port not in range_in(netns, host_range):
                 continue
             proto = sock.proto
             if proto == "udp":
-                bump(udp, port, sign)
+                bump(udp, (netns, port), sign)
             # Listeners draw nothing: a UDP one has no peer, a TCP one is in LISTEN.
-            if sock.remote_port is None or sock.state == LISTEN or (proto, port) in listening:
+            if (
+                sock.remote_port is None
+                or sock.state == LISTEN
+                or (proto, port, netns) in listening
+            ):
                 continue
-            key = (proto, sock.family, sock.local_address, sock.remote_address, sock.remote_port)
+            key = (
+                proto,
+                sock.family,
+                sock.local_address,
+                sock.remote_address,
+                sock.remote_port,
+                netns,
+            )
             bump_within(ports, key, port, sign)
             if sock.state == TIME_WAIT:
                 bump_within(time_wait, key, port, sign)
 
     def ranking(self, limit: int | None = None) -> Ranking:
         """Destinations most pressed first: the top `limit`, or all of them."""
-        free = {"tcp": self._usable - self._tcp_pinned, "udp": self._usable - len(self._udp)}
+        snapshot = self.snapshot
+        udp_pinned: dict[int, int] = {}
+        for netns, _port in self._udp:
+            udp_pinned[netns] = udp_pinned.get(netns, 0) + 1
+        free: dict[tuple[str, int], int] = {}
+        for proto, _f, _l, _r, _p, netns in self._ports:
+            if (proto, netns) not in free:
+                pinned = (self._tcp_pinned if proto == "tcp" else udp_pinned).get(netns, 0)
+                free[proto, netns] = snapshot.range_in(netns).usable - pinned
         entries = (
             (-percent_of(in_use, budget), -in_use, key, budget)
             for key, held in self._ports.items()
             for in_use in (len(held),)
-            for budget in (free[key[0]] + (in_use if key[0] == "udp" else 0),)
+            for budget in (free[key[0], key[5]] + (in_use if key[0] == "udp" else 0),)
         )
         ranked = sorted(entries) if limit is None else heapq.nsmallest(limit, entries)
         waiting = self._time_wait

@@ -58,6 +58,7 @@ class Tally:
         same_frame = (
             old.listening_ports == snapshot.listening_ports
             and old.ephemeral_range == snapshot.ephemeral_range
+            and old.ranges == snapshot.ranges
         )
         if not same_frame:
             self._recount(snapshot, True)

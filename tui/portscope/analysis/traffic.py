@@ -51,8 +51,8 @@ from portscope.tcpinfo import TcpInfo, absent_fields, decode
 DestinationKey = tuple[str, int]
 """The remote address and port of a connection."""
 NamespaceKey = int | None
-"""The nsfs inode of a connection's network namespace (issue 13's `netns`); None while
-sockets do not say, which puts every connection in the one namespace polled."""
+"""The nsfs inode of a connection's network namespace (`Socket.netns`); None for a
+socket that does not say (built without a collector)."""
 GroupKind = Literal["processes", "destinations", "namespaces"]
 KINDS: tuple[GroupKind, ...] = ("processes", "destinations", "namespaces")
 Groups = tuple[ProcessKey, DestinationKey, NamespaceKey]
@@ -61,8 +61,8 @@ HISTORY = 120
 """Polls of rates kept for sparklines: four minutes at the default 2 s interval."""
 
 
-def no_namespace(sock: Socket) -> NamespaceKey:
-    return None
+def socket_namespace(sock: Socket) -> NamespaceKey:
+    return sock.netns or None
 
 
 class Totals(NamedTuple):
@@ -378,14 +378,14 @@ class TrafficTracker:
     in order (a gap just makes one longer interval).
 
     `namespace_of` names a connection's namespace for the per-namespace sums; by
-    default every connection is in the one namespace polled.
+    default the inode its socket carries.
     """
 
     def __init__(
         self,
         thresholds: TrafficThresholds | None = None,
         depth: int = HISTORY,
-        namespace_of: Callable[[Socket], NamespaceKey] = no_namespace,
+        namespace_of: Callable[[Socket], NamespaceKey] = socket_namespace,
     ) -> None:
         self.thresholds = thresholds or TrafficThresholds()
         self.namespace_of = namespace_of

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portscope.analysis.levels import MAX_PERCENT, Thresholds
+from portscope.cli.errors import UsageError
 from portscope.cli.filtering import add_filter_option
+from portscope.cli.netns import add_netns_option, narrowed, netns_scope
 from portscope.cli.numbers import Number
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ def add_parser(commands: Any) -> None:
         "judge only the sockets EXPR selects (the dashboard's filter grammar, e.g. "
         "'dport = :5432'); the kernel's counters are the whole namespace's",
     )
+    add_netns_option(parser)
     parser.add_argument(
         "--baseline",
         metavar="FILE",
@@ -138,7 +141,6 @@ def run(args: argparse.Namespace) -> int:
 
     from portscope.analysis import HealthTracker, TrafficTracker
     from portscope.analysis.retransmits import RetransmitLimits, retransmit_rates
-    from portscope.cli.errors import UsageError
     from portscope.cli.output import emit
     from portscope.collect import Collector
     from portscope.failures import survived
@@ -175,9 +177,11 @@ def run(args: argparse.Namespace) -> int:
         traffic.update(snapshot)
 
     try:
-        collector = Collector(tcp_info=limits.enabled)
-        snapshot = poll_twice(collector, args.interval, args.filter, first)
+        collector = Collector(tcp_info=limits.enabled, namespaces=netns_scope(args))
+        snapshot = poll_twice(collector, args.interval, args.filter, first, args.netns)
         resent = retransmit_rates(traffic.update(snapshot), limits) if limits.enabled else []
+    except UsageError:
+        raise
     except Exception as exc:
         result = failure(survived("snapshot", exc).notice)
     else:
@@ -196,15 +200,17 @@ def poll_twice(
     interval: float,
     chosen: Filter | None,
     first: Callable[[Snapshot], object],
+    netns: str | None = None,
 ) -> Snapshot:
     """The last of one poll, or (with an interval) of two that far apart, the first of
-    which is handed to `first`; each with only the sockets the filter `chosen` selects,
-    so a rate or a trend is about the same sockets as the figures beside it."""
+    which is handed to `first`; each with only the sockets the filter `chosen` selects
+    in the namespace the selector `netns` names, so a rate or a trend is about the same
+    sockets as the figures beside it. UsageError when `netns` names no namespace."""
     from portscope.view.filters import select
 
-    snapshot = select(collector.collect(), chosen)
+    snapshot = select(narrowed(collector.collect(), netns), chosen)
     if interval:
         first(snapshot)
         time.sleep(interval)
-        snapshot = select(collector.collect(), chosen)
+        snapshot = select(narrowed(collector.collect(), netns), chosen)
     return snapshot

@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     snapshot = Collector(source="netlink").collect()
     for error in snapshot.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
-    chosen = [s for s in snapshot.connections if args.filter.matches(s, SocketText(s))]
+    name = snapshot.namespace_name
+    chosen = [
+        s for s in snapshot.connections if args.filter.matches(s, SocketText(s, name(s.netns)))
+    ]
     closable = []
     for sock in chosen:
         reason = close_refusal(sock)

@@ -9,6 +9,7 @@ from typing import Any
 
 from portscope.cli.check import COUNT
 from portscope.cli.filtering import add_filter_option
+from portscope.cli.netns import add_netns_option
 from portscope.cli.options import add_output_option, add_source_options
 from portscope.cli.output import emit
 from portscope.cli.snapshot import COLLECTION_FAILED, cyclic_gc_paused, one_poll
@@ -21,6 +22,7 @@ def add_parser(commands: Any) -> None:
     add_metric_options(parser)
     add_source_options(parser)
     add_filter_option(parser)
+    add_netns_option(parser)
     add_output_option(parser)
     parser.set_defaults(run=run)
 

@@ -162,7 +162,7 @@ def serve(
 ) -> int:
     import asyncio
 
-    from portscope.collect import Collector
+    from portscope.collect import Collector, default_scope
     from portscope.exporter.server import MetricsServer, exporter_app
     from portscope.exporter.service import serve_until_stopped
     from portscope.poller import Poller
@@ -173,7 +173,8 @@ def serve(
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     source, proc_root = chosen_source(args)
-    poller = Poller(Collector(source, proc_root).collect, args.interval)
+    scope = default_scope(proc_root)
+    poller = Poller(Collector(source, proc_root, namespaces=scope).collect, args.interval)
     poller.subscribe(latest.on_poll)
     url = f"{'https' if tls else 'http'}://{args.listen}/metrics"
     asyncio.run(serve_until_stopped(poller, server, lambda: announce(f"serving {url}")))

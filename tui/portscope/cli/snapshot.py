@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from portscope.cli.check import SECONDS, poll_twice
+from portscope.cli.errors import UsageError
 from portscope.cli.filtering import add_filter_option
+from portscope.cli.netns import add_netns_option, narrowed, netns_scope
 from portscope.cli.options import add_output_option, add_source_options, chosen_source
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ def add_parser(commands: Any) -> None:
         "why), and a poll of many thousands of connections is cheaper",
     )
     add_filter_option(parser)
+    add_netns_option(parser)
     add_output_option(parser)
     parser.set_defaults(format="table", run=run)
 
@@ -77,8 +80,9 @@ def take_and_write(args: argparse.Namespace) -> int:
 
     def polls() -> Snapshot:
         wanted = args.traffic and args.format != "table"
-        collector = Collector(source, proc_root, tcp_info=wanted)
-        return poll_twice(collector, args.interval, args.filter, traffic.update)
+        scope = netns_scope(args, proc_root)
+        collector = Collector(source, proc_root, tcp_info=wanted, namespaces=scope)
+        return poll_twice(collector, args.interval, args.filter, traffic.update, args.netns)
 
     snap = reported(polls)
     if snap is None:
@@ -93,12 +97,13 @@ def take_and_write(args: argparse.Namespace) -> int:
 
 
 def one_poll(args: argparse.Namespace) -> Snapshot | None:
-    """The poll `--source` and `--proc-root` ask for, its warnings said on stderr; None
-    (and why, on stderr) when it failed outright."""
+    """The poll `--source`, `--proc-root` and `--netns` ask for, its warnings said on
+    stderr; None (and why, on stderr) when it failed outright."""
     from portscope.collect import take_snapshot
 
     source, proc_root = chosen_source(args)
-    return reported(lambda: take_snapshot(source, proc_root=proc_root))
+    scope = netns_scope(args, proc_root)
+    return reported(lambda: narrowed(take_snapshot(source, proc_root, scope), args.netns))
 
 
 def reported(poll: Callable[[], Snapshot]) -> Snapshot | None:
@@ -109,6 +114,8 @@ def reported(poll: Callable[[], Snapshot]) -> Snapshot | None:
 
     try:
         snap = poll()
+    except UsageError:
+        raise
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return None

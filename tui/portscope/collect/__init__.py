@@ -9,6 +9,12 @@ through one `OwnerCache` and produce the same records. Only netlink can bring ea
 connection's tcp_info (`Collector.tcp_info`). Each owner is placed in its container or
 systemd unit (`cgroups`), containers named by their runtime's API (`runtime`), whose
 port mappings become the snapshot's `published`.
+
+A Linux collector reads its own network namespace as above and, with `namespaces=
+"every"`, every other one it can (`netns_tables`); socket inodes are one number space
+across namespaces, so one owner search places them all, each socket tagged with the
+inode of its namespace, and a namespace whose processes are one container's is named
+by it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import repeat
 from typing import Literal
 
@@ -28,16 +35,28 @@ from portscope.collect.ephemeral import read_ephemeral_range
 from portscope.collect.fdscan import ProcessId
 from portscope.collect.forked import call_forked, can_fork
 from portscope.collect.interfaces import read_interfaces
+from portscope.collect.namespaces import (
+    NETNS_DIR,
+    Inventory,
+    describe,
+    discover,
+    host_inode,
+    link_inode,
+    named_namespaces,
+)
 from portscope.collect.netlink import NetlinkUnavailable, SockDiagReader, Table, live_inodes
+from portscope.collect.netns_tables import REDISCOVER_AFTER, NamespaceTables, Part
 from portscope.collect.owners import InodeOwners, OwnerCache, identify
 from portscope.collect.privports import unprivileged_port_start
 from portscope.collect.procnet import RawSocket, read_tables
-from portscope.collect.runtime import Runtimes
+from portscope.collect.runtime import ContainerOf, Runtimes
 from portscope.collect.sockstat import read_socket_totals
 from portscope.model import (
     Container,
+    EphemeralRange,
     Family,
     Moved,
+    NamespaceInfo,
     Owner,
     PortRules,
     Proto,
@@ -49,6 +68,8 @@ from portscope.published import publish
 from portscope.sanitise import os_text
 
 SourceName = Literal["auto", "netlink", "procfs", "psutil"]
+Scope = Literal["own", "every"]
+"""Which network namespaces a collector reads: its own, or every one it can."""
 ConcreteSource = Literal["netlink", "procfs", "psutil"]
 
 PSUTIL_FAMILIES: dict[int, Family] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
@@ -89,6 +110,27 @@ def read_port_rules(snapshot: Snapshot | None = None, platform: str = sys.platfo
     )
 
 
+def own_netns() -> int:
+    """The inode of the network namespace this thread is in; 0 where there are none."""
+    try:
+        return link_inode("/proc/thread-self/ns/net")
+    except (OSError, ValueError):
+        return 0
+
+
+def default_scope(proc_root: str = "/proc") -> Scope:
+    """Every namespace when portscope runs in the host's, as an operator on the host
+    means "this machine"; only its own when run inside one (`ip netns exec`, a
+    container), as `ss` there shows that namespace's; its own for another /proc."""
+    if proc_root != "/proc" or not sys.platform.startswith("linux"):
+        return "own"
+    own = own_netns()
+    try:
+        return "every" if own and own == host_inode() else "own"
+    except (OSError, ValueError):
+        return "own"
+
+
 def choose_source(requested: SourceName = "auto", proc_root: str = "/proc") -> ConcreteSource:
     """`auto`: netlink on Linux (the collector drops to procfs if it is refused), psutil
     elsewhere; procfs when pointed at another /proc, whose sockets netlink cannot see."""
@@ -114,12 +156,15 @@ class Collector:
         *,
         fork_first_scan: bool = False,
         tcp_info: bool = False,
+        namespaces: Scope = "own",
+        rediscover_after: float = REDISCOVER_AFTER,
     ) -> None:
         self.source = choose_source(source, proc_root)
         self.fork_first_scan = fork_first_scan
         self.falls_back = source == "auto"
         self.runtimes = Runtimes()
         self.owner_cache = OwnerCache(self.runtimes, proc_root)
+        self.container_of = ContainerOf(self.runtimes, proc_root)
         self.inode_owners = InodeOwners(proc_root=proc_root)
         self.proc_root = proc_root
         self.sock_diag = SockDiagReader(tcp_info=tcp_info)
@@ -127,6 +172,31 @@ class Collector:
         self._built: dict[int, tuple[RawSocket, Owner | None, Socket, bool]] = {}
         self._counters: dict[int, bytes] = {}  # last poll's tcp_info, by id of its Socket
         self._last: object | None = None  # the token of the last snapshot returned
+        self.netns = own_netns() if self.source != "psutil" else 0
+        """Our own namespace's inode, which every socket we read ourselves lives in."""
+        self._own_info: NamespaceInfo | None = None
+        self._sizes: dict[int, int] = {}
+        """Rows read per namespace in the last poll."""
+        self.others = (
+            NamespaceTables(
+                self.netns,
+                proc_root,
+                tcp_info=tcp_info,
+                procfs=self.source == "procfs",
+                rediscover_after=rediscover_after,
+                find=self._discover,
+            )
+            if namespaces == "every" and self.netns and self.source != "psutil"
+            else None
+        )
+        """The other namespaces' tables, when asked to read every namespace."""
+
+    def _discover(self) -> Inventory:
+        """Every namespace, those of one container named by it (each process's cgroup
+        read once: `ContainerOf` forgets the pids that are gone)."""
+        inventory = discover(self.proc_root, container_of=self.container_of)
+        self.container_of.keep_only(inventory.netns_of)
+        return inventory
 
     @property
     def tcp_info(self) -> bool:
@@ -135,6 +205,8 @@ class Collector:
     @tcp_info.setter
     def tcp_info(self, wanted: bool) -> None:
         self.sock_diag.tcp_info = wanted
+        if self.others is not None:
+            self.others.tcp_info = wanted
 
     def collect(self) -> Snapshot:
         started = time.perf_counter()
@@ -144,17 +216,23 @@ class Collector:
         tcp_info = None
         self.runtimes.begin_poll()
         self.owner_cache.rename()
+        ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
+        namespaces: tuple[NamespaceInfo, ...] = ()
+        hidden = 0
         if self.source in ("netlink", "procfs"):
+            inventory, parts = self.others.read() if self.others else (None, [])
             (listeners, connections), unattributed, errors, fresh, gone, tcp_info = (
-                self._from_linux(since)
+                self._from_linux(since, parts)
             )
             if since is not None:
                 moved = Moved(since, fresh, gone)
+            own = self._own(inventory, ephemeral_range)
+            namespaces = namespace_infos(own, inventory, parts, self._sizes)
+            hidden = inventory.unreadable if inventory else 0
         else:
             sockets, unattributed, errors = self._from_psutil()
             listeners, connections = partition(sockets)
         self.runtimes.placed(self.owner_cache.in_containers())
-        ephemeral_range, range_notes = read_ephemeral_range(proc_root=self.proc_root)
         interfaces, interface_notes = read_interfaces()
         counters, counter_notes = read_proc_counters(self.proc_root)
         notes = [
@@ -181,6 +259,8 @@ class Collector:
             tcp_info=tcp_info,
             published=publish(listeners, self.runtimes.bindings),
             containers=self._containers(),
+            namespaces=namespaces,
+            hidden_netns=hidden,
         )
         if moved is not None:
             snapshot.account(moved)
@@ -193,6 +273,32 @@ class Collector:
         seen.update(self.owner_cache.containers())
         return tuple(sorted(seen.values(), key=lambda c: (c.label, c.id)))
 
+    def _own(self, inventory: Inventory | None, ephemeral_range: EphemeralRange) -> NamespaceInfo:
+        """Our own namespace as this poll sees it: named as discovery names it (once,
+        without discovery, when reading only our own)."""
+        found = inventory and next((n for n in inventory.namespaces if n.inode == self.netns), None)
+        if found:
+            name, kind, pids, aliases = found.name, found.kind, found.pids, found.ip_names
+        elif self._own_info is not None:
+            name, kind, pids, aliases = (
+                self._own_info.name,
+                self._own_info.kind,
+                (),
+                self._own_info.aliases,
+            )
+        else:
+            names = tuple(named_namespaces(NETNS_DIR).get(self.netns, ()))
+            try:
+                host = host_inode()
+            except (OSError, ValueError):
+                host = self.netns
+            named = describe(self.netns, [], names, host)
+            name, kind, pids, aliases = named.name, named.kind, (), named.ip_names
+        self._own_info = NamespaceInfo(
+            self.netns, name, kind, ephemeral_range, pids=pids, aliases=aliases
+        )
+        return self._own_info
+
     def _attach(self, idents: Iterable[ProcessId]) -> dict[ProcessId, Owner]:
         """Owners for this poll's processes; the cache forgets everyone else."""
         live = set(idents)
@@ -200,13 +306,27 @@ class Collector:
         self.owner_cache.keep_only(live)
         return owners
 
-    def _read_linux_table(self) -> tuple[Table, list[str]]:
-        """The socket table; with `fork_first_scan`, the first poll's owners are then
-        placed (a readlink of every fd on the machine) in a child process."""
+    def _read_linux_tables(
+        self, parts: list[Part]
+    ) -> tuple[list[tuple[int, Table]], set[int], list[str]]:
+        """Our socket table and the other namespaces' that could be read, each with its
+        namespace's inode; their inodes together; notes. With `fork_first_scan`, the
+        first poll's owners are then placed (a readlink of every fd on the machine) in
+        a child process."""
         table, errors = self._dump_linux_table()
+        tables = [(self.netns, table)]
+        self._sizes = {self.netns: len(table.rows)}
+        for part in parts:
+            errors.extend(part.notes)
+            if part.table is not None:
+                tables.append((part.namespace.inode, part.table))
+                self._sizes[part.namespace.inode] = len(part.table.rows)
+        inodes = (
+            table.inodes.union(*(t.inodes for _netns, t in tables[1:])) if parts else table.inodes
+        )
         if self.fork_first_scan and not self.inode_owners.fd_tables and can_fork():
-            self._place_in_child(table.inodes)
-        return table, errors
+            self._place_in_child(inodes)
+        return tables, inodes, errors
 
     def _place_in_child(self, inodes: set[int]) -> None:
         """Owners placed by a child, which hands back its `InodeOwners` whole; the poll
@@ -241,16 +361,19 @@ class Collector:
         return Table(rows, {r.inode for r in rows if r.inode}), errors
 
     def _recount(self) -> set[int]:
-        """The kernel's socket inodes now, by the cheapest read of the current source."""
+        """The kernel's socket inodes now, by the cheapest read of the current source,
+        in every namespace this collector reads through a handle too."""
+        elsewhere = self.others.recount() if self.others else set()
         if self.source == "netlink":
             try:
-                return live_inodes()
+                return live_inodes() | elsewhere
             except NetlinkUnavailable:
                 pass
-        return {row.inode for row in read_tables(f"{self.proc_root}/net")[0] if row.inode}
+        rows = read_tables(f"{self.proc_root}/net")[0]
+        return {row.inode for row in rows if row.inode} | elsewhere
 
     def _from_linux(
-        self, since: object
+        self, since: object, parts: list[Part]
     ) -> tuple[Split, int, list[str], tuple[Socket, ...], tuple[Socket, ...], TcpInfoTable | None]:
         """(listeners, connections) with owners attached, unattributed, errors, the
         Sockets built anew and dropped since last poll, and the connections' tcp_info if
@@ -262,7 +385,7 @@ class Collector:
         Last poll's tcp_info is found by id of its Socket: last poll's Sockets all live
         (in `_built`) until this loop is done, so an id there is still theirs; it is
         dropped first, so a poll that fails midway leaves none to mislead the next."""
-        (raw, inodes, infos), errors = self._read_linux_table()
+        tables, inodes, errors = self._read_linux_tables(parts)
         holders = self.inode_owners.resolve(inodes, self._recount)
         owners = self._attach(holders.values())
         owner_of = {inode: owners[ident] for inode, ident in holders.items()}
@@ -273,23 +396,26 @@ class Collector:
         counters: dict[int, bytes] = {}
         changed: list[Socket] = []
         last_counters, self._counters = self._counters, {}
-        for row, info in zip(raw, repeat(None) if infos is None else infos, strict=False):
-            owner = owner_of.get(row.inode)
-            entry = previous.pop(id(row), None)
-            if entry is None or entry[0] is not row or entry[1] is not owner:
-                if entry is not None:
-                    replaced.append(entry[2])
-                sock = _from_raw(row, owner)
-                fresh.append(sock)
-                entry = (row, owner, sock, not sock.is_listener)
-            built[id(row)] = entry
-            split[entry[3]].append(entry[2])
-            if info is not None and entry[3]:  # a listener's tcp_info says nothing
-                connection = entry[2]
-                counted.append(connection)
-                counters[id(connection)] = info
-                if last_counters.get(id(connection)) != info:
-                    changed.append(connection)
+        with_info = False
+        for netns, (raw, _inodes, infos) in tables:
+            with_info = with_info or infos is not None
+            for row, info in zip(raw, repeat(None) if infos is None else infos, strict=False):
+                owner = owner_of.get(row.inode)
+                entry = previous.pop(id(row), None)
+                if entry is None or entry[0] is not row or entry[1] is not owner:
+                    if entry is not None:
+                        replaced.append(entry[2])
+                    sock = _from_raw(row, owner, netns)
+                    fresh.append(sock)
+                    entry = (row, owner, sock, not sock.is_listener)
+                built[id(row)] = entry
+                split[entry[3]].append(entry[2])
+                if info is not None and entry[3]:  # a listener's tcp_info says nothing
+                    connection = entry[2]
+                    counted.append(connection)
+                    counters[id(connection)] = info
+                    if last_counters.get(id(connection)) != info:
+                        changed.append(connection)
         gone = (*replaced, *(entry[2] for entry in previous.values()))
         self._built, self._counters = built, counters
         listeners, connections = split
@@ -299,7 +425,7 @@ class Collector:
             errors,
             tuple(fresh),
             gone,
-            None if infos is None else TcpInfoTable(counted, counters, changed, since),
+            TcpInfoTable(counted, counters, changed, since) if with_info else None,
         )
 
     def _from_psutil(self) -> tuple[list[Socket], int, list[str]]:
@@ -344,7 +470,7 @@ def partition(sockets: Iterable[Socket]) -> tuple[tuple[Socket, ...], tuple[Sock
     return tuple(listeners), tuple(connections)
 
 
-def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:
+def _from_raw(raw: RawSocket, owner: Owner | None, netns: int) -> Socket:
     return Socket(
         proto=raw.proto,
         family=raw.family,
@@ -358,9 +484,38 @@ def _from_raw(raw: RawSocket, owner: Owner | None) -> Socket:
         uid=raw.uid,
         rx_queue=raw.rx_queue,
         tx_queue=raw.tx_queue,
+        netns=netns,
     )
 
 
-def take_snapshot(source: SourceName = "auto", proc_root: str = "/proc") -> Snapshot:
+def namespace_infos(
+    own: NamespaceInfo,
+    inventory: Inventory | None,
+    parts: list[Part],
+    counts: dict[int, int],
+) -> tuple[NamespaceInfo, ...]:
+    """Every namespace of the poll, ours first, then in the inventory's order (host
+    first), with the number of sockets read in each (`counts`, by inode)."""
+    infos = {own.inode: replace(own, sockets=counts.get(own.inode, 0))}
+    for part in parts:
+        ns = part.namespace
+        infos[ns.inode] = NamespaceInfo(
+            ns.inode,
+            ns.name,
+            ns.kind,
+            part.ephemeral_range,
+            counts.get(ns.inode, 0),
+            part.table is not None,
+            part.reason,
+            ns.pids,
+            ns.ip_names,
+        )
+    order = [own.inode, *(ns.inode for ns in inventory.namespaces)] if inventory else [own.inode]
+    return tuple(infos[inode] for inode in dict.fromkeys(order) if inode in infos)
+
+
+def take_snapshot(
+    source: SourceName = "auto", proc_root: str = "/proc", namespaces: Scope = "own"
+) -> Snapshot:
     """One poll with fresh caches: what `portscope snapshot` prints."""
-    return Collector(source=source, proc_root=proc_root).collect()
+    return Collector(source=source, proc_root=proc_root, namespaces=namespaces).collect()

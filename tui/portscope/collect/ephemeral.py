@@ -37,20 +37,32 @@ def linux_range(proc_root: str = "/proc") -> tuple[EphemeralRange | None, list[s
     the kernel would not write. A missing file is not noted: not this kernel's."""
     sysctl = Path(proc_root, "sys/net/ipv4")
     range_file = sysctl / "ip_local_port_range"
+    reserved_file = sysctl / "ip_local_reserved_ports"
     notes: list[str] = []
     text = read_sysctl(range_file, notes)
     if text is None:
         return None, notes
+    reserved = read_sysctl(reserved_file, notes) or ""
+    found, problems = parse_range(text, reserved, os_text(str(range_file)))
+    return found, [*notes, *problems]
+
+
+def parse_range(
+    text: str, reserved_text: str, source: str
+) -> tuple[EphemeralRange | None, list[str]]:
+    """A range from the texts of ip_local_port_range and ip_local_reserved_ports (read
+    from `source`, a path that names them in the notes on what the kernel would not
+    write)."""
     words = text.split()
     digits = len(words) == 2 and all(w.isascii() and w.isdigit() for w in words)
     low, high = (int(words[0]), int(words[1])) if digits else (0, 0)
     if not 1 <= low <= high <= 65535:
-        return None, [f"{range_file}: not a port range: {text.strip()[:40]}"]
-    reserved_file = sysctl / "ip_local_reserved_ports"
-    reserved, junk = parse_port_list(read_sysctl(reserved_file, notes) or "")
+        return None, [f"{source}: not a port range: {text.strip()[:40]}"]
+    reserved, junk = parse_port_list(reserved_text)
+    notes = []
     if junk:
-        notes.append(f"{reserved_file}: not ports, skipped: {', '.join(junk)[:80]}")
-    source = os_text(str(range_file))
+        reserved_source = source.replace("ip_local_port_range", "ip_local_reserved_ports")
+        notes.append(f"{reserved_source}: not ports, skipped: {', '.join(junk)[:80]}")
     return EphemeralRange(low=low, high=high, reserved=reserved, source=source), notes
 
 

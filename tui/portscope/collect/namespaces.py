@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from portscope.model import Container
+from portscope.model import NETNS_PREFIX, Container, names_namespace
 
 NamespaceKind = Literal["host", "named", "container", "process"]
 """`host`: the one pid 1 is in (ours where pid 1 cannot be read); `named`: has an
@@ -30,7 +30,6 @@ ContainerOf = Callable[[int], "Container | None"]
 
 PROC_ROOT = "/proc"
 NETNS_DIR = "/run/netns"
-NETNS_PREFIX = "netns:"
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,8 @@ class Inventory:
     def find(self, selector: str) -> Namespace | None:
         """The namespace a user means by `host`, an `ip netns` name, an inode, or
         `netns:<inode>` (as `--netns` will take them)."""
-        text = selector.removeprefix(NETNS_PREFIX)
         for namespace in self.namespaces:
-            if selector in (namespace.name, *namespace.ip_names) or text == str(namespace.inode):
+            if names_namespace(selector, namespace.inode, (namespace.name, *namespace.ip_names)):
                 return namespace
         return None
 
@@ -87,12 +85,15 @@ def link_inode(path: str, dir_fd: int | None = None) -> int:
 
 
 def host_inode(proc_root: str = PROC_ROOT) -> int:
-    """pid 1's namespace, or ours where pid 1's cannot be read (a sandbox whose init
-    holds capabilities we lack, or a container where we are not pid 1's peer)."""
-    try:
-        return link_inode(f"{proc_root}/1/ns/net")
-    except OSError:
-        return link_inode(f"{proc_root}/self/ns/net")
+    """pid 1's namespace; else pid 2's (kthreadd, which the kernel keeps in the initial
+    namespaces) where pid 1's cannot be read (a sandbox whose init holds capabilities
+    we lack); else ours (not root, or a container where we are not their peer)."""
+    for pid in ("1", "2"):
+        try:
+            return link_inode(f"{proc_root}/{pid}/ns/net")
+        except OSError:
+            continue
+    return link_inode(f"{proc_root}/self/ns/net")
 
 
 def process_namespaces(proc_root: str = PROC_ROOT) -> tuple[dict[int, int], int]:

@@ -32,6 +32,7 @@ PER_NAMESPACE_FILES = {
     "net/sockstat6": "thread-self/net/sockstat6",
     "net/netstat": "thread-self/net/netstat",
     "net/snmp": "thread-self/net/snmp",
+    "net/snmp6": "thread-self/net/snmp6",
     CONNTRACK_COUNT: CONNTRACK_COUNT,
     CONNTRACK_MAX: CONNTRACK_MAX,
 }
@@ -63,17 +64,29 @@ class NetnsHandle:
             text += chunk
         return text.decode("ascii", "replace")
 
-    def inet_sockets(self) -> int | None:
-        """How many TCP/UDP sockets the namespace has (TIME_WAIT included), from its
-        sockstat counters: 0 means a dump would come back empty, so it can be skipped
-        (a dump walks the kernel's tables shared by every namespace, BENCHMARKS.md
-        "Network namespaces"). None if the counters cannot be read."""
+    def inet_counts(self) -> dict[str, int] | None:
+        """The namespace's sockstat counts of each kind a dump returns (`INET_IN_USE`),
+        or None if they cannot be read."""
         counts = parse_sockstat(
             (self.read("net/sockstat") or "") + (self.read("net/sockstat6") or "")
         )
         if not all(name in counts for name in INET_IN_USE):
             return None
-        return sum(counts[name] for name in INET_IN_USE)
+        return {name: counts[name] for name in INET_IN_USE}
+
+    def inet_sockets(self) -> int | None:
+        """How many TCP/UDP sockets the namespace has (TIME_WAIT included), from its
+        sockstat counters: 0 means a dump would come back empty, so it can be skipped
+        (a dump walks the kernel's tables shared by every namespace, BENCHMARKS.md
+        "Network namespaces"). None if the counters cannot be read."""
+        counts = self.inet_counts()
+        return None if counts is None else sum(counts.values())
+
+    def activity(self) -> str:
+        """The namespace's IP, TCP and UDP counters (segments, datagrams, opens, resets),
+        as text: unchanged between two reads, and with the same socket counts, no
+        packet moved and no connection opened there in between."""
+        return (self.read("net/snmp") or "") + (self.read("net/snmp6") or "")
 
     def counters(self) -> tuple[KernelCounters, list[str]]:
         """The namespace's kernel counters and conntrack fill, read afresh, and notes on

@@ -12,14 +12,14 @@ series whose labels are the fact. Every family that grows with the host is cappe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from portscope.analysis import HealthReport, listener_queue
 from portscope.exporter.capped import SeriesCap
-from portscope.exporter.labels import HOST_NETNS, OWNER_LABELS, netns_of, owner_labels
+from portscope.exporter.labels import HOST_NETNS, OWNER_LABELS, netns_label, owner_labels
 from portscope.exposure import exposure_of
 from portscope.model import Snapshot, Socket
 from portscope.view.port_use import PortUse
@@ -49,11 +49,11 @@ Labels = tuple[str, ...]
 def poll_families(snapshot: Snapshot, report: HealthReport, cap: SeriesCap) -> list[Metric]:
     """Every fact of one poll; `report` is the analysis of the same snapshot."""
     return [
-        *listener_families(snapshot.listeners, cap),
-        connection_states(snapshot.connections, cap),
+        *listener_families(snapshot, cap),
+        connection_states(snapshot, cap),
         *ephemeral_families(snapshot, report),
-        *destination_families(report, cap),
-        close_wait_family(report, cap),
+        *destination_families(snapshot, report, cap),
+        close_wait_family(snapshot, report, cap),
         gauge(
             "portscope_sockets_hidden_owner",
             "Sockets whose process this exporter cannot see (run it as root to see them)",
@@ -72,9 +72,9 @@ def gauge(
     return family
 
 
-def listener_labels(sock: Socket) -> Labels:
+def listener_labels(sock: Socket, snapshot: Snapshot) -> Labels:
     return (
-        netns_of(sock),
+        netns_label(snapshot, sock.netns),
         *owner_labels(sock.owner),
         sock.proto,
         sock.family,
@@ -91,13 +91,13 @@ def listener_order(labels: Labels) -> tuple[int, str, int, str, str]:
     return exposure, named["proto"], port, named["address"], named["process"]
 
 
-def listener_families(listeners: Sequence[Socket], cap: SeriesCap) -> Iterator[Metric]:
+def listener_families(snapshot: Snapshot, cap: SeriesCap) -> Iterator[Metric]:
     """An info series per listener, and its accept queue's fill where the source sees
     the backlog. Listeners sharing a port (SO_REUSEPORT) in one process are one series;
     its fill is their fullest queue's."""
     fill: dict[Labels, float] = {}
-    for sock in listeners:
-        labels = listener_labels(sock)
+    for sock in snapshot.listeners:
+        labels = listener_labels(sock, snapshot)
         queue = listener_queue(sock)
         ratio = -1.0 if queue is None or queue.percent is None else queue.percent / 100
         fill[labels] = max(ratio, fill.get(labels, -1.0))
@@ -120,9 +120,11 @@ def listener_families(listeners: Sequence[Socket], cap: SeriesCap) -> Iterator[M
     )
 
 
-def connection_states(connections: Iterable[Socket], cap: SeriesCap) -> GaugeMetricFamily:
+def connection_states(snapshot: Snapshot, cap: SeriesCap) -> GaugeMetricFamily:
     """Connections (every socket but the listeners) by state; UDP ones are ESTAB."""
-    counts = Counter((netns_of(s), s.proto, s.family, s.state_label) for s in connections)
+    connections = snapshot.connections
+    names = {netns: netns_label(snapshot, netns) for netns in {s.netns for s in connections}}
+    counts = Counter((names[s.netns], s.proto, s.family, s.state_label) for s in connections)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return gauge(
         CONNECTIONS,
@@ -133,36 +135,53 @@ def connection_states(connections: Iterable[Socket], cap: SeriesCap) -> GaugeMet
 
 
 def ephemeral_families(snapshot: Snapshot, report: HealthReport) -> list[GaugeMetricFamily]:
-    lent = PortUse(snapshot, by_key=False).lent
-    figures = (
-        (
+    """The range and the ports lent, per namespace with sockets (its own range; the
+    host's always); the destinations counted, for the whole machine."""
+    lent = PortUse(snapshot, by_key=False).lent_by_netns()
+    spaces = snapshot.namespaces
+    shown = [ns.inode for i, ns in enumerate(spaces) if ns.sockets or not i] or [0]
+    labelled = [((netns_label(snapshot, netns),), netns) for netns in shown]
+    return [
+        gauge(
             "portscope_ephemeral_range_ports",
             "Ports the kernel may lend to outgoing connections "
             "(ip_local_port_range less ip_local_reserved_ports)",
-            snapshot.ephemeral_range.usable,
+            ((labels, snapshot.range_in(netns).usable) for labels, netns in labelled),
+            ("netns",),
         ),
-        (
+        gauge(
             "portscope_ephemeral_ports_in_use",
             "Distinct ports of the ephemeral range lent to connections now",
-            lent,
+            ((labels, lent.get(netns, 0)) for labels, netns in labelled),
+            ("netns",),
         ),
-        (
+        gauge(
             "portscope_destinations",
             "Destinations (proto, local address, remote address and port) holding "
-            "ephemeral ports; the most pressed are in portscope_destination_*",
-            report.destinations,
+            "ephemeral ports, in every namespace; the most pressed are in "
+            "portscope_destination_*",
+            [((HOST_NETNS,), report.destinations)],
+            ("netns",),
         ),
-    )
-    return [gauge(name, doc, [((HOST_NETNS,), value)], ("netns",)) for name, doc, value in figures]
+    ]
 
 
-def destination_families(report: HealthReport, cap: SeriesCap) -> list[GaugeMetricFamily]:
+def destination_families(
+    snapshot: Snapshot, report: HealthReport, cap: SeriesCap
+) -> list[GaugeMetricFamily]:
     """The most pressed destinations (the analysis keeps the top N), four figures each."""
     names = (DESTINATION_IN_USE, DESTINATION_BUDGET, DESTINATION_TIME_WAIT, DESTINATION_PRESSURE)
     kept = cap.keep(report.pressure, *names)
     labelled = [
         (
-            (HOST_NETNS, d.proto, d.family, d.local_address, d.remote_address, str(d.remote_port)),
+            (
+                netns_label(snapshot, d.netns),
+                d.proto,
+                d.family,
+                d.local_address,
+                d.remote_address,
+                str(d.remote_port),
+            ),
             pressure,
         )
         for pressure in kept
@@ -184,12 +203,14 @@ def destination_families(report: HealthReport, cap: SeriesCap) -> list[GaugeMetr
     ]
 
 
-def close_wait_family(report: HealthReport, cap: SeriesCap) -> GaugeMetricFamily:
+def close_wait_family(
+    snapshot: Snapshot, report: HealthReport, cap: SeriesCap
+) -> GaugeMetricFamily:
     """CLOSE_WAIT sockets per process name (and container, unit), not per pid: pids
     churn, and a restarted leaker should stay one series."""
     counts: Counter[Labels] = Counter()
     for trend in report.close_wait:
-        counts[(HOST_NETNS, *owner_labels(trend.owner))] += trend.count
+        counts[(netns_label(snapshot, trend.netns), *owner_labels(trend.owner))] += trend.count
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return gauge(
         CLOSE_WAIT,

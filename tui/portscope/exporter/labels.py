@@ -10,27 +10,23 @@ swell every scrape.
 
 from __future__ import annotations
 
-from portscope.model import Owner, Socket
+from portscope.model import Owner, Snapshot
 from portscope.sanitise import printable
 
 VALUE_LIMIT = 128
 """The longest label value taken from the system, in characters."""
 
 HOST_NETNS = "host"
-"""The `netns` of the namespace portscope runs in (the host's, deployed as a service),
-the only one it reads so far."""
+"""The `netns` of the host's namespace, and of the figures that are the whole
+machine's (hidden owners, destinations counted)."""
 OWNER_LABELS = ("container", "unit", "process")
 """What a series about a process says of it; `netns` comes first, from the socket."""
 
 
-def netns_of(sock: Socket) -> str:
-    """The network namespace a socket lives in, as an operator names it.
-
-    Every socket is read in portscope's own namespace so far: "host". Once sockets carry
-    their namespace this names it (an `ip netns` name, a container's), and no series
-    is renamed: only new values appear.
-    """
-    return HOST_NETNS
+def netns_label(snapshot: Snapshot, netns: int) -> str:
+    """The network namespace with inode `netns` (a socket's), as an operator names it:
+    `host`, an `ip netns` name, a container's, or `netns:<inode>`; inert text."""
+    return printable(snapshot.namespace_name(netns), VALUE_LIMIT)
 
 
 def owner_labels(owner: Owner | None) -> tuple[str, str, str]:

@@ -408,7 +408,7 @@ class Ledger:
         return None
 
     def _accepted(self, sock: Socket, snapshot: Snapshot) -> bool:
-        return (sock.proto, sock.local_port) in snapshot.listening_ports
+        return (sock.proto, sock.local_port, sock.netns) in snapshot.listening_ports
 
     def _follow_listeners(self, snapshot: Snapshot, delta: Delta, at: float, first: bool) -> None:
         """Listener events for what appeared and went (per `ListenerId`)."""

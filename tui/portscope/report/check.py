@@ -130,7 +130,7 @@ def outcome(
     (when `limits` were set) each destination's retransmission share and, with
     `baseline`, the listeners that differ from a baseline."""
     findings = [*report.problems, *(r for r in retransmits if r.level != "ok")]
-    found = [(f.level, describe(f)) for f in findings]
+    found = [(f.level, describe(f, report.place_of(f))) for f in findings]
     found += baseline_problems(baseline) if baseline is not None else []
     found.sort(key=lambda item: -SEVERITY[item[0]])  # the worst first, in order
     problems = [f"{STATUS[level]}: {text}" for level, text in found]

@@ -34,6 +34,7 @@ def pressure_record(item: DestinationPressure) -> dict[str, Any]:
         "local_address": dest.local_address,
         "remote_address": dest.remote_address,
         "remote_port": dest.remote_port,
+        "netns_inode": dest.netns or None,
         "in_use": item.in_use,
         "budget": item.budget,
         "free": item.free,
@@ -52,6 +53,7 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
+        "netns_inode": sock.netns or None,
         **owner_record(sock.owner),
         "queued": queue.queued,
         "backlog": queue.backlog,
@@ -64,6 +66,7 @@ def accept_queue_record(queue: AcceptQueue) -> dict[str, Any]:
 def close_wait_record(trend: CloseWaitTrend) -> dict[str, Any]:
     return {
         **owner_record(trend.owner),
+        "netns_inode": trend.netns or None,
         "count": trend.count,
         "counts": list(trend.counts),
         "growing": trend.growing,
@@ -140,8 +143,14 @@ def retransmit_record(found: RetransmitRate) -> dict[str, Any]:
     }
 
 
-def describe(finding: Finding | RetransmitRate) -> str:
-    """One plain line saying what is wrong and how badly."""
+def describe(finding: Finding | RetransmitRate, place: str | None = None) -> str:
+    """One plain line saying what is wrong and how badly, and in which network
+    namespace (`place`, `HealthReport.place_of`) when there is more than one."""
+    said = worded(finding)
+    return f"netns {printable(place, 60)}: {said}" if place else said
+
+
+def worded(finding: Finding | RetransmitRate) -> str:
     if isinstance(finding, RetransmitRate):
         rate = finding.rate
         return (
@@ -205,5 +214,7 @@ def health_record(report: HealthReport) -> dict[str, Any]:
         "kernel_counters": counters_record(report.counters),
         "listen_drops": listen_drops_record(report.listen_drops),
         "conntrack": conntrack_record(report.conntrack),
-        "problems": [{"level": f.level, "text": describe(f)} for f in report.problems],
+        "problems": [
+            {"level": f.level, "text": describe(f, report.place_of(f))} for f in report.problems
+        ],
     }

@@ -17,7 +17,7 @@ from operator import attrgetter
 
 from portscope.analysis.traffic import TrafficReport
 from portscope.model import Snapshot, Socket
-from portscope.report.owner import owner_record
+from portscope.report.owner import netns_members, owner_record
 from portscope.report.traffic import TRAFFIC_FIELDS, traffic_values
 
 
@@ -39,7 +39,7 @@ def owner_members(sockets: Iterable[Socket]) -> dict[int, str]:
 
 ROW_FIELDS = attrgetter(
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "owner",
+    "state", "owner", "netns",
 )  # fmt: skip
 
 
@@ -73,18 +73,22 @@ def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
     """`json.dumps(connection_record(sock, snapshot, traffic))` for every connection, in
     order.
 
-    `is_ephemeral` depends only on the protocol, the local port and whether the socket
-    is a listener (its state, and for UDP whether it has a peer), so it is asked once
-    per such combination."""
+    `is_ephemeral` depends only on the protocol, the local port, the namespace and
+    whether the socket is a listener (its state, and for UDP whether it has a peer), so
+    it is asked once per such combination."""
     sockets = snapshot.connections
     text, owner = JsonText(), owner_members(sockets)
     without: dict[object, str] = {}
-    ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
+    ephemeral: dict[tuple[str, int, str | None, bool, int], str] = {}
+    places: dict[int, str] = {}
     rows = []
-    for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(
+    for sock, (proto, family, address, port, remote, remote_port, state, held, netns) in zip(
         sockets, map(ROW_FIELDS, sockets), strict=True
     ):
-        judged = (proto, port, state, remote is None)
+        place = places.get(netns)
+        if place is None:
+            place = places[netns] = json.dumps(netns_members(sock, snapshot))[1:-1]
+        judged = (proto, port, state, remote is None, netns)
         flag = ephemeral.get(judged)
         if flag is None:
             flag = ephemeral[judged] = "true" if snapshot.is_ephemeral(sock) else "false"
@@ -93,7 +97,7 @@ def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
             f'"local_address": {text[address]}, "local_port": {port}, '
             f'"remote_address": {text[remote]}, '
             f'"remote_port": {"null" if remote_port is None else remote_port}, '
-            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, '
+            f'"state": {text[state]}, {place}, {owner[id(held)]}, "ephemeral": {flag}, '
             f"{traffic_text(traffic_values(sock, snapshot, traffic), text, without)}}}"
         )
     return rows

@@ -1,4 +1,5 @@
-"""The process a JSON record names, written the same way in every document.
+"""The process a JSON record names, and the namespace a socket lives in, written the
+same way in every document.
 
 Listeners and connections (`snapshot --json`, `lookup --json`), accept queues and
 CLOSE_WAIT trends (`check --json`) all carry these members, null when hidden: the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portscope.model import Container, Owner
+from portscope.model import Container, Owner, Snapshot, Socket
 
 
 def container_record(container: Container | None) -> dict[str, Any] | None:
@@ -39,3 +40,10 @@ def owner_record(owner: Owner | None) -> dict[str, Any]:
         "container": container_record(owner.container) if owner else None,
         "unit": owner.unit if owner else None,
     }
+
+
+def netns_members(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
+    """Where a socket lives: its namespace's name (as `snapshot` names it; `host` or
+    `netns:<inode>` without one) and inode (null when not said)."""
+    name = snapshot.namespace_name(sock.netns) if snapshot else Snapshot.unnamed(sock.netns)
+    return {"netns": name, "netns_inode": sock.netns or None}

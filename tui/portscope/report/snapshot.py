@@ -14,6 +14,7 @@ from portscope.exposure import bind_label, exposure_of, listener_exposure
 from portscope.model import (
     InterfaceTable,
     KernelCounters,
+    NamespaceInfo,
     Publication,
     Snapshot,
     Socket,
@@ -21,15 +22,17 @@ from portscope.model import (
     proto_label,
 )
 from portscope.report.json_rows import connection_rows
-from portscope.report.owner import container_record, owner_record
+from portscope.report.owner import container_record, netns_members, owner_record
 from portscope.report.table import format_table
 from portscope.report.traffic import TRAFFIC_FIELDS, traffic_members, traffic_record
 from portscope.sanitise import csv_cell, printable
 
 SCHEMA = "portscope.snapshot/1"
+NETNS_WIDTH = 24
+"""The widest namespace name in the table (a podman sandbox name is 42 long)."""
 CONNECTION_FIELDS = (
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
+    "state", "netns", "netns_inode", "pid", "process", "user", "ephemeral", *TRAFFIC_FIELDS,
 )  # fmt: skip
 PLACEMENT_FIELDS = (
     "container_runtime", "container_id", "container_name", "container_image", "pod",
@@ -43,6 +46,21 @@ def iso_utc(epoch: float) -> str:
     return stamp.replace("+00:00", "Z")
 
 
+def namespace_record(ns: NamespaceInfo) -> dict[str, Any]:
+    rng = ns.ephemeral_range
+    return {
+        "inode": ns.inode,
+        "name": ns.name,
+        "kind": ns.kind,
+        "ephemeral_range": None
+        if rng is None
+        else {"low": rng.low, "high": rng.high, "reserved": rng.reserved_spans()},
+        "sockets": ns.sockets,
+        "readable": ns.readable,
+        "reason": ns.reason,
+    }
+
+
 def listener_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
     """A listener's members; its exposure and published ports as `snapshot` (the poll
     it is from) judges them, by its address alone without one."""
@@ -52,6 +70,7 @@ def listener_record(sock: Socket, snapshot: Snapshot | None) -> dict[str, Any]:
         "family": sock.family,
         "address": sock.local_address,
         "port": sock.local_port,
+        **netns_members(sock, snapshot),
         **owner_record(sock.owner),
         "exposure": listener_exposure(sock, snapshot)
         if snapshot
@@ -123,6 +142,7 @@ def connection_record(
         "remote_address": sock.remote_address,
         "remote_port": sock.remote_port,
         "state": sock.state,
+        **netns_members(sock, snapshot),
         **owner_record(sock.owner),
         "ephemeral": snapshot.is_ephemeral(sock),
         **traffic_members(sock, snapshot, traffic),
@@ -176,6 +196,8 @@ def around_connections(
             {"family": g.family, "address": g.address, "interface": g.interface}
             for g in snapshot.interfaces.gateways
         ],
+        "namespaces": [namespace_record(ns) for ns in snapshot.namespaces],
+        "unread_namespaces": snapshot.unread_namespaces(),
         "listening": [listener_record(s, snapshot) for s in snapshot.listeners],
         "published": [publication_record(p) for p in snapshot.published],
         "containers": [container_record(c) for c in snapshot.containers],
@@ -252,15 +274,20 @@ def to_csv(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
 
 def to_table(snapshot: Snapshot) -> str:
     """The sockets, aligned; the process beside the container or unit it runs in, and
-    a published port's helper as the mapping it holds. Published ports that no host
-    listener holds (NAT rules only) follow the table."""
-    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER", "IN", "EPH")
+    a published port's helper as the mapping it holds; a NETNS column when sockets of
+    more than one namespace are listed (on a host without containers it would say
+    `host` on every line, which `ss` and `lsof` users never had to read past).
+    Published ports that no host listener holds (NAT rules only) follow the table."""
+    spread = len({s.netns for s in snapshot.sockets}) > 1
+    headers = ("PROTO", "STATE", "LOCAL", "REMOTE", *("NETNS",) * spread, "PID", "PROCESS",
+               "USER", "IN", "EPH")  # fmt: skip
     rows = [
         (
             proto_label(s.proto, s.family),
             s.state_label,
             endpoint(s.local_address, s.local_port),
             endpoint(s.remote_address, s.remote_port),
+            *(printable(snapshot.namespace_name(s.netns), NETNS_WIDTH),) * spread,
             s.pid,
             " ".join(
                 filter(None, (s.owner.name if s.owner else None, published_text(s, snapshot)))
@@ -272,8 +299,10 @@ def to_table(snapshot: Snapshot) -> str:
         for s in snapshot.sockets
     ]
     rng = snapshot.ephemeral_range
+    read = sum(ns.sockets > 0 for ns in snapshot.namespaces)
     summary = (
-        f"{len(snapshot.listeners)} listening, {len(snapshot.connections)} connections, "
+        f"{len(snapshot.listeners)} listening, {len(snapshot.connections)} connections"
+        f"{f' in {read} network namespaces' if read > 1 else ''}, "
         f"{snapshot.unattributed} with hidden owners; ephemeral range {rng.low}-{rng.high} "
         f"({rng.source})"
     )
@@ -282,4 +311,6 @@ def to_table(snapshot: Snapshot) -> str:
         for p in snapshot.published
         if p.holder is None
     ]
+    unread = snapshot.unread_namespaces()
+    summary += f"; {unread}" if unread else ""
     return "\n".join([format_table(headers, rows), *map(printable, unheld), printable(summary)])

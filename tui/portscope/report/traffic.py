@@ -102,7 +102,7 @@ def rate_record(rate: Rate | None) -> dict[str, Any]:
 
 def group_members(group: GroupTraffic) -> dict[str, Any]:
     """Whom a group is: a process's three owner members, a destination's endpoint, a
-    namespace's inode (null: the one namespace polled)."""
+    namespace's inode (null: a socket that says none)."""
     key: Hashable = group.key
     if group.kind == "processes":
         return owner_record(group.owner)

@@ -204,6 +204,16 @@ ACTIONS: tuple[Action, ...] = (
         show=False,
     ),
     Action(
+        "netns",
+        DASHBOARD,
+        "w",
+        "next_netns",
+        "Netns",
+        "Narrow every pane to the next network namespace with sockets; after the last, "
+        "back to all of them",
+        show=False,  # the Footer is full at 80 columns; help and the palette list it
+    ),
+    Action(
         "maximize",
         DASHBOARD,
         "z",

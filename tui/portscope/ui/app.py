@@ -48,6 +48,7 @@ from portscope.processes import describe_process
 from portscope.recorder.session import SessionHistory
 from portscope.recorder.source import HistorySource
 from portscope.resolve import Resolver
+from portscope.sanitise import printable
 from portscope.session import SshSession, current_session
 from portscope.ui.actions import (
     PALETTE,
@@ -77,6 +78,7 @@ from portscope.view.analysis_feed import AnalysisFeed
 from portscope.view.health_feed import HealthFeed
 from portscope.view.history_rows import live_owner, port_of
 from portscope.view.lifecycle import Lifecycle
+from portscope.view.narrowing import next_namespace
 from portscope.view.prefetch import Prefetched, tcp_info_switch
 from portscope.view.showing import Showing
 from portscope.view.traffic_feed import TrafficFeed
@@ -132,10 +134,11 @@ class FailureArrived(Message):
 
 
 def default_collector() -> tuple[Collect, Switch]:
-    """The real collector, and what switches its tcp_info on and off."""
-    from portscope.collect import Collector
+    """The real collector, reading every namespace when run in the host's, and what
+    switches its tcp_info on and off."""
+    from portscope.collect import Collector, default_scope
 
-    collector = Collector()
+    collector = Collector(namespaces=default_scope())
     return collector.collect, tcp_info_switch(collector)
 
 
@@ -504,6 +507,21 @@ class PortscopeApp(App[int]):
     def action_toggle_all(self) -> None:
         self.ephemeral.set_show_all(not self.ephemeral.show_all)
         self.refresh_bindings()
+
+    def action_next_netns(self) -> None:
+        """Every pane narrowed to the next namespace with sockets, then to all again."""
+        snapshot = self.live.snapshot
+        if snapshot is None:
+            return
+        current = self.listening.netns
+        chosen = next_namespace(snapshot, current)
+        name = "" if chosen is None else snapshot.namespace_name(chosen)
+        for pane in (self.listening, self.ephemeral):
+            pane.narrow_to(chosen, name)
+        self.notify(
+            "every network namespace" if chosen is None else f"netns {printable(name, 60)}",
+            timeout=2,
+        )
 
     def action_toggle_pause(self) -> None:
         if self.poller.paused:

@@ -27,16 +27,17 @@ TW_REUSE = {None: "unknown", 0: "off", 1: "on", 2: "loopback only"}
 MEANINGS = {counter.name: counter.meaning for counter in WATCHED_COUNTERS}
 
 
-def finding_line(finding: Finding) -> Content:
+def finding_line(finding: Finding, report: HealthReport) -> Content:
     """One finding, worded as `portscope check` words it, in its level's colour."""
     mark = {"ok": "  ", "warning": "▲ ", "critical": "✖ "}[finding.level]
-    return Content.styled(mark + describe(finding), LEVEL_STYLE[finding.level])
+    said = describe(finding, report.place_of(finding))
+    return Content.styled(mark + said, LEVEL_STYLE[finding.level])
 
 
 def findings_text(report: HealthReport) -> Content:
     """CLOSE_WAIT per process (growing first) and listeners whose accept queue is filling."""
-    lines = [finding_line(t) for t in report.close_wait]
-    lines += [finding_line(q) for q in report.accept_queues if q.level != "ok"]
+    lines = [finding_line(t, report) for t in report.close_wait]
+    lines += [finding_line(q, report) for q in report.accept_queues if q.level != "ok"]
     if not lines:
         return Content.styled(
             "no process holds CLOSE_WAIT sockets; no accept queue is filling up", "dim"
@@ -56,7 +57,9 @@ def counter_line(change: CounterChange) -> Content:
 def kernel_text(report: HealthReport) -> Content:
     """The kernel's own view: listen drops and conntrack fill, then every watched counter
     that rose since the previous poll, with its rate and what it counts."""
-    lines = [finding_line(f) for f in (report.listen_drops, report.conntrack) if f is not None]
+    lines = [
+        finding_line(f, report) for f in (report.listen_drops, report.conntrack) if f is not None
+    ]
     rose = [change for change in report.counters.changes if change.delta]
     if report.counters.seconds is None:
         lines.append(Content.styled("kernel counters: rates from the second poll on", "dim"))

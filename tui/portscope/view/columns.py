@@ -37,6 +37,8 @@ class Column(Generic[S]):
     `cell` words the subject (printable text); `sort` orders by it, by the cell's
     text when None. `live` is drawn at paint time from the row and the clock (an
     age), in place of the cell, so the clock moves it without rebuilding the row.
+    `situational`: laid out only while its table says the situation calls for it (the
+    netns column, while sockets of more than one namespace are listed).
     """
 
     id: str
@@ -48,6 +50,7 @@ class Column(Generic[S]):
     cell: Callable[[S], str] = blank
     sort: Callable[[S], SortValue] | None = None
     live: Callable[[Row, float], str] | None = None
+    situational: bool = False
 
     @property
     def sort_key(self) -> Callable[[S], SortValue]:
@@ -90,9 +93,10 @@ class Columns(Generic[S]):
         new: bool = False,
         payload: object = None,
         marks: Mapping[str, tuple[str, ...]] | None = None,
+        netns: str = "",
     ) -> Row:
         """The subject's row, its cells still to be worded."""
-        return Row(key, subject, self, tag, first_seen, new, None, payload, marks)
+        return Row(key, subject, self, tag, first_seen, new, None, payload, marks, netns)
 
     def cells_of(self, subject: S) -> tuple[str, ...]:
         """Every cell of the subject's row, worded in one pass."""
@@ -124,6 +128,9 @@ class Row:
     gone_at: float | None = None
     payload: object = None
     marks: Mapping[str, tuple[str, ...]] | None = None
+    netns: str = ""
+    """The name of the network namespace of the row's socket ("" for other rows), which
+    the filter's `netns` field reads."""
     _cells: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _lines: str | None = field(default=None, init=False, repr=False, compare=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)

@@ -20,7 +20,7 @@ import re2
 
 from portscope.addresses import parse_ip, plain_ip
 from portscope.exposure import exposure_of
-from portscope.model import MAX_PORT, Socket, endpoint
+from portscope.model import MAX_PORT, Socket, endpoint, names_namespace
 from portscope.view.table_model import FilterError, compile_regex
 
 Test = Callable[[Socket], bool]
@@ -180,6 +180,26 @@ class ChoiceField:
     def member_of(self, wanted: frozenset[str]) -> Test:
         read = self.read
         return lambda sock: read(sock) in wanted
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceField:
+    """Where a socket lives (`netns`): `=` takes its namespace's name (ignoring case),
+    inode or `netns:<inode>`; `~` a regular expression over the name. The name is the
+    row's (`RowText.netns`), as the snapshot names the namespace: a container's once
+    a namer gives it one."""
+
+    operators = ("=", "~")
+
+    def test(self, op: str, value: str) -> Callable[[Socket, str], bool]:
+        """A test of a socket and its namespace's name."""
+        if op == "~":
+            compiled = regex(value)
+            return lambda sock, name: compiled.search(name) is not None
+        wanted = value.casefold()
+        return lambda sock, name: (
+            name.casefold() == wanted or names_namespace(value, sock.netns, ())
+        )
 
 
 IP = IPv4Address | IPv6Address
@@ -372,7 +392,7 @@ def unit_name(sock: Socket) -> str | None:
     return sock.owner.unit if sock.owner else None
 
 
-Field = NumberField | TextField | ChoiceField | HostField
+Field = NumberField | TextField | ChoiceField | HostField | PlaceField
 STATE = ChoiceField(tcp_state, STATES, "a state", (*STATE_NAMES, *STATE_GROUPS))
 
 FIELDS: dict[str, Field] = {
@@ -402,5 +422,6 @@ FIELDS: dict[str, Field] = {
     "unit": TextField(unit_name),
     "pid": NumberField(lambda s: s.pid, whole_number),
     "uid": NumberField(lambda s: s.uid, whole_number),
+    "netns": PlaceField(),
 }
 """Every field by the name an expression uses; `!=` is offered by every field."""

@@ -28,7 +28,15 @@ from typing import NamedTuple, Protocol
 
 from portscope.model import Snapshot, Socket, endpoint, proto_label
 from portscope.view.columns import CELL_SEPARATOR, Row
-from portscope.view.filter_fields import FIELDS, STATE, Field, ValueProblem, quoted, regex
+from portscope.view.filter_fields import (
+    FIELDS,
+    STATE,
+    Field,
+    PlaceField,
+    ValueProblem,
+    quoted,
+    regex,
+)
 from portscope.view.table_model import FilterError, Matcher
 
 REGEX_PREFIX = "re:"
@@ -36,13 +44,17 @@ REGEX_PREFIX = "re:"
 
 class RowText(Protocol):
     """The text a bare word or `re:` searches: a row's cells, one per line (`lines`),
-    and the same casefolded (`search`). The dashboard's `Row` is one."""
+    and the same casefolded (`search`); and the name of the socket's namespace, which
+    `netns` reads (`netns`). The dashboard's `Row` is one."""
 
     @property
     def lines(self) -> str: ...
 
     @property
     def search(self) -> str: ...
+
+    @property
+    def netns(self) -> str: ...
 
 
 Check = Callable[[Socket | None, RowText], bool]
@@ -226,6 +238,10 @@ def socket_test(test: Callable[[Socket], bool]) -> Check:
     return lambda sock, row: sock is not None and test(sock)
 
 
+def place_test(test: Callable[[Socket, str], bool]) -> Check:
+    return lambda sock, row: sock is not None and test(sock, row.netns)
+
+
 def negated(check: Check) -> Check:
     return lambda sock, row: not check(sock, row)
 
@@ -377,10 +393,12 @@ class Parser:
                 operator.position, f"{name.shown()} takes {taken}, not {operator.shown()}"
             )
         try:
-            test = field.test(op, value.text)
+            if isinstance(field, PlaceField):
+                check = place_test(field.test(op, value.text))
+            else:
+                check = socket_test(field.test(op, value.text))
         except ValueProblem as exc:
             raise FilterSyntaxError(value.position, str(exc)) from None
-        check = socket_test(test)
         return negated(check) if negate else check
 
     def value(self, after: Token, name: Token) -> Token:
@@ -420,18 +438,21 @@ def field_names() -> str:
 
 class SocketText:
     """A socket's text for bare words on the command line: the columns `portscope
-    snapshot` prints (proto, state, local and peer, pid, process, user, and the
+    snapshot` prints (proto, state, local and peer, netns, pid, process, user, and the
     container or unit the process runs in)."""
 
-    __slots__ = ("lines", "search")
+    __slots__ = ("lines", "netns", "search")
 
-    def __init__(self, sock: Socket) -> None:
+    def __init__(self, sock: Socket, netns: str = "") -> None:
+        """`netns`: the name of the socket's namespace ("" when not known)."""
         owner = sock.owner
+        self.netns = netns
         cells = (
             proto_label(sock.proto, sock.family),
             sock.state_label,
             endpoint(sock.local_address, sock.local_port),
             endpoint(sock.remote_address, sock.remote_port),
+            netns,
             str(owner.pid) if owner else "",
             (owner.name or "") if owner else "",
             (owner.user or "") if owner else "",
@@ -446,4 +467,5 @@ def select(snapshot: Snapshot, chosen: Filter | None) -> Snapshot:
     everything else (the range, totals, counters) is the machine's and stays."""
     if chosen is None:
         return snapshot
-    return snapshot.selected(lambda sock: chosen.matches(sock, SocketText(sock)))
+    name = snapshot.namespace_name
+    return snapshot.selected(lambda sock: chosen.matches(sock, SocketText(sock, name(sock.netns))))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from portscope.analysis.tally import Tally, bump
+from portscope.analysis.tally import Tally, bump, bump_within
 from portscope.model import TIME_WAIT, Socket
 
-PortKey = tuple[str, int]
+PortKey = tuple[str, int, int]
+"""(proto, port, netns): a listening port in its own network namespace."""
 
 
 class PortUse(Tally):
@@ -20,7 +21,8 @@ class PortUse(Tally):
 
     def _clear(self) -> None:
         self._peers: dict[PortKey, int] = {}
-        self._lent: dict[int, int] = {}
+        self._lent: dict[int, dict[int, int]] = {}
+        """netns -> port -> connections that borrowed it."""
 
     def _count(self, sockets: Iterable[Socket], sign: int) -> None:
         is_ephemeral = self.snapshot.is_ephemeral
@@ -29,9 +31,9 @@ class PortUse(Tally):
             if sock.is_listener:
                 continue
             if sock.state != TIME_WAIT:
-                bump(peers, (sock.proto, sock.local_port), sign)
+                bump(peers, (sock.proto, sock.local_port, sock.netns), sign)
             if is_ephemeral(sock):
-                bump(lent, sock.local_port, sign)
+                bump_within(lent, sock.netns, sock.local_port, sign)
 
     def peers(self) -> dict[PortKey, int]:
         """Connections per listening (proto, port), for the `conns` column: every one
@@ -45,5 +47,10 @@ class PortUse(Tally):
     @property
     def lent(self) -> int:
         """Distinct local ports of the range in use by connections that borrowed them
-        (`Snapshot.is_ephemeral`): what the header's gauge shows."""
-        return len(self._lent)
+        (`Snapshot.is_ephemeral`) in the snapshot's own namespace, whose range is the
+        top-level one: what the header's gauge shows against it."""
+        return len(self._lent.get(self.snapshot.home, ()))
+
+    def lent_by_netns(self) -> dict[int, int]:
+        """Distinct ports lent, per namespace inode (each against its own range)."""
+        return {netns: len(ports) for netns, ports in self._lent.items()}

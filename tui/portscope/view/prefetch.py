@@ -51,7 +51,7 @@ class Prefetched:
 
 def start_collect() -> Prefetched:
     """The real collector, its first snapshot already under way."""
-    from portscope.collect import Collector
+    from portscope.collect import Collector, default_scope
 
-    collector = Collector(fork_first_scan=True)
+    collector = Collector(fork_first_scan=True, namespaces=default_scope())
     return Prefetched(collector.collect, tcp_info_switch(collector))

@@ -20,6 +20,7 @@ from portscope.view.columns import Column, Columns, Row
 from portscope.view.socket_cells import (
     LOCAL,
     LOCAL_PORT,
+    NETNS,
     PID,
     PROCESS,
     PROTO,
@@ -29,6 +30,7 @@ from portscope.view.socket_cells import (
     SENT,
     USER,
     SocketFacts,
+    netns_cell,
     owner_cells,
     pick,
     published_cell,
@@ -39,7 +41,7 @@ from portscope.view.socket_cells import (
 from portscope.view.traffic_cells import NOT_YET, RowTraffic, flag_marker
 
 NameOf = Callable[[str], "str | None"]
-PortCounts = Mapping[tuple[str, int], int]
+PortCounts = Mapping[tuple[str, int, int], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ LISTENING_COLUMNS: Columns[SocketFacts] = Columns(
     replace(PROTO, priority=9),
     replace(LOCAL, id="address", title="address", priority=8),
     replace(LOCAL_PORT, id="port", title="port", width=5, priority=10),
+    replace(NETNS, priority=7),
     Column("iface", "iface", 6, priority=2, cell=pick("iface")),
     Column(
         "exposure",
@@ -126,14 +129,23 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
     session = ctx.session is not None and ctx.session.is_listener(sock)
     queue = listener_queue(sock, ctx.thresholds)
     process, marks = marked(process, SSH_LISTENER if session else NO_MARKER, queue_marker(queue))
-    conns = ctx.connections_to.get((sock.proto, sock.local_port), 0)
+    conns = ctx.connections_to.get((sock.proto, sock.local_port, sock.netns), 0)
     iface = (
         "*"
         if exposure_of(sock.local_address) == "all"
         else printable(bind_label(sock.local_address, snapshot.interfaces))
     )
+    netns = netns_cell(snapshot, sock)
     facts = SocketFacts(
-        sock, process, pid, user, exposure=exposure, iface=iface, conns=conns, queue=queue
+        sock,
+        process,
+        pid,
+        user,
+        exposure=exposure,
+        iface=iface,
+        conns=conns,
+        queue=queue,
+        netns=netns,
     )
     tag = "exposed" if exposure == "all" else ("session" if session else "")
     if queue is not None and queue.level != "ok":
@@ -144,6 +156,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         tag=tag,
         payload=sock,
         marks=None if marks is None else {PROCESS.id: marks},
+        netns=netns,
     )
 
 
@@ -153,6 +166,7 @@ EPHEMERAL_COLUMNS: Columns[SocketFacts] = Columns(
     replace(LOCAL_PORT, priority=10),
     replace(REMOTE, priority=9),
     replace(REMOTE_PORT, priority=8),
+    replace(NETNS, priority=6),
     replace(service_column(lambda s: s.remote_port, 8), priority=4),
     Column("state", "state", 11, priority=7, cell=lambda f: f.sock.state or ""),
     replace(PROCESS, priority=6),
@@ -182,8 +196,16 @@ def ephemeral_row(
     process, marks = marked(process, SSH_CONNECTION if session else NO_MARKER, flag_marker(traffic))
     remote = sock.remote_address
     peer_name = ctx.name_of(remote) if ctx.name_of is not None and remote else None
+    netns = netns_cell(ctx.snapshot, sock)
     facts = SocketFacts(
-        sock, process, pid, user, first_seen=first_seen, peer_name=peer_name, traffic=traffic
+        sock,
+        process,
+        pid,
+        user,
+        first_seen=first_seen,
+        peer_name=peer_name,
+        traffic=traffic,
+        netns=netns,
     )
     tag = "session" if session else ""
     if traffic.level != "ok":
@@ -196,6 +218,7 @@ def ephemeral_row(
         new=new,
         payload=sock,
         marks=None if marks is None else {PROCESS.id: marks},
+        netns=netns,
     )
 
 

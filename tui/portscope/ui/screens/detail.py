@@ -126,7 +126,7 @@ def close_wait_text(owner: Owner, report: HealthReport | None) -> Content:
     trend = close_wait_of(owner, report)
     if trend is None:
         return Content.styled("CLOSE_WAIT: none held by this process", LABEL)
-    return finding_line(trend)
+    return finding_line(trend, report)
 
 
 class ProcessScreen(Screen[int | None]):

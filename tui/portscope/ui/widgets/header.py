@@ -120,12 +120,25 @@ def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> Non
         widget.update(content, layout=wraps or old.cell_length != content.cell_length)
 
 
+def namespaces_part(snapshot: Snapshot) -> str:
+    """`3 netns (1 unread)`: how many network namespaces the poll knows, when more than
+    one (a host without containers has no need to hear of them)."""
+    known = len(snapshot.namespaces)
+    if known <= 1:
+        return ""
+    unread = sum(not ns.readable for ns in snapshot.namespaces)
+    return f"{known} netns" + (f" ({unread} unread)" if unread else "")
+
+
 def interfaces_line(snapshot: Snapshot) -> Content:
     table = snapshot.interfaces
     parts: list[str | tuple[str, str] | Content] = [(printable(snapshot.host, 40), "bold")]
     if snapshot.containers:
         count = len(snapshot.containers)
         parts += ["  ", f"{count} ", ("container" if count == 1 else "containers", LABEL)]
+    spaces = namespaces_part(snapshot)
+    if spaces:
+        parts += ["  ", (spaces, "$text-accent")]
     for interface in table.interfaces:
         addresses = " ".join(printable(a, 45) for a in interface.addresses[:2])
         more = f" +{len(interface.addresses) - 2}" if len(interface.addresses) > 2 else ""
@@ -280,6 +293,9 @@ class HeaderStrip(Vertical):
             notes.append(
                 f"{snapshot.unattributed:,} sockets with hidden owners — run with sudo to see them"
             )
+        unread = snapshot.unread_namespaces()
+        if unread:
+            notes.append(unread)
         notes.extend(printable(e, 120) for e in snapshot.errors[:1])
         set_if_changed(self.notice, Content(" · ".join(notes)), wraps=True)
         self.notice.display = bool(notes)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from portscope.model import Snapshot, Socket
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.view.columns import Row
+from portscope.view.port_use import PortKey
 from portscope.view.rows import LISTENING_COLUMNS, RowContext, listening_row
 from portscope.view.showing import Shown
 
@@ -37,9 +38,11 @@ class ListeningPane(SocketPane):
             self.table.update_rows(
                 listening_row(s, ctx)
                 for s in ctx.snapshot.listeners
-                if (s.proto, s.local_port) in moved and s.key not in touched
+                if (s.proto, s.local_port, s.netns) in moved
+                and s.key not in touched
+                and self.keeps(s, ctx.snapshot)
             )
 
 
-def _moved(old: Mapping[tuple[str, int], int], new: Mapping[tuple[str, int], int]) -> set:
+def _moved(old: Mapping[PortKey, int], new: Mapping[PortKey, int]) -> set:
     return {k for k in old.keys() | new.keys() if old.get(k, 0) != new.get(k, 0)}

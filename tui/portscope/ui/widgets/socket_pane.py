@@ -31,6 +31,12 @@ from portscope.view.table_model import FilterError
 MAX_FILTER = 100_000
 
 
+def spread(snapshot: Snapshot) -> bool:
+    """Whether the poll holds sockets of more than one network namespace, so a row
+    must say where its socket lives."""
+    return sum(ns.sockets > 0 for ns in snapshot.namespaces) > 1
+
+
 class FilterBox(Input):
     """The `/` filter: Enter keeps it and returns to the table, Esc clears it."""
 
@@ -76,6 +82,9 @@ class SocketPane(Vertical):
         self.valid_filter = ""
         self.context: RowContext | None = None
         self.heading = self.TITLE
+        self.netns: int | None = None
+        """The namespace (inode) the pane is narrowed to; None: every one."""
+        self.netns_name = ""
         self._titles: tuple[str, str] = ("", "")
 
     def compose(self) -> ComposeResult:
@@ -94,6 +103,16 @@ class SocketPane(Vertical):
     def wants(self, sock: Socket, snapshot: Snapshot) -> bool:
         raise NotImplementedError
 
+    def keeps(self, sock: Socket, snapshot: Snapshot) -> bool:
+        """`wants`, within the namespace the pane is narrowed to."""
+        return (self.netns is None or sock.netns == self.netns) and self.wants(sock, snapshot)
+
+    def narrow_to(self, netns: int | None, name: str = "") -> None:
+        """Show only the sockets of namespace `netns` (None: of every one), named `name`
+        in the title."""
+        self.netns, self.netns_name = netns, name
+        self.rebuild()
+
     def build_row(self, sock: Socket, ctx: RowContext) -> Row:
         raise NotImplementedError
 
@@ -106,11 +125,12 @@ class SocketPane(Vertical):
             self.rebuild()
             return
         snapshot, delta = ctx.snapshot, shown.delta
+        self.table.show_situational(self.netns is None and spread(snapshot))
         moved = (*delta.changed, *delta.replaced)
         upserts = [
-            self.build_row(s, ctx) for s in (*delta.added, *moved) if self.wants(s, snapshot)
+            self.build_row(s, ctx) for s in (*delta.added, *moved) if self.keeps(s, snapshot)
         ]
-        dropped = [s.key for s in moved if not self.wants(s, snapshot)]
+        dropped = [s.key for s in moved if not self.keeps(s, snapshot)]
         self.apply_changes(upserts, [*dropped, *(s.key for s in delta.removed)])
         self.update_title()
 
@@ -139,8 +159,9 @@ class SocketPane(Vertical):
         if ctx is None:
             return
         snapshot = ctx.snapshot
+        self.table.show_situational(self.netns is None and spread(snapshot))
         self.table.replace_rows(
-            self.build_row(s, ctx) for s in snapshot.sockets if self.wants(s, snapshot)
+            self.build_row(s, ctx) for s in snapshot.sockets if self.keeps(s, snapshot)
         )
         self.update_title()
 
@@ -167,8 +188,9 @@ class SocketPane(Vertical):
         if self.table.new_above:
             shown += f" · ▲ {self.table.new_above:,} new above"
         column = self.COLUMNS[model.sort_column]
+        where = f" · netns {printable(self.netns_name, 32)}" if self.netns is not None else ""
         titles = (
-            f"{self.heading} · {shown}",
+            f"{self.heading}{where} · {shown}",
             f"sort: {column.title} {'▼' if model.reverse else '▲'}",
         )
         if titles != self._titles:

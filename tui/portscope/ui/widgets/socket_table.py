@@ -43,9 +43,14 @@ Placed = tuple[int, Column, int]
 """A column as laid out: where its cell is in the row's cells, the column, its width."""
 
 
-def layout_columns(columns: Sequence[Column], width: int) -> list[Placed]:
-    """The columns that fit in `width`, in order: highest priority kept first."""
-    chosen = by_priority([(c.priority, c.width) for c in columns], width, GAP)
+def layout_columns(
+    columns: Sequence[Column], width: int, situational: bool = False
+) -> list[Placed]:
+    """The columns that fit in `width`, in order: highest priority kept first; the
+    `situational` ones only when asked for."""
+    offered = [i for i, c in enumerate(columns) if situational or not c.situational]
+    needs = [(columns[i].priority, columns[i].width) for i in offered]
+    chosen = [offered[i] for i in by_priority(needs, width, GAP)]
     used = sum(columns[i].width for i in chosen) + GAP * max(0, len(chosen) - 1)
     growers = [i for i in chosen if columns[i].grow]
     spare = width - used
@@ -141,6 +146,7 @@ class SocketTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.selectable = selectable
         self._cursor_key: Hashable | None = None
+        self.situational = False
         self._layout: list[Placed] = []
         self._layout_width = -1
         self._painted: dict[int, object] = {}
@@ -340,9 +346,16 @@ class SocketTable(ScrollView, can_focus=True):
     def _columns_for(self, width: int) -> list[Placed]:
         """Column layout for `width`; recomputed when a scrollbar comes or goes."""
         if width != self._layout_width:
-            self._layout = layout_columns(self.columns.all, width)
+            self._layout = layout_columns(self.columns.all, width, self.situational)
             self._layout_width = width
         return self._layout
+
+    def show_situational(self, wanted: bool) -> None:
+        """Lay out the situational columns (`Column.situational`) or leave them out."""
+        if wanted != self.situational:
+            self.situational = wanted
+            self._layout_width = -1
+            self.refresh()
 
     def on_focus(self) -> None:
         self.refresh()
