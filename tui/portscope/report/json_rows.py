@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 from operator import attrgetter
 
-from portscope.analysis.traffic import TrafficReport
+from portscope.analysis.traffic import Reading, TrafficReport, counters_missing, single_reading
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
-from portscope.report.traffic import TRAFFIC_FIELDS, traffic_values
+from portscope.report.traffic import TRAFFIC_FIELDS, reading_values
 
 
 class JsonText(dict[str | None, str]):
@@ -53,20 +53,35 @@ def flags_json(flags: tuple[str, ...]) -> str:
     return json.dumps(list(flags))
 
 
-def traffic_text(values: tuple[object, ...], text: JsonText, without: dict[object, str]) -> str:
-    """The traffic members of a row; a socket without counters shares its text with
-    every other that lacks them for the same reason."""
-    reason = values[-1]
-    if reason is not None:
-        found = without.get(reason)
-        if found is None:
-            members = ", ".join(f"{json.dumps(name)}: null" for name in TRAFFIC_FIELDS[:-2])
-            found = without[reason] = (
-                f'{members}, "flags": [], "traffic_unavailable": {text[reason]}'
-            )
-        return found
+def counters_text(found: Reading) -> str:
+    """The traffic members of a row with counters."""
+    values = reading_values(found)
     numbers = (COUNTERS % values[:-2]).replace("None", "null")
     return f'{numbers}, "flags": {flags_json(values[-2])}, "traffic_unavailable": null'
+
+
+class MissingText(dict[tuple[str, str | None, bool, bool], str]):
+    """The traffic members of a row without counters, by what decides why it has none
+    (`counters_missing`: protocol, state, whether it has a peer, whether the snapshot's
+    table holds it): written once, shared by every row alike."""
+
+    def __init__(self, snapshot: Snapshot, text: JsonText) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.text = text
+
+    def of(self, sock: Socket) -> str:
+        table = self.snapshot.tcp_info
+        held = table is not None and table.raw(sock) is not None
+        judged = (sock.proto, sock.state, sock.remote_address is None, held)
+        found = self.get(judged)
+        if found is None:
+            reason = counters_missing(sock, self.snapshot) or "no counters yet"
+            members = ", ".join(f"{json.dumps(name)}: null" for name in TRAFFIC_FIELDS[:-2])
+            found = self[judged] = (
+                f'{members}, "flags": [], "traffic_unavailable": {self.text[reason]}'
+            )
+        return found
 
 
 def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) -> list[str]:
@@ -75,25 +90,32 @@ def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
 
     `is_ephemeral` depends only on the protocol, the local port and whether the socket
     is a listener (its state, and for UDP whether it has a peer), so it is asked once
-    per such combination."""
+    per such combination; the traffic members of a row without counters likewise
+    (`MissingText`), and a first poll's readings come straight from its table
+    (`TrafficReport.readings`)."""
     sockets = snapshot.connections
     text, owner = JsonText(), owner_members(sockets)
-    without: dict[object, str] = {}
+    missing = MissingText(snapshot, text)
+    readings = (
+        traffic.readings(sockets)
+        if traffic is not None
+        else (single_reading(sock, snapshot) for sock in sockets)
+    )
     ephemeral: dict[tuple[str, int, str | None, bool], str] = {}
     rows = []
-    for sock, (proto, family, address, port, remote, remote_port, state, held) in zip(
-        sockets, map(ROW_FIELDS, sockets), strict=True
+    for sock, (proto, family, address, port, remote, remote_port, state, held), found in zip(
+        sockets, map(ROW_FIELDS, sockets), readings, strict=True
     ):
         judged = (proto, port, state, remote is None)
         flag = ephemeral.get(judged)
         if flag is None:
             flag = ephemeral[judged] = "true" if snapshot.is_ephemeral(sock) else "false"
+        counters = missing.of(sock) if found is None else counters_text(found)
         rows.append(
             f'{{"proto": {text[proto]}, "family": {text[family]}, '
             f'"local_address": {text[address]}, "local_port": {port}, '
             f'"remote_address": {text[remote]}, '
             f'"remote_port": {"null" if remote_port is None else remote_port}, '
-            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, '
-            f"{traffic_text(traffic_values(sock, snapshot, traffic), text, without)}}}"
+            f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, {counters}}}'
         )
     return rows

@@ -15,6 +15,7 @@ from portscope.analysis.traffic import (
     KINDS,
     GroupTraffic,
     Rate,
+    Reading,
     TrafficReport,
     counters_missing,
     single_reading,
@@ -35,7 +36,15 @@ def traffic_values(
     sock: Socket, snapshot: Snapshot, traffic: TrafficReport | None
 ) -> tuple[Any, ...]:
     """The values of TRAFFIC_FIELDS for one socket (the flags as a tuple): from the
-    report when there is one, else from the snapshot alone.
+    report when there is one, else from the snapshot alone."""
+    found = traffic.reading(sock) if traffic is not None else single_reading(sock, snapshot)
+    if found is None:
+        return (*NO_COUNTERS, (), counters_missing(sock, snapshot) or "no counters yet")
+    return reading_values(found)
+
+
+def reading_values(found: Reading) -> tuple[Any, ...]:
+    """The values of TRAFFIC_FIELDS for a connection with counters.
 
     RTTs are milliseconds to the microsecond: a whole number divided by 1000 needs no
     rounding, as the quotient is the double closest to its three-decimal value, which
@@ -43,9 +52,6 @@ def traffic_values(
     milliseconds (the kernel counts them in jiffies, 1 ms at the finest) and byte
     rates whole bytes a second: a float takes several times an int to write, and a
     document writes 20,000 rows."""
-    found = traffic.reading(sock) if traffic is not None else single_reading(sock, snapshot)
-    if found is None:
-        return (*NO_COUNTERS, (), counters_missing(sock, snapshot) or "no counters yet")
     info, rate, _limits, flags = found
     (
         rtt,
