@@ -200,11 +200,19 @@ def poll_twice(
     """The last of one poll, or (with an interval) of two that far apart, the first of
     which is handed to `first`; each with only the sockets the filter `chosen` selects,
     so a rate or a trend is about the same sockets as the figures beside it."""
-    from portscope.view.filters import select
-
-    snapshot = select(collector.collect(), chosen)
+    snapshot = selected(collector.collect(), chosen)
     if interval:
         first(snapshot)
         time.sleep(interval)
-        snapshot = select(collector.collect(), chosen)
+        snapshot = selected(collector.collect(), chosen)
     return snapshot
+
+
+def selected(snapshot: Snapshot, chosen: Filter | None) -> Snapshot:
+    """The sockets `chosen` selects; without a filter, the filter grammar (and the
+    regex engine under it) is not even imported."""
+    if chosen is None:
+        return snapshot
+    from portscope.view.filters import select
+
+    return select(snapshot, chosen)
