@@ -401,17 +401,23 @@ class TrafficReport:
         owner = self.owners.get(key) if kind == "processes" else None
         return GroupTraffic(kind, key, totals, rate, owner)
 
-    def top(self, kind: GroupKind, limit: int | None = None) -> list[GroupTraffic]:
-        """Groups of `kind` busiest first (by rate, then by bytes moved): all of them,
-        or the first `limit`."""
+    def ranked(self, kind: GroupKind, limit: int | None = None) -> list[Hashable]:
+        """The keys of the groups of `kind` busiest first (by rate, then by bytes
+        moved): all of them, or the first `limit`."""
         index = KINDS.index(kind)
-        last = self._last_sample()
-        rates = last.rates[index] if last is not None else {}
+        rates = self.rates(kind)
         ranked = (
             (-rates.get(key, IDLE).total, -(totals.bytes_sent + totals.bytes_received), n, key)
             for n, (key, totals) in enumerate(self.totals[index].items())
         )
         chosen = sorted(ranked) if limit is None else heapq.nsmallest(limit, ranked)
+        return [key for *_order, key in chosen]
+
+    def top(self, kind: GroupKind, limit: int | None = None) -> list[GroupTraffic]:
+        """Groups of `kind` busiest first (`ranked`)."""
+        index = KINDS.index(kind)
+        last = self._last_sample()
+        rates = last.rates[index] if last is not None else {}
         totals, owners = self.totals[index], self.owners if kind == "processes" else {}
         return [
             GroupTraffic(
@@ -421,7 +427,7 @@ class TrafficReport:
                 None if last is None else rates.get(key, IDLE),
                 owners.get(key),
             )
-            for *_order, key in chosen
+            for key in self.ranked(kind, limit)
         ]
 
     def sparkline(self, kind: GroupKind, key: Hashable) -> tuple[float, ...]:

@@ -1,4 +1,5 @@
-"""Connection records as JSON text, written straight from the sockets.
+"""Connection records and traffic groups as JSON text, written straight from the
+sockets and the traffic report.
 
 At 20,000 sockets, building a dict per connection and running json's encoder over
 them was a large share of `portscope snapshot --json` after the collect (BENCHMARKS.md,
@@ -11,14 +12,30 @@ produced by `json.dumps` itself, so the output is byte for byte what
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any
 
-from portscope.analysis.traffic import Reading, TrafficReport, counters_missing, single_reading
+from portscope.analysis.traffic import (
+    IDLE,
+    KINDS,
+    GroupKind,
+    Rate,
+    Reading,
+    TrafficReport,
+    counters_missing,
+    single_reading,
+)
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
-from portscope.report.traffic import TRAFFIC_FIELDS, reading_values
+from portscope.report.traffic import (
+    TRAFFIC_FIELDS,
+    group_record,
+    rate_record,
+    reading_values,
+    traffic_summary,
+)
 
 
 class JsonText(dict[str | None, str]):
@@ -117,5 +134,52 @@ def connection_rows(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
             f'"remote_address": {text[remote]}, '
             f'"remote_port": {"null" if remote_port is None else remote_port}, '
             f'"state": {text[state]}, {owner[id(held)]}, "ephemeral": {flag}, {counters}}}'
+        )
+    return rows
+
+
+def object_text(members: Mapping[str, Any], written: Collection[str] = ()) -> str:
+    """`json.dumps(members)`, where the members named in `written` hold their JSON
+    text already."""
+    parts = (
+        f"{json.dumps(name)}: {value if name in written else json.dumps(value)}"
+        for name, value in members.items()
+    )
+    return f"{{{', '.join(parts)}}}"
+
+
+GROUP_COUNTS = ", ".join(
+    f"{json.dumps(name)}: %s"
+    for name in ("connections", "bytes_sent", "bytes_received", "segments_sent", "retransmits")
+)
+"""A group's Totals (whole numbers, never null) as one format."""
+
+
+def traffic_text(traffic: TrafficReport) -> str:
+    """`json.dumps(traffic_record(traffic))`. A destination is a group of its own for
+    every peer's port, so at 20,000 connections there are about 10,000 of them: their
+    records are written like the connection rows, from cached pieces, not as a dict
+    and a GroupTraffic each."""
+    groups = {kind: f"[{', '.join(group_rows(traffic, kind))}]" for kind in KINDS}
+    return object_text({**traffic_summary(traffic), **groups}, KINDS)
+
+
+def group_rows(traffic: TrafficReport, kind: GroupKind) -> list[str]:
+    """Each group's record of `kind` as JSON text, busiest first."""
+    if kind != "destinations":  # a few processes and namespaces: their records as they are
+        return [json.dumps(group_record(group)) for group in traffic.top(kind)]
+    totals, text = traffic.totals[KINDS.index(kind)], JsonText()
+    moved = traffic.rates(kind) if traffic.total_rate is not None else None
+    rates: dict[Rate | None, str] = {}
+    rows = []
+    for key in traffic.ranked(kind):
+        address, port = key  # type: ignore[misc]
+        rate = None if moved is None else moved.get(key, IDLE)
+        shown = rates.get(rate)
+        if shown is None:
+            shown = rates[rate] = json.dumps(rate_record(rate))[1:-1]
+        rows.append(
+            f'{{"remote_address": {text[address]}, "remote_port": {port}, '
+            f"{GROUP_COUNTS % totals[key]}, {shown}}}"
         )
     return rows

@@ -131,8 +131,8 @@ def group_record(group: GroupTraffic) -> dict[str, Any]:
     }
 
 
-def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
-    """The document's `traffic` object: every group busiest first."""
+def traffic_summary(traffic: TrafficReport) -> dict[str, Any]:
+    """The document's `traffic` object but for its groups."""
     thresholds = traffic.thresholds
     return {
         "interval": None if traffic.interval is None else round(traffic.interval, 3),
@@ -145,5 +145,12 @@ def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
             "limited_percent": thresholds.limited_percent,
         },
         "total": rate_record(traffic.total_rate),
+    }
+
+
+def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
+    """The document's `traffic` object: every group busiest first."""
+    return {
+        **traffic_summary(traffic),
         **{kind: [group_record(g) for g in traffic.top(kind)] for kind in KINDS},
     }
