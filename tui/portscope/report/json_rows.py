@@ -30,10 +30,13 @@ from portscope.analysis.traffic import (
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
 from portscope.report.traffic import (
+    COUNTER_FIELDS,
+    RATE_FIELDS,
     TRAFFIC_FIELDS,
+    counter_values,
     group_record,
     rate_record,
-    reading_values,
+    rate_values,
     traffic_summary,
 )
 
@@ -60,9 +63,11 @@ ROW_FIELDS = attrgetter(
 )  # fmt: skip
 
 
-COUNTERS = ", ".join(f"{json.dumps(name)}: %s" for name in TRAFFIC_FIELDS[:-2])
-"""The numeric traffic members as one format: `%s` writes an int or a float as json
-does (float's repr), and None as `None`, which is then the one word to make `null`."""
+COUNTERS = ", ".join(f"{json.dumps(name)}: %s" for name in COUNTER_FIELDS)
+"""The counter members as one format: `%s` writes an int or a float as json does
+(float's repr), and None (a field this kernel lacks) as `None`, then made `null`."""
+RATES = ", ".join(f"{json.dumps(name)}: %s" for name in RATE_FIELDS)
+NO_RATES = RATES % (("null",) * len(RATE_FIELDS))
 
 
 @lru_cache(maxsize=64)
@@ -71,10 +76,14 @@ def flags_json(flags: tuple[str, ...]) -> str:
 
 
 def counters_text(found: Reading) -> str:
-    """The traffic members of a row with counters."""
-    values = reading_values(found)
-    numbers = (COUNTERS % values[:-2]).replace("None", "null")
-    return f'{numbers}, "flags": {flags_json(values[-2])}, "traffic_unavailable": null'
+    """The traffic members of a row with counters (a first poll's have no rates)."""
+    info, rate, _limits, flags = found
+    values = counter_values(info)
+    counters = COUNTERS % values
+    if None in values:
+        counters = counters.replace("None", "null")
+    rates = NO_RATES if rate is None else RATES % rate_values(rate)
+    return f'{counters}, {rates}, "flags": {flags_json(flags)}, "traffic_unavailable": null'
 
 
 class MissingText(dict[tuple[str, str | None, bool, bool], str]):

@@ -22,6 +22,7 @@ from portscope.analysis.traffic import (
 )
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
+from portscope.tcpinfo import TcpInfo
 
 TRAFFIC_FIELDS = (
     "bytes_sent", "bytes_received", "segments_sent", "segments_received", "retransmits",
@@ -29,6 +30,8 @@ TRAFFIC_FIELDS = (
     "sndbuf_limited_ms", "rx_rate", "tx_rate", "retransmit_rate", "flags", "traffic_unavailable",
 )  # fmt: skip
 """The members a connection record gains, in order."""
+COUNTER_FIELDS, RATE_FIELDS = TRAFFIC_FIELDS[:12], TRAFFIC_FIELDS[12:15]
+"""The members from one reading's counters, and the rates between two readings."""
 NO_COUNTERS = (None,) * (len(TRAFFIC_FIELDS) - 2)
 
 
@@ -44,7 +47,14 @@ def traffic_values(
 
 
 def reading_values(found: Reading) -> tuple[Any, ...]:
-    """The values of TRAFFIC_FIELDS for a connection with counters.
+    """The values of TRAFFIC_FIELDS for a connection with counters."""
+    info, rate, _limits, flags = found
+    return (*counter_values(info), *rate_values(rate), flags, None)
+
+
+def counter_values(info: TcpInfo) -> tuple[int | float | None, ...]:
+    """The values of the counter members (TRAFFIC_FIELDS up to the rates); None for a
+    field this kernel lacks.
 
     RTTs are milliseconds to the microsecond: a whole number divided by 1000 needs no
     rounding, as the quotient is the double closest to its three-decimal value, which
@@ -52,7 +62,6 @@ def reading_values(found: Reading) -> tuple[Any, ...]:
     milliseconds (the kernel counts them in jiffies, 1 ms at the finest) and byte
     rates whole bytes a second: a float takes several times an int to write, and a
     document writes 20,000 rows."""
-    info, rate, _limits, flags = found
     (
         rtt,
         rttvar,
@@ -80,12 +89,22 @@ def reading_values(found: Reading) -> tuple[Any, ...]:
         None if busy is None else busy // 1000,
         None if rwnd is None else rwnd // 1000,
         None if sndbuf is None else sndbuf // 1000,
-        None if rate is None else round(rate.received),
-        None if rate is None else round(rate.sent),
-        None if rate is None else round(rate.retransmits, 1),
-        flags,
-        None,
     )
+
+
+def rate_values(rate: Rate | None) -> tuple[int | float | None, ...]:
+    """`rx_rate`, `tx_rate` and `retransmit_rate`: bytes a second, whole, and
+    retransmitted segments a second to a tenth; None before a second reading."""
+    if rate is None:
+        return NO_RATE
+    return round(rate.received), round(rate.sent), round(rate.retransmits, 1)
+
+
+NO_RATE = (None, None, None)
+
+
+def rate_record(rate: Rate | None) -> dict[str, Any]:
+    return dict(zip(RATE_FIELDS, rate_values(rate), strict=True))
 
 
 def traffic_members(
@@ -95,15 +114,6 @@ def traffic_members(
     record = dict(zip(TRAFFIC_FIELDS, values, strict=True))
     record["flags"] = list(record["flags"])
     return record
-
-
-def rate_record(rate: Rate | None) -> dict[str, Any]:
-    """Bytes a second, whole, and retransmitted segments a second to a tenth."""
-    return {
-        "rx_rate": None if rate is None else round(rate.received),
-        "tx_rate": None if rate is None else round(rate.sent),
-        "retransmit_rate": None if rate is None else round(rate.retransmits, 1),
-    }
 
 
 def group_members(group: GroupTraffic) -> dict[str, Any]:
