@@ -28,7 +28,6 @@ from textual.widget import Widget
 from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.view.columns import Column, Columns, Row
-from portscope.view.filters import row_matcher
 from portscope.view.table_model import RowModel
 
 NEW_FOR = 4.0
@@ -200,7 +199,10 @@ class SocketTable(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> None:
         """Filter rows by the expression `text`; raises FilterSyntaxError and leaves the
-        rows as they were."""
+        rows as they were. The filter grammar (and re2 under it) is imported on the first
+        filter, not with the UI: the first frame does not need it."""
+        from portscope.view.filters import row_matcher
+
         matcher = row_matcher(text)
         with self._cursor_kept():
             self.model.set_matcher(matcher)
