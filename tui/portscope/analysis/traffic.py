@@ -192,6 +192,9 @@ class FirstReadings(Mapping[int, Series]):
                 info = decode(raw)
                 yield info, None, None, standing_flags(info, thresholds)
 
+    def reading(self, sock: Socket, thresholds: TrafficThresholds) -> Reading | None:
+        return next(self.readings((sock,), thresholds))
+
 
 def first_totals(
     table: TcpInfoTable, grouping: Grouping, owners: dict[ProcessKey, Owner | None]
@@ -344,6 +347,8 @@ class TrafficReport:
     def reading(self, sock: Socket) -> Reading | None:
         """The counters, rate, limits and flags of `sock`, one of this report's own
         snapshot's sockets, without building a record (a JSON document reads 20,000)."""
+        if isinstance(self.series, FirstReadings):
+            return self.series.reading(sock, self.thresholds)
         series = self.series.get(id(sock))
         return None if series is None or series.socket is not sock else self._read(series)
 
