@@ -349,6 +349,7 @@ def test_a_first_poll_builds_no_series_and_reads_as_if_it_had(
     assert len(connections) >= 8
     readings = list(first.readings(connections))
     assert readings == [single_reading(s, snapshot) for s in connections]
+    assert [first.reading(s) for s in connections] == readings
     assert not built
     series = dict(first.series)  # built when asked, each a first reading
     assert len(built) == len(connections) == len(series)
