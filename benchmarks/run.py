@@ -11,7 +11,6 @@ function in `figures.py`; this file opens the workloads and prints the table.
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import platform
 import sys
@@ -36,7 +35,7 @@ from figures import (  # noqa: E402
     steady_poll,
 )
 from loopback_load import LoopbackLoad  # noqa: E402
-from measure import IN_NAMESPACE, in_own_namespace, load_average  # noqa: E402
+from measure import IN_NAMESPACE, compile_tree, in_own_namespace, load_average  # noqa: E402
 
 SETUP_TIMEOUT = 10.0
 Figure = Callable[[Bench], Result]
@@ -80,13 +79,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     args.wanted = wanted or {*AT_SCALE, *SMALL}
     return args
-
-
-def compile_tree(tree: Path) -> None:
-    """Bytecode for the measured tree, as an installed package has it. Where writing it
-    is forbidden (PYTHONDONTWRITEBYTECODE, as in some sandboxes and containers) every
-    cold run would otherwise pay for compiling the changed modules, ~0.1 s."""
-    compileall.compile_dir(str(tree), quiet=1)
 
 
 def machine() -> str:

@@ -15,10 +15,11 @@ from portscope.analysis import CloseWaitTrend, TrafficTracker, listener_queue
 from portscope.collect import Collector, take_snapshot
 from portscope.model import EphemeralRange, Owner, Snapshot, Socket, TcpInfoTable
 from portscope.report.health import accept_queue_record, close_wait_record
-from portscope.report.json_rows import connection_rows
+from portscope.report.json_rows import connection_rows, traffic_text
 from portscope.report.lookup import socket_record
 from portscope.report.owner import owner_record
 from portscope.report.snapshot import connection_record, listener_record, snapshot_record, to_json
+from portscope.report.traffic import traffic_record
 from portscope.tcpinfo import KEPT
 from sockets import SocketFarm, pour
 
@@ -186,3 +187,8 @@ def test_any_counters_are_written_as_json_dumps_writes(
         source="netlink",
     )
     assert connection_rows(snapshot) == records_text(snapshot)
+    report = TrafficTracker().update(snapshot)
+    assert connection_rows(snapshot, report) == [
+        json.dumps(connection_record(s, snapshot, report)) for s in connections
+    ]
+    assert traffic_text(report) == json.dumps(traffic_record(report))

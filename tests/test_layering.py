@@ -92,6 +92,38 @@ def test_commands_never_import_textual(argv: tuple[str, ...], must_import: str) 
     assert loaded == (argv == ("metrics",)), "only the exporter's commands load prometheus_client"
 
 
+def imported_by(*argv: str) -> set[str]:
+    """Every module the real `portscope ARGV` imported (`-X importtime`)."""
+    done = run_portscope(*argv, PYTHONPROFILEIMPORTTIME="1")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+NOT_FOR_A_PLAIN_SNAPSHOT = {"re2", "portscope.view.filters", "logging", "portscope.failures"}
+"""The filter grammar (and its regex engine) without --filter, logging without a failure."""
+
+
+def test_a_cold_snapshot_imports_only_what_it_uses() -> None:
+    """Every import is paid by every cold `portscope snapshot --json`."""
+    assert not imported_by("snapshot", "--json") & NOT_FOR_A_PLAIN_SNAPSHOT
+    assert {"re2", "portscope.view.filters"} <= imported_by("snapshot", "--filter", "tcp")
+
+
+def test_the_dashboard_imports_the_filter_grammar_with_the_first_filter() -> None:
+    """The first frame has no filter: importing the UI leaves the grammar and RE2 out."""
+    probe = (
+        "import json, sys, portscope.ui.app; "
+        "print(json.dumps(sorted({'re2', 'portscope.view.filters'} & set(sys.modules))))"
+    )
+    done = run_with_tree([sys.executable, "-c", probe])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
 def test_no_module_imports_itself_through_others() -> None:
     """No import cycle, a package's `__init__` and its own modules included (lint-imports'
     acyclic contract compares sibling packages only)."""

@@ -17,9 +17,10 @@ import pytest
 
 from conftest import cli_env
 from loopback_load import LoopbackLoad
+from portscope.analysis import traffic
 from portscope.analysis.closewait import process_key
 from portscope.analysis.tcp_health import IDLE
-from portscope.analysis.traffic import TrafficReport, TrafficTracker
+from portscope.analysis.traffic import TrafficReport, TrafficTracker, single_reading
 from portscope.collect import Collector
 from sockets import SocketFarm, pour
 from traffic_support import by_ends, ends, settle
@@ -324,4 +325,47 @@ def test_following_the_collectors_account_is_comparing_every_connection(
                 farm.release(pairs[-1][1])
                 pairs[-1] = connect_from(farm, listener, port)  # the same 4-tuple again
             time.sleep(0.3)
-    assert len(compared) == 1  # the first poll alone: nothing to follow yet
+    assert not compared  # a first poll builds no series; every later one follows the account
+
+
+def test_a_first_poll_builds_no_series_and_reads_as_if_it_had(
+    farm: SocketFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One poll has totals but no rates, so `portscope snapshot` should not pay for a
+    series per connection: none is built until a second poll follows them (or one is
+    asked for), and what the first report says is what its series say once built."""
+    listener = farm.tcp_listener("127.0.0.1")
+    pairs = farm.connect(listener, 4)
+    for n, (client, server) in enumerate(pairs):
+        pour(client, server, 1_000 * (n + 1))
+    built: list[object] = []
+    counted = traffic.new_series
+    monkeypatch.setattr(traffic, "new_series", lambda *fields: built.append(1) or counted(*fields))
+    tracker, collector = TrafficTracker(), Collector(tcp_info=True)
+    snapshot = collector.collect()
+    first = tracker.update(snapshot)
+    assert not built
+    connections = [s for s in snapshot.connections if snapshot.tcp_info.raw(s) is not None]
+    assert len(connections) >= 8
+    readings = list(first.readings(connections))
+    assert readings == [single_reading(s, snapshot) for s in connections]
+    assert [first.reading(s) for s in connections] == readings
+    assert not built
+    series = dict(first.series)  # built when asked, each a first reading
+    assert len(built) == len(connections) == len(series)
+    naive: tuple[dict[object, list[int]], ...] = ({}, {}, {})
+    for sock in connections:
+        one = series[id(sock)]
+        assert one.socket is sock and one.rate is None and one.flags is None
+        assert first.reading(sock) == single_reading(sock, snapshot)
+        info = snapshot.tcp_info.get(sock)
+        assert info is not None
+        keys = (process_key(sock.owner), (sock.remote_address or "", sock.remote_port or 0), None)
+        for sums, key in zip(naive, keys, strict=True):
+            held = sums.setdefault(key, [0, 0, 0, 0, 0])
+            for at, value in enumerate(traffic.contribution(info)):
+                held[at] += value
+    assert first.totals == tuple({k: tuple(v) for k, v in sums.items()} for sums in naive)
+    built.clear()
+    second = tracker.update(collector.collect())
+    assert second.interval is not None and len(built) > 0  # a second poll follows them

@@ -14,7 +14,8 @@ from textual.dom import DOMNode
 from textual.widgets import Static
 
 import portscope.ui
-from demo.scenes import StoppedClock, demo_or_real_details, open_process
+from demo.pressure import pressure_steps
+from demo.scenes import StoppedClock, analysed, demo_or_real_details, open_process
 from demo.server import ScriptedSource, demo_snapshot
 from portscope.config import load_config, save_config
 from portscope.ui.actions import ACTIONS, BY_ID, SCOPE_OF, Scope, checked_keymap, key_names
@@ -22,7 +23,7 @@ from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.help import HelpScreen
-from ui_support import first_frame, help_rows, screen_lines, until
+from ui_support import first_frame, help_rows, next_poll, screen_lines, until
 
 
 def nodes_with_bindings() -> list[type[DOMNode]]:
@@ -205,3 +206,35 @@ async def test_dashboard_actions_apply_on_the_dashboard_only(tmp_path: Path) -> 
             assert app.state_of_action(name, screen) is expected, name
         offered = {c.title for c in app.get_system_commands(screen)}
         assert "Pause" in offered and "Filter" not in offered
+
+
+async def test_text_that_names_a_key_names_the_one_the_keymap_gives(tmp_path: Path) -> None:
+    """The header's `(p)` and an empty filtered table's "/ then esc" come from the
+    registry's binding in force, not from the default keys written into the text."""
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        "[keymap]\n"
+        '"portscope.pressure" = "v"\n'
+        '"portscope.filter" = "f"\n'
+        '"portscope.filter.clear" = "ctrl+u"\n'
+    )
+    app = PortscopeApp(
+        ScriptedSource(pressure_steps()),
+        60.0,
+        clock=StoppedClock(),
+        config_file=config_file,
+        describe=demo_or_real_details,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_frame(pilot)
+        for _ in range(2):
+            await next_poll(pilot)
+        await analysed(pilot)
+        health = str(app.header.health.render())
+        assert health.endswith("health (v)")
+        await pilot.press("f", *"no-such-row-anywhere")
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = " ".join(line.strip("│ ") for line in screen_lines(app))
+        assert "hidden); f then ctrl+u clears it" in shown
+        assert "/ then" not in shown

@@ -22,8 +22,8 @@ idle connection costs the tracker nothing (BENCHMARKS.md, "Traffic").
 from __future__ import annotations
 
 import heapq
-from collections import deque
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import add
 from typing import Literal, NamedTuple
@@ -128,6 +128,99 @@ def new_series(*fields: object) -> Series:
     """A Series from its fields in order, without NamedTuple's own constructor (a
     Python function: it doubles the cost of a first poll's 20,000)."""
     return tuple.__new__(Series, fields)
+
+
+class Grouping:
+    """A connection's group of each kind (`Groups`); pure, so a report's reader on
+    another thread may ask it too."""
+
+    def __init__(self, namespace_of: Callable[[Socket], NamespaceKey]) -> None:
+        self.namespace_of = namespace_of
+
+    def __call__(self, sock: Socket) -> Groups:
+        owner = sock.owner
+        process = (owner.pid, owner.create_time) if owner is not None else None
+        return process, (sock.remote_address or "", sock.remote_port or 0), self.namespace_of(sock)
+
+
+class FirstReadings(Mapping[int, Series]):
+    """A first poll's series, each built when asked for: one poll has totals but no
+    rates, so a snapshot nobody follows (`portscope snapshot`) builds none of its
+    20,000, and the tracker builds them only when a second poll comes to follow them.
+    By id of the table's Socket, as `TrafficReport.series`."""
+
+    def __init__(self, table: TcpInfoTable, taken_at: float, grouping: Grouping) -> None:
+        self._table = table
+        self._taken_at = taken_at
+        self._grouping = grouping
+        self._sockets: dict[int, Socket] | None = None
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __iter__(self) -> Iterator[int]:
+        return (id(sock) for sock, _raw in self._table.items())
+
+    def __getitem__(self, key: int) -> Series:
+        if self._sockets is None:  # one reader's lookups build it, another's reuse it
+            self._sockets = {id(sock): sock for sock, _raw in self._table.items()}
+        sock = self._sockets.get(key)
+        raw = None if sock is None else self._table.raw(sock)
+        if sock is None or raw is None:
+            raise KeyError(key)
+        return self._one(sock, raw)
+
+    def _one(self, sock: Socket, raw: bytes) -> Series:
+        at = self._taken_at
+        return new_series(sock, raw, at, at, None, None, None, self._grouping(sock))
+
+    def built(self) -> dict[int, Series]:
+        """Every series, as the tracker keeps them once it follows them."""
+        return {id(sock): self._one(sock, raw) for sock, raw in self._table.items()}
+
+    def readings(
+        self, sockets: Iterable[Socket], thresholds: TrafficThresholds
+    ) -> Iterator[Reading | None]:
+        """`TrafficReport.reading` of each of `sockets`, straight from the table: a
+        first reading is its counters and standing flags, no rate or limits."""
+        raw_of = self._table.raw
+        for sock in sockets:
+            raw = raw_of(sock)
+            if raw is None:
+                yield None
+            else:
+                info = decode(raw)
+                yield info, None, None, standing_flags(info, thresholds)
+
+    def reading(self, sock: Socket, thresholds: TrafficThresholds) -> Reading | None:
+        return next(self.readings((sock,), thresholds))
+
+
+def first_totals(
+    table: TcpInfoTable, grouping: Grouping, owners: dict[ProcessKey, Owner | None]
+) -> tuple[dict[Hashable, Totals], ...]:
+    """Each group's Totals at a first poll, every connection counted once; the owner of
+    each process key goes into `owners`. Shares are summed per group by C (`map(sum,
+    zip(...))`), not by a Python add per connection and field."""
+    shares: tuple[defaultdict[Hashable, list[Share]], ...] = tuple(defaultdict(list) for _ in KINDS)
+    processes, destinations, namespaces = shares
+    for sock, raw in table.items():
+        process, destination, namespace = grouping(sock)
+        share = contribution(decode(raw))
+        processes[process].append(share)
+        destinations[destination].append(share)
+        namespaces[namespace].append(share)
+        if process not in owners:
+            owners[process] = sock.owner
+    return tuple(
+        {
+            key: tuple.__new__(
+                Totals, held[0] if len(held) == 1 else map(sum, zip(*held, strict=True))
+            )
+            for key, held in kind.items()
+        }
+        for kind in shares
+    )
 
 
 class Sample(NamedTuple):
@@ -254,8 +347,17 @@ class TrafficReport:
     def reading(self, sock: Socket) -> Reading | None:
         """The counters, rate, limits and flags of `sock`, one of this report's own
         snapshot's sockets, without building a record (a JSON document reads 20,000)."""
+        if isinstance(self.series, FirstReadings):
+            return self.series.reading(sock, self.thresholds)
         series = self.series.get(id(sock))
         return None if series is None or series.socket is not sock else self._read(series)
+
+    def readings(self, sockets: Iterable[Socket]) -> Iterator[Reading | None]:
+        """`reading` of each of `sockets`, in order, for a writer of every row: a first
+        poll's come from the table without building its series."""
+        if isinstance(self.series, FirstReadings):
+            return self.series.readings(sockets, self.thresholds)
+        return map(self.reading, sockets)
 
     def _read(self, series: Series) -> Reading:
         info = decode(series.raw)
@@ -304,17 +406,23 @@ class TrafficReport:
         owner = self.owners.get(key) if kind == "processes" else None
         return GroupTraffic(kind, key, totals, rate, owner)
 
-    def top(self, kind: GroupKind, limit: int | None = None) -> list[GroupTraffic]:
-        """Groups of `kind` busiest first (by rate, then by bytes moved): all of them,
-        or the first `limit`."""
+    def ranked(self, kind: GroupKind, limit: int | None = None) -> list[Hashable]:
+        """The keys of the groups of `kind` busiest first (by rate, then by bytes
+        moved): all of them, or the first `limit`."""
         index = KINDS.index(kind)
-        last = self._last_sample()
-        rates = last.rates[index] if last is not None else {}
+        rates = self.rates(kind)
         ranked = (
             (-rates.get(key, IDLE).total, -(totals.bytes_sent + totals.bytes_received), n, key)
             for n, (key, totals) in enumerate(self.totals[index].items())
         )
         chosen = sorted(ranked) if limit is None else heapq.nsmallest(limit, ranked)
+        return [key for *_order, key in chosen]
+
+    def top(self, kind: GroupKind, limit: int | None = None) -> list[GroupTraffic]:
+        """Groups of `kind` busiest first (`ranked`)."""
+        index = KINDS.index(kind)
+        last = self._last_sample()
+        rates = last.rates[index] if last is not None else {}
         totals, owners = self.totals[index], self.owners if kind == "processes" else {}
         return [
             GroupTraffic(
@@ -324,7 +432,7 @@ class TrafficReport:
                 None if last is None else rates.get(key, IDLE),
                 owners.get(key),
             )
-            for *_order, key in chosen
+            for key in self.ranked(kind, limit)
         ]
 
     def sparkline(self, kind: GroupKind, key: Hashable) -> tuple[float, ...]:
@@ -334,11 +442,11 @@ class TrafficReport:
         return tuple(sample.rates[index].get(key, IDLE).total for sample in self.history)
 
 
-def absent_of(series: Mapping[int, Series]) -> frozenset[str]:
+def absent_of(table: TcpInfoTable) -> frozenset[str]:
     """The fields this kernel lacks, from the length of any connection's kept bytes
     (one kernel writes them all alike)."""
-    for one in series.values():
-        return absent_fields(len(one.raw))
+    for _sock, raw in table.items():
+        return absent_fields(len(raw))
     return frozenset()
 
 
@@ -388,13 +496,17 @@ class TrafficTracker:
         namespace_of: Callable[[Socket], NamespaceKey] = socket_namespace,
     ) -> None:
         self.thresholds = thresholds or TrafficThresholds()
-        self.namespace_of = namespace_of
+        self._grouping = Grouping(namespace_of)
         self._history: deque[Sample] = deque(maxlen=depth)
-        self._series: dict[int, Series] = {}
+        self._series: dict[int, Series] | FirstReadings = {}
         self._totals: tuple[dict[Hashable, Totals], ...] = tuple({} for _ in KINDS)
         self._owners: dict[ProcessKey, Owner | None] = {}
         self._snapshot: Snapshot | None = None
         self.latest: TrafficReport | None = None
+
+    @property
+    def namespace_of(self) -> Callable[[Socket], NamespaceKey]:
+        return self._grouping.namespace_of
 
     def _forget(self) -> None:
         self._history.clear()
@@ -414,28 +526,37 @@ class TrafficTracker:
         if table is None:
             self.latest = self._report(snapshot, None, frozenset(), why_unavailable(snapshot))
             return self.latest
+        if interval is None:
+            return self._first(snapshot, table)
+        if isinstance(self._series, FirstReadings):
+            self._series = self._series.built()  # a second poll follows them: now they are needed
         changes = Changes()
         series = self._followed(snapshot, table, interval, changes)
         if series is None:
             changes = Changes()
             series = self._compared(snapshot, table, interval, changes)
         self._apply(changes)
-        if interval is not None:
-            self._history.append(
-                Sample(
-                    snapshot.taken_at,
-                    Rate(*changes.total),
-                    tuple(
-                        {key: Rate(*rate) for key, rate in rates.items()} for rates in changes.rates
-                    ),
-                )
+        self._history.append(
+            Sample(
+                snapshot.taken_at,
+                Rate(*changes.total),
+                tuple({key: Rate(*rate) for key, rate in rates.items()} for rates in changes.rates),
             )
+        )
         self._series, self._snapshot = series, snapshot
-        self.latest = self._report(snapshot, interval, absent_of(series), None)
+        self.latest = self._report(snapshot, interval, absent_of(table), None)
+        return self.latest
+
+    def _first(self, snapshot: Snapshot, table: TcpInfoTable) -> TrafficReport:
+        """A first poll: totals, and series left for a second poll to build."""
+        self._totals = first_totals(table, self._grouping, self._owners)
+        self._series = FirstReadings(table, snapshot.taken_at, self._grouping)
+        self._snapshot = snapshot
+        self.latest = self._report(snapshot, None, absent_of(table), None)
         return self.latest
 
     def _followed(
-        self, snapshot: Snapshot, table: TcpInfoTable, interval: float | None, changes: Changes
+        self, snapshot: Snapshot, table: TcpInfoTable, interval: float, changes: Changes
     ) -> dict[int, Series] | None:
         """The series after a poll, from only the connections that moved, when the
         collector says which did since the last poll followed (`TcpInfoTable.changed`,
@@ -461,7 +582,7 @@ class TrafficTracker:
         return series if len(series) == len(table) else None
 
     def _compared(
-        self, snapshot: Snapshot, table: TcpInfoTable, interval: float | None, changes: Changes
+        self, snapshot: Snapshot, table: TcpInfoTable, interval: float, changes: Changes
     ) -> dict[int, Series]:
         """The series after a poll, every connection's bytes compared with its last."""
         previous = dict(self._series)
@@ -495,14 +616,14 @@ class TrafficTracker:
         sock: Socket,
         raw: bytes,
         at: float,
-        interval: float | None,
+        interval: float,
         changes: Changes,
     ) -> Series:
         """`sock`'s series after a reading whose bytes differ from `found`'s (None: a
         connection new to the tracker)."""
         info = decode(raw)
         groups = self._groups(sock)
-        if found is not None and interval is not None:
+        if found is not None:
             was = decode(found.raw)
             if not counters_went_back(was, info):
                 rate = rate_between(was, info, interval)
@@ -522,11 +643,10 @@ class TrafficTracker:
         return new_series(sock, raw, at, at, None, None, None, groups)
 
     def _groups(self, sock: Socket) -> Groups:
-        owner = sock.owner
-        process = (owner.pid, owner.create_time) if owner is not None else None
-        if process not in self._owners:
-            self._owners[process] = owner
-        return process, (sock.remote_address or "", sock.remote_port or 0), self.namespace_of(sock)
+        groups = self._grouping(sock)
+        if groups[0] not in self._owners:
+            self._owners[groups[0]] = sock.owner
+        return groups
 
     def _apply(self, changes: Changes) -> None:
         for index, totals in enumerate(self._totals):

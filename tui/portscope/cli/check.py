@@ -206,11 +206,19 @@ def poll_twice(
     which is handed to `first`; each with only the sockets the filter `chosen` selects
     in the namespace the selector `netns` names, so a rate or a trend is about the same
     sockets as the figures beside it. UsageError when `netns` names no namespace."""
-    from portscope.view.filters import select
-
-    snapshot = select(narrowed(collector.collect(), netns), chosen)
+    snapshot = selected(narrowed(collector.collect(), netns), chosen)
     if interval:
         first(snapshot)
         time.sleep(interval)
-        snapshot = select(narrowed(collector.collect(), netns), chosen)
+        snapshot = selected(narrowed(collector.collect(), netns), chosen)
     return snapshot
+
+
+def selected(snapshot: Snapshot, chosen: Filter | None) -> Snapshot:
+    """The sockets `chosen` selects; without a filter, the filter grammar (and the
+    regex engine under it) is not even imported."""
+    if chosen is None:
+        return snapshot
+    from portscope.view.filters import select
+
+    return select(snapshot, chosen)

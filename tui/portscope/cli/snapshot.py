@@ -108,17 +108,20 @@ def one_poll(args: argparse.Namespace) -> Snapshot | None:
 
 def reported(poll: Callable[[], Snapshot]) -> Snapshot | None:
     """What `poll` returns, its warnings said on stderr; None (and why, on stderr) when
-    it failed outright."""
-    from portscope.failures import survived
-    from portscope.sanitise import printable
-
+    it failed outright. What only a failure or a warning needs (logging, for one) is
+    imported when there is one: a cold snapshot pays for every import."""
     try:
         snap = poll()
     except UsageError:
         raise
     except Exception as exc:
+        from portscope.failures import survived
+
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return None
-    for error in snap.errors:
-        print(f"portscope: warning: {printable(error)}", file=sys.stderr)
+    if snap.errors:
+        from portscope.sanitise import printable
+
+        for error in snap.errors:
+            print(f"portscope: warning: {printable(error)}", file=sys.stderr)
     return snap

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,7 +22,7 @@ from portscope.model import (
     endpoint,
     proto_label,
 )
-from portscope.report.json_rows import connection_rows
+from portscope.report.json_rows import connection_rows, object_text, traffic_text
 from portscope.report.owner import container_record, netns_members, owner_record
 from portscope.report.table import format_table
 from portscope.report.traffic import TRAFFIC_FIELDS, traffic_members, traffic_record
@@ -170,9 +171,12 @@ def snapshot_record(snapshot: Snapshot, traffic: TrafficReport | None = None) ->
 
 
 def around_connections(
-    snapshot: Snapshot, traffic: TrafficReport
+    snapshot: Snapshot,
+    traffic: TrafficReport,
+    write_traffic: Callable[[TrafficReport], object] = traffic_record,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The document's members before and after "connections", in order."""
+    """The document's members before and after "connections", in order; "traffic" as
+    `write_traffic` writes it."""
     from portscope.report.health import health_record, pressure_record  # only this needs it
 
     health = HealthTracker().update(snapshot)
@@ -206,7 +210,7 @@ def around_connections(
         "pressure": [pressure_record(p) for p in health.pressure],
         "health": health_record(health),
         "counters": counters_record(snapshot.counters),
-        "traffic": traffic_record(traffic),
+        "traffic": write_traffic(traffic),
         "unattributed": snapshot.unattributed,
         "errors": list(snapshot.errors),
         "source": snapshot.source,
@@ -223,9 +227,10 @@ def to_json(snapshot: Snapshot, traffic: TrafficReport | None = None) -> str:
     through `jq` to read it). The connection rows are written by `json_rows`, byte for
     byte as json.dumps would write them."""
     traffic = traffic or TrafficTracker().update(snapshot)
-    before, after = around_connections(snapshot, traffic)
+    before, after = around_connections(snapshot, traffic, traffic_text)
     rows = ", ".join(connection_rows(snapshot, traffic))
-    return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {json.dumps(after)[1:]}'
+    after_text = object_text(after, ("traffic",))
+    return f'{json.dumps(before)[:-1]}, "connections": [{rows}], {after_text[1:]}'
 
 
 def csv_value(value: object) -> object:

@@ -15,12 +15,14 @@ from portscope.analysis.traffic import (
     KINDS,
     GroupTraffic,
     Rate,
+    Reading,
     TrafficReport,
     counters_missing,
     single_reading,
 )
 from portscope.model import Snapshot, Socket
 from portscope.report.owner import owner_record
+from portscope.tcpinfo import TcpInfo
 
 TRAFFIC_FIELDS = (
     "bytes_sent", "bytes_received", "segments_sent", "segments_received", "retransmits",
@@ -28,6 +30,8 @@ TRAFFIC_FIELDS = (
     "sndbuf_limited_ms", "rx_rate", "tx_rate", "retransmit_rate", "flags", "traffic_unavailable",
 )  # fmt: skip
 """The members a connection record gains, in order."""
+COUNTER_FIELDS, RATE_FIELDS = TRAFFIC_FIELDS[:12], TRAFFIC_FIELDS[12:15]
+"""The members from one reading's counters, and the rates between two readings."""
 NO_COUNTERS = (None,) * (len(TRAFFIC_FIELDS) - 2)
 
 
@@ -35,7 +39,22 @@ def traffic_values(
     sock: Socket, snapshot: Snapshot, traffic: TrafficReport | None
 ) -> tuple[Any, ...]:
     """The values of TRAFFIC_FIELDS for one socket (the flags as a tuple): from the
-    report when there is one, else from the snapshot alone.
+    report when there is one, else from the snapshot alone."""
+    found = traffic.reading(sock) if traffic is not None else single_reading(sock, snapshot)
+    if found is None:
+        return (*NO_COUNTERS, (), counters_missing(sock, snapshot) or "no counters yet")
+    return reading_values(found)
+
+
+def reading_values(found: Reading) -> tuple[Any, ...]:
+    """The values of TRAFFIC_FIELDS for a connection with counters."""
+    info, rate, _limits, flags = found
+    return (*counter_values(info), *rate_values(rate), flags, None)
+
+
+def counter_values(info: TcpInfo) -> tuple[int | float | None, ...]:
+    """The values of the counter members (TRAFFIC_FIELDS up to the rates); None for a
+    field this kernel lacks.
 
     RTTs are milliseconds to the microsecond: a whole number divided by 1000 needs no
     rounding, as the quotient is the double closest to its three-decimal value, which
@@ -43,10 +62,6 @@ def traffic_values(
     milliseconds (the kernel counts them in jiffies, 1 ms at the finest) and byte
     rates whole bytes a second: a float takes several times an int to write, and a
     document writes 20,000 rows."""
-    found = traffic.reading(sock) if traffic is not None else single_reading(sock, snapshot)
-    if found is None:
-        return (*NO_COUNTERS, (), counters_missing(sock, snapshot) or "no counters yet")
-    info, rate, _limits, flags = found
     (
         rtt,
         rttvar,
@@ -74,12 +89,22 @@ def traffic_values(
         None if busy is None else busy // 1000,
         None if rwnd is None else rwnd // 1000,
         None if sndbuf is None else sndbuf // 1000,
-        None if rate is None else round(rate.received),
-        None if rate is None else round(rate.sent),
-        None if rate is None else round(rate.retransmits, 1),
-        flags,
-        None,
     )
+
+
+def rate_values(rate: Rate | None) -> tuple[int | float | None, ...]:
+    """`rx_rate`, `tx_rate` and `retransmit_rate`: bytes a second, whole, and
+    retransmitted segments a second to a tenth; None before a second reading."""
+    if rate is None:
+        return NO_RATE
+    return round(rate.received), round(rate.sent), round(rate.retransmits, 1)
+
+
+NO_RATE = (None, None, None)
+
+
+def rate_record(rate: Rate | None) -> dict[str, Any]:
+    return dict(zip(RATE_FIELDS, rate_values(rate), strict=True))
 
 
 def traffic_members(
@@ -89,15 +114,6 @@ def traffic_members(
     record = dict(zip(TRAFFIC_FIELDS, values, strict=True))
     record["flags"] = list(record["flags"])
     return record
-
-
-def rate_record(rate: Rate | None) -> dict[str, Any]:
-    """Bytes a second, whole, and retransmitted segments a second to a tenth."""
-    return {
-        "rx_rate": None if rate is None else round(rate.received),
-        "tx_rate": None if rate is None else round(rate.sent),
-        "retransmit_rate": None if rate is None else round(rate.retransmits, 1),
-    }
 
 
 def group_members(group: GroupTraffic) -> dict[str, Any]:
@@ -125,8 +141,8 @@ def group_record(group: GroupTraffic) -> dict[str, Any]:
     }
 
 
-def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
-    """The document's `traffic` object: every group busiest first."""
+def traffic_summary(traffic: TrafficReport) -> dict[str, Any]:
+    """The document's `traffic` object but for its groups."""
     thresholds = traffic.thresholds
     return {
         "interval": None if traffic.interval is None else round(traffic.interval, 3),
@@ -139,5 +155,12 @@ def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
             "limited_percent": thresholds.limited_percent,
         },
         "total": rate_record(traffic.total_rate),
+    }
+
+
+def traffic_record(traffic: TrafficReport) -> dict[str, Any]:
+    """The document's `traffic` object: every group busiest first."""
+    return {
+        **traffic_summary(traffic),
         **{kind: [group_record(g) for g in traffic.top(kind)] for kind in KINDS},
     }

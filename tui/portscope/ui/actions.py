@@ -432,7 +432,11 @@ def key_names(action: Action, keymap: Mapping[str, str]) -> str:
 
 
 def keymap_of(node: DOMNode) -> Mapping[str, str]:
-    """The keymap the app applies (Textual keeps no public copy of what `set_keymap` got)."""
+    """The keymap the app applies: the one place that reads Textual's private
+    `App._keymap`. Textual 8.2.8 has no public reader for it: `set_keymap` and
+    `update_keymap` only write it, and `Screen.active_bindings` covers only the
+    bindings of the focused widget's chain, not every screen's, which the help and
+    the text naming keys need."""
     return node.app._keymap
 
 

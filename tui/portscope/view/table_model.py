@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Hashable, Iterable
-
-import re2
+from typing import TYPE_CHECKING
 
 from portscope.view.columns import Columns, Row, SortValue
+
+if TYPE_CHECKING:
+    import re2
 
 REBUILD_FRACTION = 4
 """A change touching more than 1/REBUILD_FRACTION of the rows is applied by one sort."""
 BATCH = 32
 """More entries than this are merged into the order in one pass, not bisected one by one."""
-
 
 Matcher = Callable[[Row], bool]
 
@@ -38,7 +39,10 @@ def compile_regex(pattern: str) -> re2._Regexp:
     pattern matches a newline (`never_nl`), so no match spans two cells: `8080$` finds
     the port 8080 as it would in that cell alone, searched one cell at a time but in a
     tenth of the time. RE2 has no backreferences or lookaround; those are reported as
-    errors like any other bad pattern."""
+    errors like any other bad pattern. RE2 is imported here, on the first pattern: a
+    table without a filter (the first frame's) does not need it."""
+    import re2
+
     options = re2.Options()
     options.case_sensitive = False
     options.never_nl = True

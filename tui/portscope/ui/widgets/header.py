@@ -31,6 +31,7 @@ from portscope.analysis import (
 from portscope.events import PollFailed
 from portscope.model import EphemeralRange, Snapshot, endpoint
 from portscope.sanitise import printable
+from portscope.ui.actions import first_key
 from portscope.ui.live import Live
 from portscope.ui.narrow import by_priority
 from portscope.view.showing import Shown
@@ -89,10 +90,11 @@ def pressure_detail(report: HealthReport) -> Content:
     return Content(f"({printable(endpoint(dest.remote_address, dest.remote_port), 50)})")
 
 
-def health_count(report: HealthReport) -> Content:
+def health_count(report: HealthReport, key: str) -> Content:
     """`▲ 2 health (p)`: the other findings the pressure view shows (listen drops and
     conntrack fill among them); `▲ 2 drop counters rose (p)` too when an alarm counter
-    (connections lost: dropped, refused for memory) rose since the last poll."""
+    (connections lost: dropped, refused for memory) rose since the last poll. `key`
+    opens that view (`p` unless the keymap says otherwise)."""
     others = [f for f in report.problems if not isinstance(f, DestinationPressure)]
     moved = report.counters.moved
     if not others and not moved:
@@ -101,7 +103,7 @@ def health_count(report: HealthReport) -> Content:
     parts = [f"{len(others)} health"] if others else []
     if moved:
         parts.append(f"{len(moved)} drop counter{'s' if len(moved) != 1 else ''} rose")
-    return Content.assemble((f"▲ {' · '.join(parts)} (p)", gauge_style(0.0, level)))
+    return Content.assemble((f"▲ {' · '.join(parts)} ({key})", gauge_style(0.0, level)))
 
 
 def set_if_changed(widget: Static, content: Content, wraps: bool = False) -> None:
@@ -270,7 +272,7 @@ class HeaderStrip(Vertical):
         self._show_usage()
         set_if_changed(self.pressure, pressure_percent(report))
         set_if_changed(self.pressure_detail, pressure_detail(report))
-        set_if_changed(self.health, health_count(report))
+        set_if_changed(self.health, health_count(report, first_key(self, "portscope.pressure")))
         overall = report.level
         self.set_class(overall == "warning", "-warning")
         self.set_class(overall == "critical", "-critical")

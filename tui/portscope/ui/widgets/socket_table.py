@@ -25,10 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from portscope.ui.actions import Scope, bindings
+from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.narrow import by_priority, fit, fit_marked
 from portscope.view.columns import Column, Columns, Row
-from portscope.view.filters import row_matcher
 from portscope.view.table_model import RowModel
 
 NEW_FOR = 4.0
@@ -206,7 +205,10 @@ class SocketTable(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> None:
         """Filter rows by the expression `text`; raises FilterSyntaxError and leaves the
-        rows as they were."""
+        rows as they were. The filter grammar (and re2 under it) is imported on the first
+        filter, not with the UI: the first frame does not need it."""
+        from portscope.view.filters import row_matcher
+
         matcher = row_matcher(text)
         with self._cursor_kept():
             self.model.set_matcher(matcher)
@@ -409,8 +411,7 @@ class SocketTable(ScrollView, can_focus=True):
             if count == 0 and y == 1:
                 text = self.empty_text
                 if self.model.filtered and self.model.total:
-                    hidden = self.model.total
-                    text = f"no row matches the filter ({hidden:,} hidden); / then Esc clears it"
+                    text = self._nothing_matches(self.model.total)
                 return Strip([Segment(fit(text, width), paint.style("empty"))], width)
             return Strip.blank(width, paint.style(""))
         row = self.model.row_at(index)
@@ -418,6 +419,12 @@ class SocketTable(ScrollView, can_focus=True):
             [Segment(self._line_text(row, width, paint.now), self._row_style(row, index, paint))],
             width,
         )
+
+    def _nothing_matches(self, hidden: int) -> str:
+        """What an empty filtered table says, naming the keys that clear its filter as
+        the keymap has them."""
+        keys = (first_key(self, f"portscope.{name}") for name in ("filter", "filter.clear"))
+        return f"no row matches the filter ({hidden:,} hidden); {' then '.join(keys)} clears it"
 
     def _header_strip(self, width: int, style: Style) -> Strip:
         mark = SORT_MARKS[1 if self.model.reverse else 0]
