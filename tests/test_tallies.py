@@ -39,16 +39,13 @@ def polls(tmp_path_factory: pytest.TempPathFactory) -> list[Snapshot]:
     return snapshots
 
 
-def recounted_peers(snapshot: Snapshot) -> dict[tuple[str, int], int]:
-    """The `conns` column by its definition: connections on each listening port, in
-    any state but TIME_WAIT."""
-    return dict(
-        Counter(
-            (s.proto, s.local_port)
-            for s in snapshot.connections
-            if s.state != "TIME_WAIT" and (s.proto, s.local_port) in snapshot.listening_ports
-        )
+def recounted_peers(snapshot: Snapshot) -> dict[tuple[str, int, int], int]:
+    """The `conns` column by its definition: connections on each listening port of
+    their own namespace, in any state but TIME_WAIT."""
+    keys = (
+        (s.proto, s.local_port, s.netns) for s in snapshot.connections if s.state != "TIME_WAIT"
     )
+    return dict(Counter(key for key in keys if key in snapshot.listening_ports))
 
 
 def recounted_lent(snapshot: Snapshot) -> int:

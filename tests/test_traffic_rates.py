@@ -360,7 +360,8 @@ def test_a_first_poll_builds_no_series_and_reads_as_if_it_had(
         assert first.reading(sock) == single_reading(sock, snapshot)
         info = snapshot.tcp_info.get(sock)
         assert info is not None
-        keys = (process_key(sock.owner), (sock.remote_address or "", sock.remote_port or 0), None)
+        remote = (sock.remote_address or "", sock.remote_port or 0)
+        keys = (process_key(sock.owner), remote, sock.netns or None)
         for sums, key in zip(naive, keys, strict=True):
             held = sums.setdefault(key, [0, 0, 0, 0, 0])
             for at, value in enumerate(traffic.contribution(info)):

@@ -26,7 +26,7 @@ from portscope.view.columns import Row
 from portscope.view.rows import EPHEMERAL_COLUMNS, RowContext, ephemeral_row
 from portscope.view.showing import Shown
 from portscope.view.socket_cells import RECEIVED, SENT, SocketFacts
-from portscope.view.traffic_cells import row_traffic
+from portscope.view.traffic_cells import RowTraffic, row_traffic
 
 GONE_FOR = 4.0
 """Seconds a vanished connection stays on screen, dimmed."""
@@ -163,8 +163,7 @@ class EphemeralPane(SocketPane):
                 facts.traffic = traffic
                 row.reword()
                 reworded = True
-                if traffic.steady:
-                    unsteady.discard(key)
+                self._follow(key, traffic)
             else:
                 upserts.append(self.build_row(facts.sock, ctx))
         self.table.update_rows(upserts)
@@ -195,11 +194,17 @@ class EphemeralPane(SocketPane):
         if fresh and self._fresh.started(key) != seen:
             self._fresh.add(key, seen)
         traffic = row_traffic(sock, self.traffic)
+        self._follow(key, traffic)
+        return ephemeral_row(sock, ctx, seen, new=key in self._fresh, traffic=traffic)
+
+    def _follow(self, key: Hashable, traffic: RowTraffic) -> None:
+        """Have the next reports look at this row again until its traffic is steady: a
+        row that went from idle to moving must be seen to go idle again, though the
+        connection that stops moving is in no later report's moved series."""
         if traffic.steady:
             self._unsteady.discard(key)
         else:
             self._unsteady.add(key)
-        return ephemeral_row(sock, ctx, seen, new=key in self._fresh, traffic=traffic)
 
     def rebuild(self) -> None:
         self._gone = Timers()
