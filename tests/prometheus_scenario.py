@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -186,6 +187,7 @@ def main(connections: int) -> None:
     result = {
         "own_port": str(own_port),
         "own_comm": Path("/proc/self/comm").read_text().strip(),
+        "own_netns": os.stat("/proc/self/ns/net").st_ino,
         "listener": seen,
         "pressure": pressure,
         "witness": witness,

@@ -26,10 +26,11 @@ needs_prometheus = pytest.mark.skipif(
 def test_prometheus_answers_for_our_listener_and_our_destinations_pressure() -> None:
     seen = json.loads(run_in_netns(SCENARIO, str(CONNECTIONS)).stdout)
 
-    ((listener,),) = [seen["listener"]]
+    ((listener,),) = [seen["listener"]]  # named as the namespace it was served from
     assert listener["metric"] | {"instance": "?"} == {
         "__name__": "portscope_listener_info", "instance": "?", "job": "portscope",
-        "netns": "host", "process": seen["own_comm"], "proto": "tcp", "family": "ipv4",
+        "netns": f"netns:{seen['own_netns']}", "process": seen["own_comm"], "proto": "tcp",
+        "family": "ipv4",
         "address": "127.0.0.1", "port": seen["own_port"], "exposure": "loopback",
     }  # fmt: skip
     assert listener["value"][1] == "1"
