@@ -22,7 +22,7 @@ from portscope.model import Interface, InterfaceTable
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
-from ui_support import first_frame, next_poll, until
+from ui_support import first_frame, listening_row, next_poll, until
 
 
 @pytest.fixture
@@ -48,12 +48,7 @@ async def test_terminating_a_process_named_like_markup(tmp_path: Path, holder) -
     app = PortscopeApp(interval=60.0, config=Config(), config_file=tmp_path / "config.toml")
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         table = app.listening.table
-        await until(
-            pilot,
-            lambda: any(r.payload.local_port == port for r in table.model.rows.values()),
-            tries=500,
-        )
-        row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
+        row = await listening_row(pilot, app, port)
         assert row.cell("process") == NAME
         await look_up(pilot, str(port))
         assert f"{NAME} (pid {proc.pid}, " in str(app.lookup.card.render())

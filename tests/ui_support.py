@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from demo.scenes import StoppedClock, demo_app, first_frame, next_poll, until
+from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.help import HelpScreen
+from portscope.view.columns import Row
 
 FakeClock = StoppedClock
 __all__ = [
@@ -14,6 +17,7 @@ __all__ = [
     "demo_app",
     "first_frame",
     "help_rows",
+    "listening_row",
     "next_poll",
     "screen_lines",
     "until",
@@ -34,3 +38,10 @@ def help_rows(app: App[object]) -> dict[str, str]:
         keys, text = (str(s.render()) for s in row.query(Static))
         rows[text] = keys
     return rows
+
+
+async def listening_row(pilot: Pilot, app: PortscopeApp, port: int) -> Row:
+    """The Listening pane's row of a real listener on `port`, once a poll brought it."""
+    rows = app.listening.table.model.rows
+    await until(pilot, lambda: any(r.payload.local_port == port for r in rows.values()), tries=500)
+    return next(r for r in rows.values() if r.payload.local_port == port)
