@@ -43,7 +43,7 @@ class EventsLost(Exception):
 
 
 class DestroyFeed:
-    """A socket on the destroy broadcasts of this network namespace.
+    """A socket on the destroy broadcasts of the network namespace it is made in.
 
     `receive` blocks for at most `timeout` seconds, so a thread reading it can be told
     to stop; opening raises NetlinkUnavailable when the kernel or privileges refuse.
@@ -76,6 +76,10 @@ class DestroyFeed:
                 raise EventsLost from None
             raise
         return time.time(), ended_sockets(buffer)
+
+    def fileno(self) -> int:
+        """For a selector waiting on several feeds (`destroy_feeds`)."""
+        return self._conn.fileno()
 
     def close(self) -> None:
         self._conn.close()
