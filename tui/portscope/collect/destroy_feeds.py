@@ -23,6 +23,9 @@ from portscope.collect.setns import NamespaceGone
 from portscope.model import NamespaceInfo
 
 Say = Callable[[str], None]
+DRAIN = 16
+"""Buffers read from a ready feed before the selector is asked again: at 1,000
+connections a second a buffer holds many ends, and each select is a system call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class NamespaceFeeds:
         self._joined: frozenset[int] = frozenset()
         self._refused: set[int] = set()
         self._may_enter = True
-        self._add(own, DestroyFeed(), "this namespace")
+        self._add(own, DestroyFeed(timeout=0), "this namespace")
 
     @property
     def namespaces(self) -> frozenset[int]:
@@ -77,8 +80,14 @@ class NamespaceFeeds:
         self._follow()
         heard = []
         for key, _events in self._selector.select(timeout):
-            netns = key.data
-            feed = self._feeds[netns]
+            heard += self._drain(key.data)
+        return heard
+
+    def _drain(self, netns: int) -> list[Heard]:
+        """Up to DRAIN buffers of a ready feed (its socket never blocks)."""
+        feed = self._feeds[netns]
+        heard = []
+        for _buffer in range(DRAIN):
             try:
                 at, ends = feed.receive()
             except EventsLost:
@@ -87,9 +96,10 @@ class NamespaceFeeds:
             except OSError as exc:
                 self._remove(netns)
                 heard.append(Heard(netns, failed=exc.strerror or str(exc)))
-                continue
-            if ends:
-                heard.append(Heard(netns, at, tuple(ends)))
+                break
+            if not ends:
+                break
+            heard.append(Heard(netns, at, tuple(ends)))
         return heard
 
     def name(self, netns: int) -> str:
@@ -122,7 +132,7 @@ class NamespaceFeeds:
             self._refused.add(info.inode)
             return
         try:
-            feed = run_inside(self._inventory, namespace_of(info), DestroyFeed)
+            feed = run_inside(self._inventory, namespace_of(info), lambda: DestroyFeed(timeout=0))
         except NamespaceGone:
             return  # the next poll will not list it
         except NetlinkUnavailable as exc:
