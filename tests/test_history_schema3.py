@@ -72,6 +72,9 @@ def test_rows_name_their_namespace_and_history_netns_selects_by_name_or_inode(
     assert [c["netns_name"] for c in history(db, "--netns", "host")["connections"]] == ["host"]
     text = run_portscope("history", "--db", str(db), "--since", "7d").stdout
     assert "NETNS" in text.splitlines()[4] and " web " in text
+    diff = run_portscope("diff", "--since", "7d", "--db", str(db)).stdout
+    assert "+ tcp 0.0.0.0:8080 in web python3 (container network only)  appeared" in diff
+    assert "+ tcp 0.0.0.0:8080 curl (all interfaces)  appeared" in diff  # the host's
     csv = run_portscope("history", "--db", str(db), "--since", "7d", "--csv").stdout
     header, *lines = csv.splitlines()
     assert header.endswith(",netns,netns_name,place") and any(
