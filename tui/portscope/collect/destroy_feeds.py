@@ -14,9 +14,16 @@ import errno
 import selectors
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from portscope.collect.destroyed import DestroyFeed, EventsLost
-from portscope.collect.namespaces import NETNS_DIR, PROC_ROOT, Inventory, Namespace
+from portscope.collect.namespaces import (
+    NETNS_DIR,
+    PROC_ROOT,
+    Inventory,
+    Namespace,
+    NamespaceKind,
+)
 from portscope.collect.netlink import Ended, NetlinkUnavailable
 from portscope.collect.nshandle import run_inside
 from portscope.collect.setns import NamespaceGone
@@ -41,8 +48,10 @@ class Heard:
 
 
 def namespace_of(info: NamespaceInfo) -> Namespace:
-    """A poll's namespace as discovery had it, for its ways in (`Inventory.entry_paths`)."""
-    return Namespace(info.inode, info.name, "process", info.pids, info.aliases)
+    """A poll's namespace as discovery had it, for its ways in (`Inventory.entry_paths`:
+    its `ip netns` names, which a poll keeps as aliases, then its processes)."""
+    kind = cast(NamespaceKind, info.kind)
+    return Namespace(info.inode, info.name, kind, info.pids, info.aliases)
 
 
 class NamespaceFeeds:
