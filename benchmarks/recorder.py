@@ -135,6 +135,8 @@ def load(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
          f"{made['made']:,}", "-", "-"),
         ("  recorded (rows for them)", f"{recorded:,} ({rows - recorded} other rows)",
          "all", "met" if recorded == made["made"] else "MISSED"),
+        ("  the kernel dropped socket-end events (the recorder said)",
+         "yes" if "the kernel dropped socket-end events" in said else "no", "no", "-"),
         ("recorder CPU over the workload", f"{100 * cpu / wall:.1f} % of a core", "≤ 15 %",
          "met" if 100 * cpu / wall <= 15 else "MISSED"),
         ("database growth per million connections",

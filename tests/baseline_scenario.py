@@ -9,6 +9,7 @@ and records its exit status and output; one JSON document on stdout.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def main() -> None:
     steps: dict[str, object] = {
         "kept_port": kept.getsockname()[1],
         "comm": Path("/proc/self/comm").read_text().strip(),
+        "netns": f"netns:{os.readlink('/proc/self/ns/net')[5:-1]}",
     }
     steps["save"] = portscope("baseline", "save", baseline)
     steps["nothing_new"] = portscope("check", "--baseline", baseline)

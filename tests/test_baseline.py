@@ -42,7 +42,8 @@ class TestAgainstABaseline:
     def test_a_new_loopback_listener_is_a_warning_naming_it(self, steps: dict) -> None:
         done = steps["new_loopback"]
         assert done["exit"] == 1, done
-        where = f"tcp 127.0.0.1:{steps['loopback_port']} {steps['comm']} (loopback only)"
+        inside = f"in {steps['netns']}"
+        where = f"tcp 127.0.0.1:{steps['loopback_port']} {inside} {steps['comm']} (loopback only)"
         first, *details = done["stdout"].splitlines()
         assert first.startswith(f"PORTSCOPE WARNING - new listener {where}, not in the baseline")
         assert f"'new {where}'=1" in first and "new_listeners=1" in first
@@ -58,10 +59,13 @@ class TestAgainstABaseline:
             "port": steps["exposed_port"],
             "exposure": "all",
             "process": steps["comm"],
+            "netns": steps["netns"],
+            "place": None,
         }
         assert exposed in doc["baseline"]["new"] and len(doc["baseline"]["new"]) == 2
         text = steps["new_exposed_text"]["stdout"]
-        where = f"tcp 0.0.0.0:{steps['exposed_port']} {steps['comm']} (all interfaces)"
+        inside = f"in {steps['netns']}"
+        where = f"tcp 0.0.0.0:{steps['exposed_port']} {inside} {steps['comm']} (all interfaces)"
         assert text.startswith(f"PORTSCOPE CRITICAL - new listener {where}, not in the baseline")
         assert f"'new {where}'=1" in text.splitlines()[0]
         assert steps["diff_new"]["exit"] == 1
@@ -70,7 +74,8 @@ class TestAgainstABaseline:
     def test_a_listener_gone_from_the_baseline_is_a_warning(self, steps: dict) -> None:
         done = steps["missing"]
         assert done["exit"] == 1, done
-        where = f"tcp 127.0.0.1:{steps['kept_port']} {steps['comm']} (loopback only)"
+        inside = f"in {steps['netns']}"
+        where = f"tcp 127.0.0.1:{steps['kept_port']} {inside} {steps['comm']} (loopback only)"
         assert f"listener {where} from the baseline is gone" in done["stdout"]
         assert "missing_listeners=1" in done["stdout"].splitlines()[0]
 

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from history_rows import CURL, NGINX, connection, write_history
+from history_rows import CURL, NGINX, connection, old_history, write_history
 from portscope.history.database import open_for_writing
 from portscope.history.query import HistoryReader, matches
 from portscope.history.records import ClosedConnection, HistoryFilter, Who
 from portscope.history.retention import Limits, prune
-from portscope.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from portscope.history.store import Store
+from portscope.history.schema import SCHEMA_VERSION
 
 START = 1_800_000_000.0
 HOUR = 3600.0
@@ -124,20 +123,7 @@ def test_after_retention_the_hours_left_count_only_the_rows_left(tmp_path: Path)
 
 def schema_1_history(db: Path, rows: list[ClosedConnection]) -> None:
     """A history as a portscope of schema 1 wrote it: its tables, its store's writes."""
-    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute("PRAGMA journal_mode = WAL")
-    db.chmod(0o600)
-    store = Store(conn, db)
-    store.start_run(START - 1, 2.0, True, None)
-    from portscope.history.records import Batch
-
-    store.write(Batch(closed=tuple(rows)), START + 30 * HOUR, 0)
-    store.close()
+    old_history(db, 1, rows, START - 1)
 
 
 @pytest.mark.parametrize("count", [3000])

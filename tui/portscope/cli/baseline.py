@@ -126,14 +126,15 @@ def diff_history(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def live_snapshot() -> Snapshot | None:
-    """This machine's sockets now; None when the poll failed, which is said on stderr."""
+    """This machine's sockets now, of every network namespace when run in the host's
+    (`collect.default_scope`); None when the poll failed, which is said on stderr."""
     import sys
 
-    from portscope.collect import take_snapshot
+    from portscope.collect import default_scope, take_snapshot
     from portscope.failures import survived
 
     try:
-        return take_snapshot()
+        return take_snapshot(namespaces=default_scope())
     except Exception as exc:
         print(f"portscope: {survived('snapshot', exc).notice}", file=sys.stderr)
         return None

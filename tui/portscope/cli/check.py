@@ -116,7 +116,8 @@ def add_parser(commands: Any) -> None:
         metavar="FILE",
         type=Path,
         help="also compare the listeners with this baseline (`portscope baseline save`): "
-        "a new one exposed beyond loopback is CRITICAL, any other new or missing one WARNING",
+        "a new one exposed beyond loopback (and beyond its container's own network, for a "
+        "container's unpublished one) is CRITICAL, any other new or missing one WARNING",
     )
     parser.add_argument(
         "--retransmit-warning",

@@ -42,6 +42,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--process", metavar="NAME", help="the process name, exactly")
     parser.add_argument("--remote", type=remote, metavar="ADDR[:PORT]", help="the far end")
     parser.add_argument(
+        "--netns",
+        metavar="SELECTOR",
+        help="one network namespace: host, an `ip netns` or container name (as it was "
+        "when recorded), an inode or netns:INODE",
+    )
+    parser.add_argument(
         "--since", type=moment, metavar="DURATION|TIME", help="from (default: 24h ago)"
     )
     parser.add_argument("--until", type=moment, metavar="DURATION|TIME", help="to (default: now)")
@@ -74,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if since > until:
         raise UsageError("history: --since is after --until")
     address, remote_port = args.remote or (None, None)
-    wanted = HistoryFilter(since, until, args.port, args.process, address, remote_port)
+    wanted = HistoryFilter(
+        since, until, args.port, args.process, address, remote_port, args.netns or None
+    )
     database = args.db or default_db()
     try:
         reader = HistoryReader.open(database)

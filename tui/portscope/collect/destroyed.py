@@ -43,10 +43,11 @@ class EventsLost(Exception):
 
 
 class DestroyFeed:
-    """A socket on the destroy broadcasts of this network namespace.
+    """A socket on the destroy broadcasts of the network namespace it is made in.
 
     `receive` blocks for at most `timeout` seconds, so a thread reading it can be told
-    to stop; opening raises NetlinkUnavailable when the kernel or privileges refuse.
+    to stop (0: it never blocks, for a reader that waits on a selector); opening raises
+    NetlinkUnavailable when the kernel or privileges refuse.
     """
 
     def __init__(self, timeout: float = 0.5) -> None:
@@ -69,13 +70,17 @@ class DestroyFeed:
         list when none came within the timeout). EventsLost when the kernel dropped some."""
         try:
             buffer = self._conn.recv(READ_SIZE)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):
             return time.time(), []
         except OSError as exc:
             if exc.errno == errno.ENOBUFS:
                 raise EventsLost from None
             raise
         return time.time(), ended_sockets(buffer)
+
+    def fileno(self) -> int:
+        """For a selector waiting on several feeds (`destroy_feeds`)."""
+        return self._conn.fileno()
 
     def close(self) -> None:
         self._conn.close()

@@ -14,7 +14,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from portscope.collect.counters import CONNTRACK_COUNT, CONNTRACK_MAX, read_kernel_counters
 from portscope.collect.namespaces import Inventory, Namespace, link_inode
@@ -41,6 +43,7 @@ own namespace (under /proc) -> where the entering thread opens it."""
 INET_IN_USE = ("tcp_in_use", "tcp_time_wait", "udp_in_use", "tcp6_in_use", "udp6_in_use")
 """sockstat's per-namespace counts of every socket a sock_diag dump returns."""
 READ_CHUNK = 1 << 16
+T = TypeVar("T")
 
 
 @dataclass
@@ -114,20 +117,26 @@ def open_inside(inode: int, proc_root: str = "/proc") -> NetnsHandle:
     return handle
 
 
-def open_handle(inventory: Inventory, namespace: Namespace) -> NetnsHandle:
-    """A handle on `namespace`, entered through the first of its files that still leads
-    to it. PermissionError when entering is refused (no CAP_SYS_ADMIN: an unprivileged
-    user); NamespaceGone when every way in has gone. Our own namespace needs no
-    entering, so an unprivileged user gets a handle on it too."""
-    proc = inventory.proc_root
-    if namespace.inode == link_inode(f"{proc}/thread-self/ns/net"):
-        return open_inside(namespace.inode, proc)
+def run_inside(inventory: Inventory, namespace: Namespace, job: Callable[[], T]) -> T:
+    """`job()` run inside `namespace`, entered through the first of its files that
+    still leads to it; what it opens there stays bound to it. PermissionError when
+    entering is refused (no CAP_SYS_ADMIN: an unprivileged user); NamespaceGone when
+    every way in has gone. Our own namespace needs no entering, so an unprivileged
+    user can run a job in it too."""
+    if namespace.inode == link_inode(f"{inventory.proc_root}/thread-self/ns/net"):
+        return job()
     for path in inventory.entry_paths(namespace):
         try:
-            return run_in_netns(path, lambda: open_inside(namespace.inode, proc), namespace.inode)
+            return run_in_netns(path, job, namespace.inode)
         except NamespaceGone:
             continue
         except OSError as exc:
             if exc.errno != errno.ESRCH:
                 raise
     raise NamespaceGone(errno.ENOENT, f"network namespace {namespace.name}: no way in left")
+
+
+def open_handle(inventory: Inventory, namespace: Namespace) -> NetnsHandle:
+    """A handle on `namespace` (see `run_inside` for what it raises)."""
+    proc = inventory.proc_root
+    return run_inside(inventory, namespace, lambda: open_inside(namespace.inode, proc))

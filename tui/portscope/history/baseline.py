@@ -1,7 +1,8 @@
 """Baselines: the set of listeners a machine should have, saved, read and compared.
 
-`portscope baseline save` writes the listeners of one poll (`ListenerId`s: proto,
-family, bind address, port, process) with their exposure; `portscope diff` and
+`portscope baseline save` writes the listeners of one poll of every network namespace
+(`ListenerId`s: proto, family, bind address, port, process, namespace) with their
+exposure and container or unit; `portscope diff` and
 `portscope check --baseline` compare a later poll with it. A listener is new when
 nothing in the baseline matches it and missing when nothing now matches a baseline
 entry (a process not known on one side matches any, see `ListenerId.matches`).
@@ -16,12 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from portscope.files import read_small_file
-from portscope.history.listeners import ListenerId, listener_id
+from portscope.history.listeners import HOST, ListenerId, listener_id
 from portscope.history.paths import DB_NAME, default_db
 from portscope.history.records import ListenerEvent
 from portscope.model import Snapshot
 
-SCHEMA = "portscope.baseline/1"
+SCHEMA = "portscope.baseline/2"
+READABLE = (SCHEMA, "portscope.baseline/1")
+"""/1 named no namespace: it was taken in the host's (`listeners.HOST`)."""
 BASELINE_NAME = "baseline.json"
 MAX_BYTES = 4 << 20
 """A baseline is a list of listeners: a file larger than this is not one."""
@@ -56,13 +59,12 @@ def default_baseline() -> Path:
 
 def listeners_of(snapshot: Snapshot) -> tuple[ListenerId, ...]:
     """The snapshot's listeners, each kind once, in order."""
-    ephemeral = snapshot.ephemeral_range
-    return tuple(sorted({listener_id(s, ephemeral) for s in snapshot.listeners}, key=sort_key))
+    return tuple(sorted({listener_id(s, snapshot) for s in snapshot.listeners}, key=sort_key))
 
 
 def sort_key(identity: ListenerId) -> tuple[object, ...]:
-    return (identity.proto, identity.family, identity.address, identity.port or 0,
-            identity.process or "")  # fmt: skip
+    return (identity.netns != HOST, identity.netns, identity.proto, identity.family,
+            identity.address, identity.port or 0, identity.process or "")  # fmt: skip
 
 
 def baseline_of(snapshot: Snapshot) -> Baseline:
@@ -90,6 +92,8 @@ def listener_entry(identity: ListenerId) -> dict[str, object]:
         "port": identity.port,
         "exposure": identity.exposure,
         "process": identity.process,
+        "netns": identity.netns,
+        "place": identity.place,
     }
 
 
@@ -103,7 +107,7 @@ def read_baseline(path: Path) -> Baseline:
         raise BaselineRefused(f"{path} is larger than a baseline can be")
     try:
         doc = json.loads(raw.decode("utf-8"))
-        if doc.get("schema") != SCHEMA:
+        if doc.get("schema") not in READABLE:
             raise BaselineRefused(f"{path} is not a {SCHEMA} document")
         listeners = tuple(entry_of(entry) for entry in doc["listeners"])
         saved_at = datetime.fromisoformat(str(doc.get("saved_at"))).timestamp()
@@ -117,13 +121,16 @@ def read_baseline(path: Path) -> Baseline:
 def entry_of(entry: dict[str, object]) -> ListenerId:
     proto, family, address = entry["proto"], entry["family"], entry["address"]
     port, process = entry.get("port"), entry.get("process")
+    netns, exposure, place = entry.get("netns", HOST), entry.get("exposure", ""), entry.get("place")
     if proto not in ("tcp", "udp") or family not in ("ipv4", "ipv6"):
         raise ValueError("proto or family")
     if not isinstance(address, str) or not (port is None or isinstance(port, int)):
         raise ValueError("address or port")
-    if not (process is None or isinstance(process, str)):
-        raise ValueError("process")
-    return ListenerId(str(proto), str(family), address, port, process)
+    if not all(value is None or isinstance(value, str) for value in (process, place)):
+        raise ValueError("process or place")
+    if not (isinstance(netns, str) and isinstance(exposure, str)):
+        raise ValueError("netns or exposure")
+    return ListenerId(str(proto), str(family), address, port, process, netns, exposure, place)
 
 
 def compare(baseline: Iterable[ListenerId], now: Iterable[ListenerId]) -> ListenerDiff:
@@ -155,7 +162,7 @@ def fold(events: Iterable[ListenerEvent]) -> Changes:
     last: dict[tuple[object, ...], ListenerEvent] = {}
     for event in events:
         key = (event.proto, event.family, event.address, event.port,
-               event.owner.process if event.owner else None)  # fmt: skip
+               event.owner.process if event.owner else None, event.netns_name or HOST)  # fmt: skip
         first.setdefault(key, event)
         last[key] = event
     appeared, gone, both = [], [], []

@@ -38,8 +38,8 @@ from portscope.history.records import (
     Who,
     Window,
 )
-from portscope.history.schema import HOUR_MS, HOURLY_SCHEMA, version_of
-from portscope.model import endpoint
+from portscope.history.schema import HOUR_MS, HOURLY_SCHEMA, NETNS_SCHEMA, version_of
+from portscope.model import NETNS_PREFIX, endpoint
 
 SLACK_MS = 600_000
 """How much earlier than the rows written before it a row's close may be: the recorder
@@ -50,11 +50,20 @@ TOP = 10
 CONNECTION_COLUMNS = """c.closed, c.ended, c.proto, c.family, c.local_address, c.local_port,
     c.remote_address, c.remote_port, c.accepted, c.opened, c.state, c.lifetime, c.bound,
     c.sent, c.received, c.uid, w.pid, w.process, w.user, c.owner_from,
-    p.pid, p.process, p.user"""
+    p.pid, p.process, p.user, w.place, p.place, n.inode, n.name"""
 CONNECTION_JOINS = """FROM connections c LEFT JOIN owners w ON w.id = c.owner
-    LEFT JOIN owners p ON p.id = c.peer"""
+    LEFT JOIN owners p ON p.id = c.peer LEFT JOIN namespaces n ON n.id = c.netns"""
 LISTENER_COLUMNS = """e.at, e.change, e.proto, e.family, e.address, e.port, e.exposure, e.uid,
-    e.while_stopped, w.pid, w.process, w.user"""
+    e.while_stopped, w.pid, w.process, w.user, w.place, n.inode, n.name"""
+LISTENER_JOINS = """FROM listener_events e LEFT JOIN owners w ON w.id = e.owner
+    LEFT JOIN namespaces n ON n.id = e.netns"""
+BEFORE_NETNS = {
+    "w.place": "NULL", "p.place": "NULL", "n.inode": "NULL", "n.name": "NULL",
+    " LEFT JOIN namespaces n ON n.id = c.netns": "",
+    "\n    LEFT JOIN namespaces n ON n.id = e.netns": "",
+}  # fmt: skip
+"""How a query reads a database of schema 2 or older, which no recorder has migrated
+yet: without namespaces, owners without places."""
 DESTINATION = (
     "CASE WHEN c.accepted THEN NULL ELSE c.remote_address END, "
     "CASE WHEN c.accepted THEN NULL ELSE c.remote_port END"
@@ -72,8 +81,19 @@ Group = tuple["int | None", "str | None", "int | None", int]
 """(owner id, destination address, destination port, connections)."""
 
 
-def who(pid: int | None, process: str | None, user: str | None) -> Who | None:
-    return None if pid is None and process is None and user is None else Who(pid, process, user)
+def who(
+    pid: int | None, process: str | None, user: str | None, place: str | None = None
+) -> Who | None:
+    if pid is None and process is None and user is None:
+        return None
+    return Who(pid, process, user, place)
+
+
+def before_netns(sql: str) -> str:
+    """`sql` for a database from before schema 3 (see `BEFORE_NETNS`)."""
+    for new, old in BEFORE_NETNS.items():
+        sql = sql.replace(new, old)
+    return sql
 
 
 def closed_connection(row: Sequence[object]) -> ClosedConnection:
@@ -82,8 +102,8 @@ def closed_connection(row: Sequence[object]) -> ClosedConnection:
         proto=r[2], family=r[3], local_address=r[4], local_port=r[5], remote_address=r[6],
         remote_port=r[7], closed=r[0] / 1000, ended=r[1], accepted=bool(r[8]),
         opened=seconds(r[9]), state=r[10], lifetime=seconds(r[11]), bound=r[12], sent=r[13],
-        received=r[14], uid=r[15], owner=who(r[16], r[17], r[18]), owner_from=r[19],
-        peer=who(r[20], r[21], r[22]),
+        received=r[14], uid=r[15], owner=who(r[16], r[17], r[18], r[23]), owner_from=r[19],
+        peer=who(r[20], r[21], r[22], r[24]), netns=r[25], netns_name=r[26],
     )  # fmt: skip
 
 
@@ -91,7 +111,8 @@ def listener_event(row: Sequence[object]) -> ListenerEvent:
     r: list = list(row)
     return ListenerEvent(
         at=r[0] / 1000, change=r[1], proto=r[2], family=r[3], address=r[4], port=r[5],
-        exposure=r[6], uid=r[7], while_stopped=bool(r[8]), owner=who(r[9], r[10], r[11]),
+        exposure=r[6], uid=r[7], while_stopped=bool(r[8]), owner=who(r[9], r[10], r[11], r[12]),
+        netns=r[13], netns_name=r[14],
     )  # fmt: skip
 
 
@@ -142,6 +163,8 @@ def matches(wanted: HistoryFilter, c: ClosedConnection) -> bool:
         return False
     if wanted.remote_port is not None and c.remote_port != wanted.remote_port:
         return False
+    if not wanted.in_netns(c.netns, c.netns_name):
+        return False
     spelled = mapped_spellings(wanted.remote_address) if wanted.remote_address else None
     return spelled is None or c.remote_address in spelled
 
@@ -154,6 +177,8 @@ def listener_matches(wanted: HistoryFilter, e: ListenerEvent) -> bool:
         return False
     if wanted.port is not None and e.port != wanted.port:
         return False
+    if not wanted.in_netns(e.netns, e.netns_name):
+        return False
     return wanted.process is None or (e.owner is not None and e.owner.process == wanted.process)
 
 
@@ -163,9 +188,12 @@ class HistoryReader:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.hourly = version_of(conn) >= HOURLY_SCHEMA
+        version = version_of(conn)
+        self.hourly = version >= HOURLY_SCHEMA
         """Whether `connection_hours` is there: a database of schema 1 that no recorder
         has migrated yet is read row by row (as correct, slower)."""
+        self.namespaced = version >= NETNS_SCHEMA
+        """Whether rows name their namespace (`BEFORE_NETNS`)."""
         self._first_ids: dict[int, int] = {}
 
     @classmethod
@@ -199,7 +227,8 @@ class HistoryReader:
         last = None
         if newest:
             row = self.conn.execute(
-                f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE c.id = ?", (newest,)
+                self._sql(f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE c.id = ?"),
+                (newest,),
             ).fetchone()
             last = closed_connection(row)
         groups = self._groups(HistoryFilter(span.since, span.until, port=port))
@@ -247,8 +276,10 @@ class HistoryReader:
                 value for _side in PORT_SIDES for value in (wanted.port, low, high, *args, limit)
             )
         rows = self.conn.execute(
-            f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE {chosen} "
-            "ORDER BY c.id DESC LIMIT ?",
+            self._sql(
+                f"SELECT {CONNECTION_COLUMNS} {CONNECTION_JOINS} WHERE {chosen} "
+                "ORDER BY c.id DESC LIMIT ?"
+            ),
             (*chosen_args, limit),
         ).fetchall()
         return tuple(map(closed_connection, rows))
@@ -259,7 +290,8 @@ class HistoryReader:
         process), the rest from the rows."""
         low, high = self._id_range(wanted.since, wanted.until)
         hours = None
-        if self.hourly and wanted.remote_address is None and wanted.remote_port is None:
+        asks_rows = (wanted.remote_address, wanted.remote_port, wanted.netns) != (None, None, None)
+        if self.hourly and not asks_rows:
             hours = self._whole_hours(wanted.since, wanted.until)
         if hours is None:
             return self._row_groups(wanted, [(low, high)], [(low, high)], None)
@@ -352,8 +384,10 @@ class HistoryReader:
     def listener_changes(self, since: float, until: float) -> tuple[ListenerEvent, ...]:
         """Every listener event in the window, oldest first."""
         rows = self.conn.execute(
-            f"SELECT {LISTENER_COLUMNS} FROM listener_events e "
-            "LEFT JOIN owners w ON w.id = e.owner WHERE e.at >= ? AND e.at <= ? ORDER BY e.id",
+            self._sql(
+                f"SELECT {LISTENER_COLUMNS} {LISTENER_JOINS} WHERE e.at >= ? AND e.at <= ? "
+                "ORDER BY e.id"
+            ),
             (ms(since), ms(until)),
         ).fetchall()
         return tuple(map(listener_event, rows))
@@ -369,10 +403,15 @@ class HistoryReader:
         if wanted.process is not None:
             where.append("w.process = ?")
             args.append(wanted.process)
+        if wanted.netns is not None:
+            clause, values = self._netns_clause("e", wanted.netns)
+            where.append(clause)
+            args += values
         rows = self.conn.execute(
-            f"SELECT {LISTENER_COLUMNS} FROM listener_events e "
-            f"LEFT JOIN owners w ON w.id = e.owner WHERE {' AND '.join(where)} "
-            "ORDER BY e.id DESC LIMIT ?",
+            self._sql(
+                f"SELECT {LISTENER_COLUMNS} {LISTENER_JOINS} WHERE {' AND '.join(where)} "
+                "ORDER BY e.id DESC LIMIT ?"
+            ),
             (*args, limit),
         ).fetchall()
         return tuple(map(listener_event, rows))
@@ -402,7 +441,26 @@ class HistoryReader:
         if wanted.remote_port is not None:
             where.append("c.remote_port = ?")
             args.append(wanted.remote_port)
+        if wanted.netns is not None:
+            clause, values = self._netns_clause("c", wanted.netns)
+            where.append(clause)
+            args += values
         return " AND ".join(where), tuple(args)
+
+    def _netns_clause(self, table: str, selector: str) -> tuple[str, list[object]]:
+        """Rows of `table` (its alias) in the namespace `selector` names: by the name it
+        had, or by inode; none before schema 3, whose rows name no namespace."""
+        if not self.namespaced:
+            return "0", []
+        number = selector.removeprefix(NETNS_PREFIX)
+        inode = int(number) if number.isdigit() else -1
+        return (
+            f"{table}.netns IN (SELECT id FROM namespaces WHERE name = ? OR inode = ?)",
+            [selector, inode],
+        )
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.namespaced else before_netns(sql)
 
 
 def port_histories(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from portscope.model import Family, Proto, endpoint
+from portscope.model import Family, Proto, endpoint, names_namespace
 
 Ending = Literal["kernel", "poll", "unseen"]
 """How the end was seen: the kernel's destroy broadcast (exact time, final bytes); a poll
@@ -33,6 +33,8 @@ class Who:
     pid: int | None
     process: str | None
     user: str | None
+    place: str | None = None
+    """The container (by name) or systemd unit it ran in, where known."""
 
     @property
     def label(self) -> str:
@@ -74,6 +76,10 @@ class ClosedConnection:
     owner: Who | None = None
     owner_from: OwnerSource | None = None
     peer: Who | None = None
+    netns: int | None = None
+    """The inode of the network namespace it lived in (None: recorded before schema 3)."""
+    netns_name: str | None = None
+    """That namespace's name when it ended: `host`, an `ip netns` or container name."""
 
     @property
     def remote(self) -> str:
@@ -101,6 +107,9 @@ class ListenerEvent:
     uid: int | None = None
     while_stopped: bool = False
     """Seen only by comparing with the last run: it changed while no recorder watched."""
+    netns: int | None = None
+    netns_name: str | None = None
+    """Its network namespace's inode and name, as for `ClosedConnection`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,15 @@ class HistoryFilter:
     process: str | None = None
     remote_address: str | None = None
     remote_port: int | None = None
+    netns: str | None = None
+    """A network namespace by name, inode or `netns:<inode>` (see `model.names_namespace`);
+    rows from before schema 3 name none, so match none."""
+
+    def in_netns(self, inode: int | None, name: str | None) -> bool:
+        """Whether a record of namespace `inode`, named `name` then, passes `netns`."""
+        if self.netns is None:
+            return True
+        return inode is not None and names_namespace(self.netns, inode, (name or "",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +207,8 @@ class OpenConnection:
     state: str | None = None
     uid: int | None = None
     owner: Who | None = None
+    netns: int | None = None
+    netns_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

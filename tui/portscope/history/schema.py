@@ -19,6 +19,10 @@ partial hours, and the few rows where the port is the client's end, from the row
 port indexes carry `accepted` so each side of a port is its own range, in id order.
 Retention deletes rows, not hours: an hour is only counted whole when every row that
 was deleted closed before it (`query`), and hours before the oldest row go.
+
+Schema 3 names each row's network namespace (`namespaces`: an inode and the name it
+had, one row per pair, so a row holds a small id; NULL in rows from before) and each
+owner's container or unit (`owners.place`).
 Times are integer milliseconds since the epoch.
 """
 
@@ -144,10 +148,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ROLLUP_BACKFILL,
         ROLLUP_TRIGGER,
     ),
+    (
+        """CREATE TABLE namespaces (
+            id INTEGER PRIMARY KEY,
+            inode INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            UNIQUE (inode, name)
+        )""",
+        "CREATE INDEX namespaces_name ON namespaces(name)",
+        "ALTER TABLE connections ADD COLUMN netns INTEGER",
+        "ALTER TABLE open_connections ADD COLUMN netns INTEGER",
+        "ALTER TABLE listener_events ADD COLUMN netns INTEGER",
+        "ALTER TABLE owners ADD COLUMN place TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 HOURLY_SCHEMA = 2
 """The first schema with `connection_hours`."""
+NETNS_SCHEMA = 3
+"""The first schema whose rows name their network namespace and their owner's place."""
 
 
 def final_indexes() -> tuple[str, ...]:

@@ -10,6 +10,9 @@ reports every end, with its bytes, but names no owner. The ledger joins them by
   in TIME_WAIT (the kernel's remnant after its owner closed it);
 - an end no poll saw is a connection shorter than a poll: no process is known, but an
   accepted one names the listener's process;
+- each network namespace has its own addresses and ports, so a connection is known by
+  its namespace's inode with its 4-tuple, and two namespaces' 0.0.0.0:8080 are two
+  listeners; the kernel's ends come from a feed in each namespace, which says whose;
 - every end waits `GRACE` seconds before it is written: for the kernel's word on an end
   a poll found (the broadcast can arrive after the poll that missed the socket), for a
   poll still on its way that saw the socket alive, and for the other end of a
@@ -23,14 +26,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from portscope.addresses import is_loopback, plain_address
 from portscope.collect.netlink import Ended
 from portscope.delta import Delta
-from portscope.exposure import WILDCARDS, exposure_of
-from portscope.history.listeners import ListenerId, listener_id
+from portscope.exposure import WILDCARDS
+from portscope.history.listeners import HOST, ListenerId, listener_id
 from portscope.history.records import (
     Batch,
     Bound,
@@ -57,17 +60,22 @@ from portscope.model import (
 GRACE = 2.0
 """Seconds an end waits for its other witness or its other end (see the module)."""
 
-ConnKey = tuple[Proto, Family, str, int, str, int]
-"""(proto, family, local address, local port, remote address, remote port)."""
+NAMES_KEPT = 600.0
+"""Seconds a namespace's name is remembered after the last poll that listed it: its
+last ends may come after it is gone."""
+
+ConnKey = tuple[Proto, Family, str, int, str, int, int]
+"""(proto, family, local address, local port, remote address, remote port, netns)."""
 
 
 def mirror(key: ConnKey) -> ConnKey:
-    proto, family, local, local_port, remote, remote_port = key
-    return (proto, family, remote, remote_port, local, local_port)
+    """The other end's key, in the same namespace (a loopback peer is always there)."""
+    proto, family, local, local_port, remote, remote_port, netns = key
+    return (proto, family, remote, remote_port, local, local_port, netns)
 
 
 def who(owner: Owner | None) -> Who | None:
-    return None if owner is None else Who(owner.pid, owner.name, owner.user)
+    return None if owner is None else Who(owner.pid, owner.name, owner.user, owner.where)
 
 
 @dataclass(slots=True)
@@ -128,9 +136,16 @@ class Ledger:
         new connection, nor is a poll taken before the end. Kept until two polls later."""
         self._listeners: dict[SocketKey, tuple[ListenerId, Socket]] = {}
         self._present: Counter[ListenerId] = Counter()
-        self._by_port: dict[tuple[str, int], list[Socket]] = {}
+        self._by_port: dict[tuple[str, int, int], list[Socket]] = {}
+        """Listeners by (proto, port, netns)."""
+        self._names: dict[int, tuple[str, float]] = {}
+        """Namespace inode -> its name at the last poll that listed it, and when."""
+        self._home = 0
+        """The namespace the polls are taken in, whose addresses `_local` holds."""
         self._local: set[str] = set()
         self._ephemeral: EphemeralRange | None = None
+        self._ranges: Mapping[int, EphemeralRange] = {}
+        """Each namespace's own range, where the poll read one (`Snapshot.ranges`)."""
         self._polls: list[float] = []
         self._settled: list[ClosedConnection] = []
         self._events: list[ListenerEvent] = []
@@ -154,6 +169,10 @@ class Ledger:
             plain_address(a) for i in snapshot.interfaces.interfaces for a in i.addresses
         }
         self._ephemeral = snapshot.ephemeral_range
+        self._ranges = snapshot.ranges
+        self._home = snapshot.home
+        self._names.update((ns.inode, (ns.name, at)) for ns in snapshot.namespaces)
+        self._names = {i: seen for i, seen in self._names.items() if seen[1] >= at - NAMES_KEPT}
         self._follow_listeners(snapshot, delta, at, first)
         for sock in delta.removed:
             if not sock.is_listener:
@@ -168,8 +187,14 @@ class Ledger:
         if first:
             self._close_unseen(at)
 
-    def ended(self, at: float, ends: Iterable[Ended]) -> None:
-        """Sockets the kernel destroyed, as its broadcast reported them at `at`."""
+    def netns_name(self, netns: int) -> str:
+        """Namespace `netns`'s name as the polls last had it (`netns:<inode>` if none did)."""
+        known = self._names.get(netns)
+        return known[0] if known is not None else Snapshot.unnamed(netns)
+
+    def ended(self, at: float, ends: Iterable[Ended], netns: int = 0) -> None:
+        """Sockets the kernel destroyed in namespace `netns`, as its broadcast there
+        reported them at `at`."""
         for end in ends:
             raw = end.socket
             if not raw.remote_port or raw.remote_address is None:
@@ -177,7 +202,7 @@ class Ledger:
                 continue
             key: ConnKey = (
                 raw.proto, raw.family, raw.local_address, raw.local_port,
-                raw.remote_address, raw.remote_port,
+                raw.remote_address, raw.remote_port, netns,
             )  # fmt: skip
             closing = self._closing.get(key)
             if closing is not None and closing.ended == "poll":
@@ -191,8 +216,8 @@ class Ledger:
                     key, live, at, "kernel", live.state, end.bytes_acked, end.bytes_received
                 )
                 continue
-            accepted = (raw.proto, raw.local_port) in self._by_port
-            listener = self._listener_owner(raw.proto, raw.local_address, raw.local_port)
+            accepted = (raw.proto, raw.local_port, netns) in self._by_port
+            listener = self._listener_owner(raw.proto, raw.local_address, raw.local_port, netns)
             last = self.last_poll
             self._wait(
                 Closing(
@@ -278,7 +303,8 @@ class Ledger:
         self._opened.append(
             OpenConnection(
                 live.id, live.opened, sock.proto, sock.family, key[2], key[3], key[4], key[5],
-                live.accepted, sock.state, sock.uid, who(sock.owner),
+                live.accepted, sock.state, sock.uid, who(sock.owner), sock.netns,
+                snapshot.namespace_name(sock.netns),
             )
         )  # fmt: skip
 
@@ -354,24 +380,24 @@ class Ledger:
                 sent, received = other.received, other.sent
         else:
             peer = self._peer_of(end)
-        proto, family, local, local_port, remote, remote_port = end.key
+        proto, family, local, local_port, remote, remote_port, netns = end.key
         return ClosedConnection(
             proto=proto, family=family, local_address=local, local_port=local_port,
             remote_address=remote, remote_port=remote_port, closed=end.closed, ended=end.ended,
             accepted=end.accepted, opened=end.opened, state=end.state, lifetime=end.lifetime,
             bound=end.bound, sent=sent, received=received, uid=end.uid, owner=end.owner,
-            owner_from=end.owner_from, peer=peer,
+            owner_from=end.owner_from, peer=peer, netns=netns, netns_name=self.netns_name(netns),
         )  # fmt: skip
 
     def _recheck_accepted(self, end: Closing) -> None:
         """An end only the kernel saw was judged when it came; a listener a poll has
         found since on its port makes it accepted (the listener's process named)."""
-        port = (end.key[0], end.key[3])
+        port = (end.key[0], end.key[3], end.key[6])
         if end.accepted or end.opened is not None or port not in self._by_port:
             return
         end.accepted = True
         if end.owner is None:
-            listener = self._listener_owner(end.key[0], end.key[2], end.key[3])
+            listener = self._listener_owner(end.key[0], end.key[2], end.key[3], end.key[6])
             end.owner, end.owner_from = who(listener), "listener" if listener else None
 
     def _dialled(self, end: Closing) -> bool:
@@ -380,24 +406,28 @@ class Ledger:
         port of the ephemeral range."""
         if end.accepted:
             return False
-        return self._ephemeral is None or end.key[3] in self._ephemeral
+        lent = self._ranges.get(end.key[6], self._ephemeral)
+        return lent is None or end.key[3] in lent
 
     def _peer_of(self, end: Closing) -> Who | None:
         """The local process at the other end of a connection that dialled this machine:
         the other end's holder if a poll knows it, else the listener's."""
         if end.accepted:
             return None
-        _proto, _family, _local, _port, remote, remote_port = end.key
-        if not (is_loopback(remote) or plain_address(remote) in self._local):
+        proto, _family, _local, _port, remote, remote_port, netns = end.key
+        # the addresses of the polls' own namespace are known; elsewhere, only loopback
+        home = netns == self._home and plain_address(remote) in self._local
+        if not (is_loopback(remote) or home):
             return None
         live = self._live.get(mirror(end.key))
         if live is not None and live.owner is not None:
             return who(live.owner)
-        return who(self._listener_owner(end.key[0], remote, remote_port))
+        return who(self._listener_owner(proto, remote, remote_port, netns))
 
-    def _listener_owner(self, proto: str, address: str, port: int) -> Owner | None:
-        """Who listens where a connection to (`address`, `port`) would be accepted."""
-        candidates = self._by_port.get((proto, port), [])
+    def _listener_owner(self, proto: str, address: str, port: int, netns: int) -> Owner | None:
+        """Who listens in namespace `netns` where a connection to (`address`, `port`)
+        would be accepted."""
+        candidates = self._by_port.get((proto, port, netns), [])
         wanted = plain_address(address)
         for sock in candidates:
             if plain_address(sock.local_address) == wanted and sock.owner is not None:
@@ -412,7 +442,6 @@ class Ledger:
 
     def _follow_listeners(self, snapshot: Snapshot, delta: Delta, at: float, first: bool) -> None:
         """Listener events for what appeared and went (per `ListenerId`)."""
-        ephemeral = snapshot.ephemeral_range
         for sock in delta.removed:
             held = self._listeners.pop(sock.key, None) if sock.is_listener else None
             if held is not None:
@@ -420,7 +449,7 @@ class Ledger:
         for sock in (*delta.replaced, *delta.changed, *delta.added):
             if not sock.is_listener:
                 continue
-            identity = listener_id(sock, ephemeral)
+            identity = listener_id(sock, snapshot)
             held = self._listeners.pop(sock.key, None)
             self._listeners[sock.key] = (identity, sock)
             if held is not None and held[0] == identity:
@@ -430,9 +459,9 @@ class Ledger:
             self._present[identity] += 1
             if self._present[identity] == 1 and not first:
                 self._event(identity, sock, at, "appeared")
-        by_port: dict[tuple[str, int], list[Socket]] = {}
+        by_port: dict[tuple[str, int, int], list[Socket]] = {}
         for _identity, sock in self._listeners.values():
-            by_port.setdefault((sock.proto, sock.local_port), []).append(sock)
+            by_port.setdefault((sock.proto, sock.local_port, sock.netns), []).append(sock)
         self._by_port = by_port
         if first:
             self._compare_with_last_run(at)
@@ -465,7 +494,8 @@ class Ledger:
         self._events.append(
             ListenerEvent(
                 at, change, sock.proto, sock.family, sock.local_address, identity.port,
-                exposure_of(sock.local_address), who(sock.owner), sock.uid, while_stopped,
+                identity.exposure, who(sock.owner), sock.uid, while_stopped, sock.netns,
+                identity.netns,
             )
         )  # fmt: skip
 
@@ -473,14 +503,19 @@ class Ledger:
 def connection_key(sock: Socket) -> ConnKey:
     return (
         sock.proto, sock.family, sock.local_address, sock.local_port,
-        sock.remote_address or "", sock.remote_port or 0,
+        sock.remote_address or "", sock.remote_port or 0, sock.netns,
     )  # fmt: skip
 
 
 def key_of_open(o: OpenConnection) -> ConnKey:
-    return (o.proto, o.family, o.local_address, o.local_port, o.remote_address, o.remote_port)
+    return (o.proto, o.family, o.local_address, o.local_port, o.remote_address, o.remote_port,
+            o.netns or 0)  # fmt: skip
 
 
 def identity_of(event: ListenerEvent) -> ListenerId:
+    """The listener an event is about; one recorded before schema 3 was the host's."""
     process = event.owner.process if event.owner else None
-    return ListenerId(event.proto, event.family, event.address, event.port, process)
+    return ListenerId(
+        event.proto, event.family, event.address, event.port, process,
+        event.netns_name or HOST, event.exposure,
+    )  # fmt: skip

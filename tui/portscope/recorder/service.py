@@ -3,7 +3,11 @@
 Three threads, none waiting on another: the event loop runs the poller (whose
 subscriber only enqueues), a reader thread takes the kernel's destroy broadcasts where
 the kernel lets this process join them, and the writer thread (`writer`) owns the ledger
-and the database. SIGTERM, SIGINT and SIGHUP end the run cleanly: the writer writes
+and the database. Run in the host's network namespace, the poller reads every one
+(`collect.default_scope`), and the reader hears the ends in each namespace a poll
+lists, through a feed made inside it (`collect.destroy_feeds`): the poller's subscriber
+hands it the namespaces, and it alone joins them, on helper threads of its own.
+SIGTERM, SIGINT and SIGHUP end the run cleanly: the writer writes
 everything still waiting and the run is marked stopped.
 """
 
@@ -18,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from portscope.collect import Collector
-from portscope.collect.destroyed import DestroyFeed, EventsLost
+from portscope.collect import Collector, default_scope, own_netns
+from portscope.collect.destroy_feeds import NamespaceFeeds
 from portscope.collect.netlink import NetlinkUnavailable
 from portscope.events import PollEvent, PollFailed, PollUpdate
 from portscope.failures import LOG
@@ -34,6 +38,8 @@ from portscope.recorder.writer import Writer
 RUN_FAILED = 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 WATCH_EVERY = 0.25
+RECEIVE_WAIT = 0.5
+"""Seconds the reader waits for ends before it looks at `stop` and the namespaces."""
 Say = Callable[[str], None]
 
 
@@ -46,12 +52,12 @@ class RecorderOptions:
     """Join the kernel's destroy broadcasts (False: `--polls-only`)."""
 
 
-def open_feed(wanted: bool) -> tuple[DestroyFeed | None, str | None]:
-    """The destroy broadcasts, or None and why not."""
+def open_feeds(wanted: bool, say: Say) -> tuple[NamespaceFeeds | None, str | None]:
+    """The destroy broadcasts (of our own namespace, to begin with), or None and why not."""
     if not wanted:
         return None, "--polls-only"
     try:
-        return DestroyFeed(), None
+        return NamespaceFeeds(own_netns(), say), None
     except NetlinkUnavailable as exc:
         return None, f"the kernel's socket-end events are not available: {exc.strerror or exc}"
 
@@ -72,24 +78,25 @@ class PollWatch:
         self.failing = isinstance(event, PollFailed)
 
 
-def read_ends(feed: DestroyFeed, writer: Writer, stop: threading.Event, say: Say) -> None:
-    """The reader thread: every buffer of ends to the writer's inbox, until `stop`."""
+def read_ends(feeds: NamespaceFeeds, writer: Writer, stop: threading.Event, say: Say) -> None:
+    """The reader thread: every buffer of ends, with its namespace, to the writer's
+    inbox, until `stop`."""
     behind = False
     while not stop.is_set():
-        try:
-            at, ends = feed.receive()
-        except EventsLost:
-            if not behind:
+        for heard in feeds.receive(RECEIVE_WAIT):
+            if heard.lost and not behind:
                 say(
                     "the kernel dropped socket-end events (this reader fell behind): "
                     "connections that ended meanwhile are recorded only if a poll saw them"
                 )
-            behind = True
-            continue
-        except OSError as exc:
-            say(f"the kernel's socket-end events stopped ({exc.strerror or exc}); polls go on")
-            return
-        writer.on_ended(at, ends)
+                behind = True
+            elif heard.failed is not None:
+                say(
+                    f"the kernel's socket-end events of {feeds.name(heard.netns)} stopped "
+                    f"({heard.failed}); polls go on"
+                )
+            elif heard.ends:
+                writer.on_ended(heard.at, heard.ends, heard.netns)
 
 
 def record(options: RecorderOptions, say: Say) -> int:
@@ -110,12 +117,12 @@ def record(options: RecorderOptions, say: Say) -> int:
 
 
 def run_with(store: Store, options: RecorderOptions, say: Say) -> int:
-    feed, note = open_feed(options.kernel_events)
+    feeds, note = open_feeds(options.kernel_events, say)
     ledger = Ledger(store.recovered())
-    store.start_run(time.time(), options.interval, feed is not None, note)
+    store.start_run(time.time(), options.interval, feeds is not None, note)
     writer = Writer(store, ledger, options.limits, say)
     every = f"every {options.interval:g} s"
-    if feed is None:
+    if feeds is None:
         say(
             f"recording to {store.path}: polls {every} only ({note}); "
             "connections shorter than a poll are missed"
@@ -125,19 +132,19 @@ def run_with(store: Store, options: RecorderOptions, say: Say) -> int:
     stop = threading.Event()
     reader = None
     writer.start()
-    if feed is not None:
+    if feeds is not None:
         reader = threading.Thread(
-            target=read_ends, args=(feed, writer, stop, say), name="portscope-ends", daemon=True
+            target=read_ends, args=(feeds, writer, stop, say), name="portscope-ends", daemon=True
         )
         reader.start()
     try:
-        asyncio.run(poll_until_stopped(options.interval, writer, say))
+        asyncio.run(poll_until_stopped(options.interval, writer, feeds, say))
     finally:
         stop.set()
         if reader is not None:
             reader.join()
-        if feed is not None:
-            feed.close()
+        if feeds is not None:
+            feeds.close()
         writer.stop()
     if writer.failure is not None:
         say(writer.failure)
@@ -149,11 +156,27 @@ def run_with(store: Store, options: RecorderOptions, say: Say) -> int:
     return 0
 
 
-async def poll_until_stopped(interval: float, writer: Writer, say: Say) -> None:
-    """The shared poller, with the writer as its subscriber, until a stop signal or a
-    failed writer; says so once the first poll is in the database."""
-    poller = Poller(Collector().collect, interval, on_failure=lambda failure: say(failure.notice))
+def hand_namespaces(feeds: NamespaceFeeds) -> Callable[[PollEvent], None]:
+    """A poller subscriber that hands each poll's namespaces to the feeds' reader."""
+
+    def on_poll(event: PollEvent) -> None:
+        if isinstance(event, PollUpdate):
+            feeds.want(event.snapshot.namespaces)
+
+    return on_poll
+
+
+async def poll_until_stopped(
+    interval: float, writer: Writer, feeds: NamespaceFeeds | None, say: Say
+) -> None:
+    """The shared poller (of every namespace, when run in the host's), with the writer
+    as its subscriber, until a stop signal or a failed writer; says so once the first
+    poll is in the database."""
+    collector = Collector(namespaces=default_scope())
+    poller = Poller(collector.collect, interval, on_failure=lambda failure: say(failure.notice))
     poller.subscribe(writer.on_poll)
+    if feeds is not None:
+        poller.subscribe(hand_namespaces(feeds))
     poller.subscribe(PollWatch(say).on_poll)
     loop = asyncio.get_running_loop()
     for number in STOP_SIGNALS:

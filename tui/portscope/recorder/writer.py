@@ -81,10 +81,11 @@ class Writer(threading.Thread):
         if isinstance(event, PollUpdate):
             self.inbox.put(("poll", event.snapshot, event.delta))
 
-    def on_ended(self, at: float, ends: Sequence[Ended]) -> None:
-        """The destroy-event reader's: enqueue, never wait."""
+    def on_ended(self, at: float, ends: Sequence[Ended], netns: int = 0) -> None:
+        """The destroy-event reader's (ends heard in namespace `netns`): enqueue, never
+        wait."""
         if ends:
-            self.inbox.put(("ended", at, ends))
+            self.inbox.put(("ended", at, ends, netns))
 
     def stop(self) -> None:
         """Write everything still waiting (all grace cut short), then end the thread."""
@@ -133,7 +134,7 @@ class Writer(threading.Thread):
         if item[0] == "poll":
             self.ledger.poll(item[1], item[2])  # type: ignore[arg-type]
             return 1
-        self.ledger.ended(item[1], item[2])  # type: ignore[arg-type]
+        self.ledger.ended(item[1], item[2], item[3])  # type: ignore[arg-type]
         return 0
 
     def _flush(self, batch: Batch, now: float) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from portscope.exposure import exposure_label
 from portscope.history.baseline import Changes, ListenerDiff, listener_entry
-from portscope.history.listeners import ListenerId
+from portscope.history.listeners import HOST, ListenerId
 from portscope.history.records import ListenerEvent
 from portscope.model import proto_label
 from portscope.report.history import listener_record
@@ -24,8 +24,10 @@ def listener_label(identity: ListenerId) -> str:
 
 
 def event_label(event: ListenerEvent) -> str:
+    """`tcp 0.0.0.0:8080 in web nginx (container network only)`, as `listener_label`."""
     process = event.owner.process if event.owner and event.owner.process else "?"
-    where = f"{proto_label(event.proto, event.family)} {listener_where(event)}"
+    inside = f" in {event.netns_name}" if event.netns_name not in (None, HOST) else ""
+    where = f"{proto_label(event.proto, event.family)} {listener_where(event)}{inside}"
     return printable(f"{where} {process} ({exposure_label(event.exposure)})")
 
 

@@ -27,6 +27,9 @@ from portscope.report.health import (
 from portscope.sanitise import perf_label, plugin_text, printable
 
 SCHEMA = "portscope.check/1"
+UNEXPOSED = ("loopback", "container")
+"""Exposures a new listener may have without paging: loopback, and a container's
+unpublished one, which only the host and that container's network reach."""
 STATUS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 UNKNOWN = EXIT_CODES["UNKNOWN"]
@@ -104,7 +107,7 @@ def baseline_problems(diff: ListenerDiff) -> list[tuple[Level, str]]:
     a warning; each named."""
     found: list[tuple[Level, str]] = []
     for identity in diff.new:
-        level: Level = "warning" if identity.exposure == "loopback" else "critical"
+        level: Level = "warning" if identity.exposure in UNEXPOSED else "critical"
         found.append((level, f"new listener {listener_label(identity)}, not in the baseline"))
     for identity in diff.missing:
         found.append(("warning", f"listener {listener_label(identity)} from the baseline is gone"))

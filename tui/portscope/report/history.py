@@ -19,14 +19,14 @@ from portscope.history.records import (
 from portscope.report.snapshot import iso_utc
 from portscope.report.table import format_table
 from portscope.sanitise import csv_cell, printable
-from portscope.view.history import COLUMNS, UNKNOWN_NOTE, coverage_text, page_rows, stamp
+from portscope.view.history import UNKNOWN_NOTE, coverage_text, page_table, stamp
 
 SCHEMA = "portscope.history/1"
 CSV_FIELDS = (
     "time", "kind", "change", "proto", "family", "local_address", "local_port",
     "remote_address", "remote_port", "state", "opened", "lifetime_s", "lifetime_bound",
     "sent", "received", "accepted", "uid", "pid", "process", "user", "owner_from",
-    "peer_pid", "peer_process", "ended",
+    "peer_pid", "peer_process", "ended", "netns", "netns_name", "place",
 )  # fmt: skip
 
 
@@ -35,6 +35,7 @@ def who_record(who: Who | None) -> dict[str, Any]:
         "pid": who.pid if who else None,
         "process": who.process if who else None,
         "user": who.user if who else None,
+        "place": who.place if who else None,
     }
 
 
@@ -63,6 +64,8 @@ def connection_record(c: ClosedConnection) -> dict[str, Any]:
         **who_record(c.owner),
         "owner_from": c.owner_from,
         "peer": None if c.peer is None else who_record(c.peer),
+        "netns": c.netns,
+        "netns_name": c.netns_name,
     }
 
 
@@ -78,6 +81,8 @@ def listener_record(e: ListenerEvent) -> dict[str, Any]:
         "uid": e.uid,
         **who_record(e.owner),
         "while_stopped": e.while_stopped,
+        "netns": e.netns,
+        "netns_name": e.netns_name,
     }
 
 
@@ -117,6 +122,7 @@ def history_record(page: HistoryPage, database: Path) -> dict[str, Any]:
             "process": wanted.process,
             "remote_address": wanted.remote_address,
             "remote_port": wanted.remote_port,
+            "netns": wanted.netns,
         },
         "total": page.total,
         "connections": [connection_record(c) for c in page.connections],
@@ -148,9 +154,9 @@ def to_text(page: HistoryPage, database: Path) -> str:
     events = counted(len(page.listener_events), "listener event")
     head.append(f"{counted(page.total, 'connection')}{more}, {events}")
     lines = [printable(line) for line in head]
-    rows = page_rows(page)
+    titles, rows = page_table(page)
     if rows:
-        lines += ["", format_table(COLUMNS, rows)]
+        lines += ["", format_table(titles, rows)]
     counts = [
         counts_text("per process", page.by_process),
         counts_text("per destination", page.by_destination),

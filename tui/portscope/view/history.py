@@ -9,7 +9,7 @@ printable where it is shown (`report.table`, the card's `section`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from portscope.exposure import exposure_label
@@ -23,6 +23,9 @@ from portscope.history.records import (
 from portscope.model import endpoint, proto_label
 
 COLUMNS = ("TIME", "EVENT", "PROTO", "LOCAL", "REMOTE", "STATE", "FOR", "SENT", "RECV", "PROCESS")
+NETNS_TITLE = "NETNS"
+NETNS_AT = 3
+"""Where the namespace column stands (before LOCAL), when a page spans several."""
 UNKNOWN_OWNER = "?"
 UNKNOWN_NOTE = (
     "? = it ended before any poll saw it, and the kernel's report of an end names no process"
@@ -146,11 +149,35 @@ def listener_cells(e: ListenerEvent, now: float | None = None) -> tuple[str, ...
     )
 
 
-def page_rows(page: HistoryPage, now: float | None = None) -> list[tuple[str, ...]]:
-    """Connections and listener events of a page interleaved, newest first."""
-    timed = [(c.closed, connection_cells(c, now)) for c in page.connections]
-    timed += [(e.at, listener_cells(e, now)) for e in page.listener_events]
-    return [cells for _at, cells in sorted(timed, key=lambda item: -item[0])]
+def netns_text(item: ClosedConnection | ListenerEvent) -> str:
+    """The namespace's name when the record was written ("" before schema 3)."""
+    return item.netns_name or ""
+
+
+def spans_namespaces(items: Iterable[ClosedConnection | ListenerEvent]) -> bool:
+    """Whether the records come from more than one network namespace, so each must
+    say which (as the panes' netns column, `view.socket_cells.NETNS`)."""
+    return len({item.netns_name for item in items}) > 1
+
+
+def page_table(
+    page: HistoryPage, now: float | None = None
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The titles and rows of a page: connections and listener events interleaved,
+    newest first, with a NETNS column when they come from more than one namespace."""
+    items = (*page.connections, *page.listener_events)
+    spread = spans_namespaces(items)
+    timed = []
+    for item in items:
+        if isinstance(item, ClosedConnection):
+            at, cells = item.closed, connection_cells(item, now)
+        else:
+            at, cells = item.at, listener_cells(item, now)
+        if spread:
+            cells = (*cells[:NETNS_AT], netns_text(item), *cells[NETNS_AT:])
+        timed.append((at, cells))
+    titles = (*COLUMNS[:NETNS_AT], NETNS_TITLE, *COLUMNS[NETNS_AT:]) if spread else COLUMNS
+    return titles, [cells for _at, cells in sorted(timed, key=lambda item: -item[0])]
 
 
 def coverage_text(runs: Sequence[Run], since: float, until: float) -> list[str]:

@@ -3,13 +3,17 @@
 The cells are `view.history`'s words, the ones `portscope history` prints. Each row
 also carries the record as the socket it was (`as_socket`), so the `/` box's
 expressions (`sport = 60630`, `process = curl`, `dst 203.0.113.9`) test a closed
-connection as they test a live one in the panes.
+connection as they test a live one in the panes. A `netns` column names each row's
+network namespace, laid out only while the rows come from more than one (as the
+panes' netns column is: `view.socket_cells.NETNS`), and the filter's `netns` field
+reads it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 
 from portscope.exposure import exposure_label
 from portscope.history.records import ClosedConnection, ListenerEvent, Who
@@ -23,13 +27,14 @@ from portscope.view.history import (
     listener_owner,
     listener_state,
     listener_where,
+    netns_text,
     owner_text,
     remote_text,
     short_clock,
     size_text,
     stamp,
 )
-from portscope.view.socket_cells import address_sort
+from portscope.view.socket_cells import NETNS, address_sort
 
 HistoryItem = ClosedConnection | ListenerEvent
 TEXT_LIMIT = 60
@@ -114,6 +119,7 @@ HISTORY_COLUMNS: Columns[HistoryItem] = Columns(
            live=_clock),
     Column("event", "event", 9, priority=8, cell=_event),
     Column("proto", "proto", 5, priority=4, cell=lambda i: proto_label(i.proto, i.family)),
+    replace(NETNS, priority=7, cell=lambda i: printable(netns_text(i), TEXT_LIMIT)),
     Column("local", "local", 15, priority=8, grow=True, cell=_local, sort=_local_order),
     Column("remote", "remote", 22, priority=9, grow=True, cell=_remote),
     Column("state", "state", 11, priority=3, cell=_state),
@@ -154,7 +160,11 @@ def history_rows(items: Iterable[HistoryItem]) -> list[Row]:
     rows = []
     for item in items:
         seen[item] += 1
-        rows.append(HISTORY_COLUMNS.row((item, seen[item]), item, payload=as_socket(item)))
+        rows.append(
+            HISTORY_COLUMNS.row(
+                (item, seen[item]), item, payload=as_socket(item), netns=netns_text(item)
+            )
+        )
     return rows
 
 

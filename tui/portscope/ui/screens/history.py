@@ -30,7 +30,7 @@ from portscope.sanitise import printable
 from portscope.ui.actions import Scope, bindings, first_key
 from portscope.ui.widgets.socket_pane import SocketPane
 from portscope.ui.widgets.socket_table import Clock, SocketTable
-from portscope.view.history import coverage_text
+from portscope.view.history import coverage_text, spans_namespaces
 from portscope.view.history_rows import HISTORY_COLUMNS, HistoryItem, history_rows
 from portscope.view.showing import Relabel, Shown
 
@@ -78,7 +78,9 @@ class HistoryPane(SocketPane):
     def rebuild(self) -> None:
         if self.sourced is not None:
             page = self.sourced.page
-            self.table.replace_rows(history_rows((*page.connections, *page.listener_events)))
+            items = (*page.connections, *page.listener_events)
+            self.table.show_situational(spans_namespaces(items))
+            self.table.replace_rows(history_rows(items))
         self.update_title()
 
     @work(thread=True, group="history", exit_on_error=False)
