@@ -43,7 +43,7 @@ from portscope.report.snapshot import listener_record, snapshot_record, to_table
 from portscope.ui.app import PortscopeApp
 from portscope.view.arrivals import Arrivals
 from portscope.view.card import lookup_cards
-from portscope.view.filters import compile_filter, select
+from portscope.view.filters import compile_filter, row_matcher, select
 from portscope.view.rows import RowContext, listening_row
 from ui_support import until
 
@@ -380,3 +380,31 @@ def test_a_lookup_says_which_namespaces_stop_a_bind_here(
     (here,) = texts[port]["Here now"]
     assert here.endswith(f"conmon (pid {listener_on(snapshot, port).pid}, root) → "
                          f"{container.name}:{SERVED} (python3)")  # fmt: skip
+
+
+def test_the_exposure_filter_says_container_as_the_listening_column_does(
+    web1: RunningContainer, web2: tuple[RunningContainer, int]
+) -> None:
+    """`exposure = container` is a container's unpublished listener (web1's 8081 on
+    0.0.0.0), not a published one (web2's 8082 reaches as far as its 127.0.0.1 host
+    binding), in scripts and in the Listening pane alike."""
+    container, _port = web2
+    snapshot = every_namespace().collect()
+    ctx = RowContext(snapshot, {}, Arrivals(0.0))
+    rows = {s.pid: listening_row(s, ctx) for s in snapshot.listeners}
+    for text, kept in (("exposure = container", web1.pid), ("exposure = loopback", container.pid)):
+        chosen = compile_filter(text)
+        assert chosen is not None
+        pids = {s.pid for s in select(snapshot, chosen).listeners}
+        matches = row_matcher(text)
+        assert matches is not None
+        shown = {pid for pid, row in rows.items() if matches(row)}
+        assert kept in pids and pids == shown, text
+    assert rows[web1.pid].cell("exposure") == "container network only"
+    wide = compile_filter("exposure = all")
+    assert wide is not None and container.pid not in {
+        s.pid for s in select(snapshot, wide).listeners
+    }
+    doc = snapshot_json("--filter", "exposure = container")
+    assert {(r["pid"], r["port"]) for r in doc["listening"]} >= {(web1.pid, 8081)}
+    assert {r["exposure"] for r in doc["listening"]} == {"container"}
