@@ -135,16 +135,15 @@ def close_connection(sock: Socket, conn: socket.socket | None = None) -> str:
 def inside(netns: int, label: str) -> Iterator[NetnsHandle]:
     """A handle opened inside network namespace `netns` (its sock_diag socket acts
     there), closed afterwards; CloseRefused when it cannot be entered or is gone."""
+    gone = f"Not closed: {label}: its network namespace (netns:{netns}) is gone."
     inventory = discover()
     namespace = next((ns for ns in inventory.namespaces if ns.inode == netns), None)
+    if namespace is None:
+        raise CloseRefused(gone)
     try:
-        if namespace is None:
-            raise NamespaceGone(errno.ENOENT, "gone")
         handle = open_handle(inventory, namespace)
     except NamespaceGone:
-        raise CloseRefused(
-            f"Not closed: {label}: its network namespace (netns:{netns}) is gone."
-        ) from None
+        raise CloseRefused(gone) from None
     except OSError as exc:
         why = (
             "entering another network namespace needs root (CAP_SYS_ADMIN)"

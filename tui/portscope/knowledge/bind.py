@@ -33,6 +33,11 @@ def holder(sock: Socket) -> str:
     return f"{sock.proto} {endpoint(sock.local_address, sock.local_port)} ({who})"
 
 
+def helper_name(sock: Socket) -> str:
+    """The process holding a published port for a container (conmon, docker-proxy)."""
+    return (sock.owner.name if sock.owner else None) or "its helper"
+
+
 def _lingers(sock: Socket) -> bool:
     """A TCP connection in TIME_WAIT: gone from its process, still in the kernel's tables."""
     return sock.proto == "tcp" and sock.state == TIME_WAIT
@@ -79,8 +84,8 @@ def bind_verdict(
         )
     forwarded = [p for p in published if p.holder is None]
     reasons += [
-        f"published for {p.target}: {p.holder.owner.name if p.holder.owner else 'a helper'} "
-        f"holds {p.host_side} here for the container"
+        f"published for {p.target}: {helper_name(p.holder)} holds {p.host_side} here for "
+        "the container"
         if p.holder is not None
         else f"published with NAT rules only: {p.host_side} → {p.target}; a bind succeeds "
         "but the rules send its connections to the container"
