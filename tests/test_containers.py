@@ -4,9 +4,9 @@ it, not conmon; a container's unpublished 0.0.0.0 reaches only its own network; 
 API stopped leaves ids and one notice; a container that stops between two polls takes
 its rows with it.
 
-The collector does not yet read sockets inside other namespaces (the netns work does):
-until then a container's own listeners are read here by portscope's collector run
-inside the container's namespace (`inside`), and joined to the host's poll.
+Every poll here reads every namespace (`Collector(namespaces="every")`, what the
+dashboard and scripts do in the host's namespace): a container's own sockets come from
+the collector's own reading of its namespace, not from a test reading it by hand.
 """
 
 from __future__ import annotations
@@ -29,23 +29,21 @@ from containers import (  # noqa: F401 (fixtures)
     remove,
     start_web,
 )
-from namespace_support import netns_inode_of, unique_name
+from namespace_support import ip_netns, listener_in, netns_inode_of, unique_name
 from portscope.collect import Collector, read_port_rules
 from portscope.collect.namespaces import container_name, discover
 from portscope.collect.runtime import ContainerOf, Runtimes
-from portscope.collect.setns import run_in_netns
 from portscope.config import Config
 from portscope.delta import Delta
 from portscope.exposure import exposure_of, listener_exposure
 from portscope.knowledge import lookup
 from portscope.model import Container, Snapshot, Socket
-from portscope.published import publish
 from portscope.report.lookup import CLI_CARD
 from portscope.report.snapshot import listener_record, snapshot_record, to_table
 from portscope.ui.app import PortscopeApp
 from portscope.view.arrivals import Arrivals
 from portscope.view.card import lookup_cards
-from portscope.view.filters import compile_filter, select
+from portscope.view.filters import compile_filter, row_matcher, select
 from portscope.view.rows import RowContext, listening_row
 from ui_support import until
 
@@ -81,18 +79,9 @@ def web1(podman: str, podman_api: PodmanApi) -> Iterator[RunningContainer]:  # n
         remove(podman, name)
 
 
-def inside(container: RunningContainer) -> Snapshot:
-    """One poll of the container's own network namespace, by portscope's collector."""
-    return run_in_netns(f"/proc/{container.pid}/ns/net", lambda: Collector().collect())
-
-
-def joined(host: Snapshot, collector: Collector, *containers: RunningContainer) -> Snapshot:
-    """The host's poll with the containers' listeners in it, published ports matched
-    again over all of them, as one poll of every namespace will be."""
-    listeners = host.listeners + tuple(s for c in containers for s in inside(c).listeners)
-    return replace(
-        host, listeners=listeners, published=publish(listeners, collector.runtimes.bindings)
-    )
+def every_namespace() -> Collector:
+    """The collector as the dashboard and scripts run it in the host's namespace."""
+    return Collector(namespaces="every")
 
 
 def listener_on(snapshot: Snapshot, port: int, pid: int | None = None) -> Socket:
@@ -112,25 +101,25 @@ def test_a_published_port_is_the_container_and_its_process_not_conmon(
     web2: tuple[RunningContainer, int],
 ) -> None:
     container, port = web2
-    collector = Collector()
-    host = collector.collect()
-    holder = listener_on(host, port)
-    assert holder.local_address == "127.0.0.1"
+    own = Collector().collect()
+    held = own.held_for(listener_on(own, port))
+    assert held is not None and held.target == f"{container.name}:{SERVED}"  # no server read
+
+    every = every_namespace().collect()
+    holder = listener_on(every, port)
+    assert holder.local_address == "127.0.0.1" and holder.netns == own.namespaces[0].inode
     assert holder.owner is not None and holder.owner.name == "conmon"
-    held = host.held_for(holder)
-    assert held is not None
+    held = every.held_for(holder)
+    assert held is not None and held.server is not None
     named = held.binding.container
     assert (named.id, named.name) == (container.id, container.name)
     assert (held.binding.container_port, held.binding.container.runtime) == (SERVED, "podman")
-    assert held.target == f"{container.name}:{SERVED}"  # the container's side is not read yet
-    assert container.id in {c.id for c in host.containers}
-
-    every = joined(host, collector, container)
-    held = every.held_for(listener_on(every, port))
-    assert held is not None and held.server is not None
+    assert container.id in {c.id for c in every.containers}
     assert held.target == f"{container.name}:{SERVED} (python3)"
     served = held.server
     assert served.owner is not None and served.owner.pid == container.pid
+    assert served.netns == netns_inode_of(container.pid)
+    assert every.namespace_name(served.netns) == container.name
     assert served.owner.container is not None
     named = served.owner.container
     assert (named.id, named.name) == (container.id, container.name)
@@ -152,8 +141,7 @@ def test_a_published_port_is_the_container_and_its_process_not_conmon(
 
 def test_a_container_is_found_by_its_name_in_filters(web2: tuple[RunningContainer, int]) -> None:
     container, _port = web2
-    collector = Collector()
-    every = joined(collector.collect(), collector, container)
+    every = every_namespace().collect()
     for text in (f"container = {container.name}", container.name, f"unit = {container.name}"):
         chosen = compile_filter(text)
         assert chosen is not None
@@ -169,11 +157,19 @@ def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningConta
     doc = snapshot_json()
     (listening,) = [r for r in doc["listening"] if r["port"] == port]
     assert (listening["process"], listening["container"]) == ("conmon", None)
+    assert listening["netns"] == "host"
     target = listening["published"]["to"]
     named = target["container"]
     assert (named["id"], named["name"]) == (container.id, container.name)
     assert named["runtime"] == "podman"
-    assert target["port"] == SERVED
+    assert (target["port"], target["pid"], target["process"]) == (SERVED, container.pid, "python3")
+    (own,) = [r for r in doc["listening"] if r["pid"] == container.pid]
+    assert (own["port"], own["netns"], own["container"]["name"]) == (
+        SERVED,
+        container.name,
+        container.name,
+    )
+    assert own["published"]["from"][0]["port"] == port
     (published,) = [p for p in doc["published"] if p["port"] == port]
     assert (published["address"], published["holder_process"]) == ("127.0.0.1", "conmon")
     assert published["to"]["container"]["id"] == container.id
@@ -181,30 +177,41 @@ def test_scripts_read_the_published_port_as_its_mapping(web2: tuple[RunningConta
 
     done = run_portscope("snapshot")
     assert done.returncode == 0, done.stderr
-    (line,) = [line for line in done.stdout.splitlines() if f"127.0.0.1:{port} " in line]
-    assert f"conmon → {container.name}:{SERVED}" in line
+    lines = [line.split() for line in done.stdout.splitlines()]
+    (line,) = [cells for cells in lines if cells[2:3] == [f"127.0.0.1:{port}"]]
+    assert " ".join(line).count(f"conmon → {container.name}:{SERVED} (python3)") == 1
+    (line,) = [cells for cells in lines if cells[2:3] == [f"0.0.0.0:{SERVED}"]
+               and str(container.pid) in cells]  # fmt: skip
+    assert f"python3 ← 127.0.0.1:{port}" in " ".join(line) and container.name in line
 
     done = run_portscope("lookup", str(port))
     assert done.returncode == 0, done.stderr
-    assert f"127.0.0.1:{port}  conmon (pid " in done.stdout
-    assert f"root) → {container.name}:{SERVED}" in done.stdout
+    card = " ".join(done.stdout.split())  # unwrapped
+    assert f"127.0.0.1:{port} conmon (pid " in card
+    assert f"root) → {container.name}:{SERVED} (python3)" in card
 
     done = run_portscope("snapshot", "--csv")
     (row,) = [r for r in csv.DictReader(io.StringIO(done.stdout)) if r["local_port"] == str(port)]
-    assert row["published"] == f"→ {container.name}:{SERVED}"
+    assert row["published"] == f"→ {container.name}:{SERVED} (python3)"
 
 
 def test_a_containers_unpublished_wildcard_reaches_only_its_network(
     web1: RunningContainer,
 ) -> None:
-    own = inside(web1)
+    own = every_namespace().collect()
     served = listener_on(own, 8081, web1.pid)
     assert served.local_address == "0.0.0.0" and exposure_of(served.local_address) == "all"
     assert served.owner is not None and served.owner.placement is not None
     assert served.owner.placement.own_network
     assert served.owner.container is not None and served.owner.container.name == web1.name
     assert listener_exposure(served, own) == "container"
-    assert listener_record(served, own)["exposure"] == "container"
+    record = listener_record(served, own)
+    assert (record["exposure"], record["process"], record["netns"]) == (
+        "container",
+        "python3",
+        web1.name,
+    )
+    assert record["container"]["name"] == web1.name
 
 
 def test_without_the_api_ids_show_and_the_reason_is_said_once(
@@ -214,7 +221,7 @@ def test_without_the_api_ids_show_and_the_reason_is_said_once(
     container, port = web2
     podman_api.stop()
     try:
-        collector = Collector()
+        collector = every_namespace()
         first, second = collector.collect(), collector.collect()
         (note,) = api_notes(first)
         assert "containers are shown by id" in note
@@ -222,7 +229,7 @@ def test_without_the_api_ids_show_and_the_reason_is_said_once(
         holder = listener_on(second, port)
         assert holder.owner is not None and holder.owner.name == "conmon"
         assert second.held_for(holder) is None and second.published == ()
-        served = listener_on(inside(container), SERVED, container.pid)
+        served = listener_on(second, SERVED, container.pid)
         assert served.owner is not None and served.owner.container is not None
         assert served.owner.container.id == container.id
         assert (served.owner.container.name, served.owner.container.runtime) == (None, "podman")
@@ -238,17 +245,20 @@ def test_a_container_that_stops_between_polls_takes_its_rows(
     name = unique_name("web3")
     container = start_web(podman, name, SERVED, "0.0.0.0", f"127.0.0.1:{port}:{SERVED}")
     try:
-        collector = Collector()
+        collector = every_namespace()
         first = collector.collect()
         holder = listener_on(first, port)
         assert first.held_for(holder) is not None
+        served = listener_on(first, SERVED, container.pid)
     finally:
         remove(podman, name)
     second = collector.collect()
     assert all(s.local_port != port for s in second.listeners)
+    assert all(s.pid != container.pid for s in second.sockets)
+    assert [n.sockets for n in second.namespaces if n.inode == served.netns] in ([], [0])
     assert all(p.binding.container.id != container.id for p in second.published)
     delta = Delta.between(first, second)
-    assert holder.key in {s.key for s in delta.removed}
+    assert {holder.key, served.key} <= {s.key for s in delta.removed}
 
 
 async def test_the_dashboard_reads_a_published_port_as_its_mapping(
@@ -264,7 +274,7 @@ async def test_the_dashboard_reads_a_published_port_as_its_mapping(
             tries=500,
         )
         row = next(r for r in table.model.rows.values() if r.payload.local_port == port)
-        assert row.cell("process") == f"→ {container.name}:{SERVED}"
+        assert row.cell("process") == f"→ {container.name}:{SERVED} (python3)"
         assert row.cell("exposure") == "loopback only"
         shown = app.header.snapshot
         assert shown is not None and container.id in {c.id for c in shown.containers}
@@ -312,7 +322,7 @@ def test_a_port_only_nat_rules_forward_is_named_by_the_lookup(
     """Docker with its userland proxy off publishes with NAT rules alone: the real
     mapping, with its host listener taken away, is what such a host shows."""
     container, port = web2
-    host = Collector().collect()
+    host = every_namespace().collect()
     nat_only = replace(
         host,
         listeners=tuple(s for s in host.listeners if s.local_port != port),
@@ -322,9 +332,79 @@ def test_a_port_only_nat_rules_forward_is_named_by_the_lookup(
     here = card.section("Here now")
     assert here is not None
     assert here.texts == [
-        f"published 127.0.0.1:{port} → {container.name}:{SERVED} (NAT rules only: no host listener)"
+        f"published 127.0.0.1:{port} → {container.name}:{SERVED} (python3) (NAT rules only: "
+        "no host listener)"
     ]
-    mapping = f"127.0.0.1:{port} → {container.name}:{SERVED}"
+    mapping = f"127.0.0.1:{port} → {container.name}:{SERVED} (python3)"
     assert f"published, no host listener (NAT rules only): {mapping}" in to_table(nat_only)
+    bind = card.section("Can I bind?")
+    assert bind is not None and bind.texts[0] == (
+        f"No: port {port} is published for {container.name}:{SERVED} (python3) by NAT rules."
+    )
     (record,) = [r for r in snapshot_record(nat_only)["published"] if r["port"] == port]
     assert (record["holder_pid"], record["to"]["container"]["id"]) == (None, container.id)
+
+
+def test_a_lookup_says_which_namespaces_stop_a_bind_here(
+    web2: tuple[RunningContainer, int],
+) -> None:
+    """A port held in another namespace (an `ip netns` listener, a container's own
+    8082) does not stop a bind here and is named by its namespace; a published port
+    does, and says for whom."""
+    container, port = web2
+    alone = free_port()
+    with ip_netns() as name, listener_in(["ip", "netns", "exec", name], alone) as held:
+        snapshot = every_namespace().collect()
+        inode = held.inode
+        rules = read_port_rules(snapshot)
+        cards = {p: lookup_cards(lookup(str(p), rules, snapshot), CLI_CARD)[0]
+                 for p in (alone, SERVED, port)}  # fmt: skip
+    texts = {p: {s.heading: s.texts for s in card.sections} for p, card in cards.items()}
+    inside = listener_on(snapshot, alone, held.pid)
+    assert inside.owner is not None and inside.netns == inode
+    who = f"{inside.owner.name} (pid {held.pid}, root), netns {name}"
+    assert f"tcp LISTEN 127.0.0.1:{alone}  {who}" in texts[alone]["Here now"]
+    assert texts[alone]["Can I bind?"][0].startswith("Yes")
+    assert any(f"in network namespace {name}, which does not stop a bind here" in line
+               for line in texts[alone]["Can I bind?"])  # fmt: skip
+    own = f"python3 (pid {container.pid}, root) in {container.name}, netns {container.name}"
+    assert any(own in line for line in texts[SERVED]["Here now"])
+    if not any(s.local_port == SERVED and s.netns == snapshot.home for s in snapshot.sockets):
+        assert texts[SERVED]["Can I bind?"][0].startswith("Yes")
+    bind = texts[port]["Can I bind?"]
+    assert bind[0].startswith(f"No: port {port} is taken by tcp 127.0.0.1:{port} (conmon")
+    mapping = f"{container.name}:{SERVED} (python3)"
+    assert f"- published for {mapping}: conmon holds 127.0.0.1:{port} here for the container" in (
+        bind
+    )
+    (here,) = texts[port]["Here now"]
+    assert here.endswith(f"conmon (pid {listener_on(snapshot, port).pid}, root) → "
+                         f"{container.name}:{SERVED} (python3)")  # fmt: skip
+
+
+def test_the_exposure_filter_says_container_as_the_listening_column_does(
+    web1: RunningContainer, web2: tuple[RunningContainer, int]
+) -> None:
+    """`exposure = container` is a container's unpublished listener (web1's 8081 on
+    0.0.0.0), not a published one (web2's 8082 reaches as far as its 127.0.0.1 host
+    binding), in scripts and in the Listening pane alike."""
+    container, _port = web2
+    snapshot = every_namespace().collect()
+    ctx = RowContext(snapshot, {}, Arrivals(0.0))
+    rows = {s.pid: listening_row(s, ctx) for s in snapshot.listeners}
+    for text, kept in (("exposure = container", web1.pid), ("exposure = loopback", container.pid)):
+        chosen = compile_filter(text)
+        assert chosen is not None
+        pids = {s.pid for s in select(snapshot, chosen).listeners}
+        matches = row_matcher(text)
+        assert matches is not None
+        shown = {pid for pid, row in rows.items() if matches(row)}
+        assert kept in pids and pids == shown, text
+    assert rows[web1.pid].cell("exposure") == "container network only"
+    wide = compile_filter("exposure = all")
+    assert wide is not None and container.pid not in {
+        s.pid for s in select(snapshot, wide).listeners
+    }
+    doc = snapshot_json("--filter", "exposure = container")
+    assert {(r["pid"], r["port"]) for r in doc["listening"]} >= {(web1.pid, 8081)}
+    assert {r["exposure"] for r in doc["listening"]} == {"container"}

@@ -4,6 +4,7 @@ child that fails, dies or hangs only sends the poll back to searching itself."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
+HELD_PAST_SELECT = 1100
+"""Descriptors held open, so that the next one is past select(2)'s FD_SETSIZE (1024)."""
 HOLDER = """
 import socket, sys, time
 held = []
@@ -157,3 +160,20 @@ def test_a_child_out_of_time_leaves_the_search_to_the_poll(
     ours = [s for s in snapshot.sockets if port in (s.local_port, s.remote_port)]
     assert len(ours) == 21
     assert {s.pid for s in ours} == {os.getpid()}
+
+
+def test_a_parent_holding_more_than_1024_descriptors_still_gets_the_result() -> None:
+    """A collector of 100 namespaces holds a socket and files for each: the pipe's
+    descriptor is past select(2)'s limit, and the first poll must not fail for it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < HELD_PAST_SELECT + 64:
+        pytest.skip(f"the hard limit on descriptors ({hard}) is below {HELD_PAST_SELECT}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, HELD_PAST_SELECT + 64), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(HELD_PAST_SELECT)]
+    try:
+        assert max(held) >= 1024
+        assert call_forked(os.getpid, 10.0) not in (None, os.getpid())
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -4,14 +4,15 @@ owner, `ss` run inside as the witness; identity, deletion and per-namespace rang
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 import pytest
 
-from conftest import needs_root
+from conftest import needs_root, run_portscope
 from namespace_support import PORT, TIMEOUT, ip_netns, listener_in, ss_inside
 from netns import needs_netns
-from portscope.closing import CloseRefused, close_connection
+from portscope.closing import close_connection
 from portscope.collect import Collector
 from portscope.delta import Delta
 from portscope.model import Snapshot, Socket
@@ -170,12 +171,40 @@ def test_a_quiet_namespace_is_not_dumped_again_until_its_counters_move() -> None
         assert as_ss(in_netns(after, held.inode)) == ss_inside(["ip", "netns", "exec", name])
 
 
-def test_closing_a_connection_of_another_namespace_is_refused_not_misdirected() -> None:
-    """Our sock_diag socket sees our namespace only; a same 4-tuple there is another
-    connection, so a close from here says where the socket lives instead."""
-    with ip_netns() as name, listener_in(["ip", "netns", "exec", name]) as held:
+def test_a_connection_of_another_namespace_is_closed_there_not_misdirected() -> None:
+    """Closing goes through a sock_diag socket opened inside the connection's own
+    namespace: the same 4-tuple held here, in ours, is another connection and stays."""
+    with (
+        socket.socket() as here_listener,
+        ip_netns() as name,
+        listener_in(["ip", "netns", "exec", name]) as held,
+        socket.socket() as here_client,
+    ):
+        inside = ["ip", "netns", "exec", name]
         snapshot = every().collect()
         (client,) = [s for s in in_netns(snapshot, held.inode) if s.remote_port == PORT]
-        with pytest.raises(CloseRefused, match="another network namespace"):
-            close_connection(client)
-        assert as_ss([client]) <= ss_inside(["ip", "netns", "exec", name])
+        here_listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        here_listener.bind(("127.0.0.1", PORT))
+        here_listener.listen()
+        here_client.bind(("127.0.0.1", client.local_port))
+        here_client.connect(("127.0.0.1", PORT))
+        twin = (client.local_address, client.local_port, client.remote_address, PORT)
+        assert close_connection(client) == (
+            f"Closed tcp 127.0.0.1:{client.local_port} -> 127.0.0.1:{PORT} (ESTABLISHED)."
+        )
+        assert as_ss([client]) & ss_inside(inside) == set()
+        assert any(s[1:5] == twin and s[5] == "ESTABLISHED" for s in ss_inside([]))
+        here_client.sendall(b"still")
+        assert here_listener.accept()[0].recv(5) == b"still"
+        assert held.process.poll() is None
+
+
+def test_the_cli_closes_a_connection_inside_an_ip_netns() -> None:
+    with ip_netns() as name, listener_in(["ip", "netns", "exec", name]) as held:
+        port = held.connect()
+        ends = f"src 127.0.0.1:{port} and dst 127.0.0.1:{PORT}"
+        done = run_portscope("close", "--filter", f"netns = {name} and {ends}", "--yes")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"Closed tcp 127.0.0.1:{port} -> 127.0.0.1:{PORT} (ESTABLISHED).\n"
+        left = {s[2] for s in ss_inside(["ip", "netns", "exec", name]) if s[4] == PORT}
+        assert port not in left and left, "the other connection inside stays"

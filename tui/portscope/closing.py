@@ -7,21 +7,31 @@ the same ends, and the same socket (`Socket.continues`: its inode, or a state th
 not gone back), or nothing is done. The request then names it by the kernel's own id,
 cookie included, so a socket replaced in the instant between is refused by the kernel
 itself. Blocking (a netlink dump): call it from a worker thread, never the event loop.
+
+A connection of another network namespace is read and destroyed through a sock_diag
+socket opened inside that namespace (`nshandle.open_handle`, which enters it on a thread
+of its own): a netlink socket acts on the namespace it was made in, whichever thread
+then uses it.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from portscope.collect import own_netns
+from portscope.collect.namespaces import discover
 from portscope.collect.netlink import (
     NetlinkUnavailable,
     destroy_socket,
     diag_socket,
     find_sockets,
 )
+from portscope.collect.nshandle import NetnsHandle, open_handle
 from portscope.collect.procnet import RawSocket
+from portscope.collect.setns import NamespaceGone
 from portscope.model import Socket, endpoint
 from portscope.sanitise import printable
 
@@ -88,10 +98,8 @@ def close_connection(sock: Socket, conn: socket.socket | None = None) -> str:
     if reason:
         raise CloseRefused(f"Not closed: {label}: {reason}.")
     if conn is None and sock.netns and sock.netns != own_netns():
-        raise CloseRefused(
-            f"Not closed: {label}: it lives in another network namespace "
-            f"(netns:{sock.netns}); close it from inside that one."
-        )
+        with inside(sock.netns, label) as handle:
+            return close_connection(sock, handle.diag)
     family = FAMILIES[sock.family]
     dump = (family, socket.IPPROTO_TCP, sock.proto, sock.family)
 
@@ -121,6 +129,32 @@ def close_connection(sock: Socket, conn: socket.socket | None = None) -> str:
         why = printable(exc.strerror or str(exc))
         raise CloseRefused(f"Not closed: {label}: sock_diag is not available ({why}).") from None
     return f"Closed {label} ({row.state or sock.state_label})."
+
+
+@contextmanager
+def inside(netns: int, label: str) -> Iterator[NetnsHandle]:
+    """A handle opened inside network namespace `netns` (its sock_diag socket acts
+    there), closed afterwards; CloseRefused when it cannot be entered or is gone."""
+    gone = f"Not closed: {label}: its network namespace (netns:{netns}) is gone."
+    inventory = discover()
+    namespace = next((ns for ns in inventory.namespaces if ns.inode == netns), None)
+    if namespace is None:
+        raise CloseRefused(gone)
+    try:
+        handle = open_handle(inventory, namespace)
+    except NamespaceGone:
+        raise CloseRefused(gone) from None
+    except OSError as exc:
+        why = (
+            "entering another network namespace needs root (CAP_SYS_ADMIN)"
+            if exc.errno in (errno.EPERM, errno.EACCES)
+            else f"entering its network namespace: {printable(exc.strerror or str(exc))}"
+        )
+        raise CloseRefused(f"Not closed: {label}: {why}.") from None
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 def still(sock: Socket, row: RawSocket) -> bool:

@@ -56,19 +56,16 @@ def run(args: argparse.Namespace) -> int:
         connection_label,
         described,
     )
-    from portscope.collect import Collector
+    from portscope.collect import Collector, default_scope
     from portscope.sanitise import printable
-    from portscope.view.filters import SocketText
+    from portscope.view.filters import socket_text
 
     if args.filter is None:
         raise UsageError("--filter: say which connections to close")
-    snapshot = Collector(source="netlink").collect()
+    snapshot = Collector(source="netlink", namespaces=default_scope()).collect()
     for error in snapshot.errors:
         print(f"portscope: warning: {printable(error)}", file=sys.stderr)
-    name = snapshot.namespace_name
-    chosen = [
-        s for s in snapshot.connections if args.filter.matches(s, SocketText(s, name(s.netns)))
-    ]
+    chosen = [s for s in snapshot.connections if args.filter.matches(s, socket_text(s, snapshot))]
     closable = []
     for sock in chosen:
         reason = close_refusal(sock)

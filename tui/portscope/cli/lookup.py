@@ -68,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def take_live_snapshot() -> Snapshot | None:
-    """This machine's sockets now; on failure, say so and carry on with the offline answer."""
-    from portscope.collect import take_snapshot
+    """This machine's sockets now, of every namespace when run in the host's (as
+    `snapshot`); on failure, say so and carry on with the offline answer."""
+    from portscope.collect import default_scope, take_snapshot
 
     try:
-        return take_snapshot()
+        return take_snapshot(namespaces=default_scope())
     except Exception as exc:  # any collector failure still leaves the offline answer
         from portscope.failures import survived
 

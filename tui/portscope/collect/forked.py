@@ -74,10 +74,14 @@ def _child(work: Callable[[], object], reader: int, writer: int) -> None:
 
 
 def _read_all(reader: int, deadline: float) -> bytes | None:
-    """Everything the child writes until it closes the pipe; None past `deadline`."""
+    """Everything the child writes until it closes the pipe; None past `deadline`.
+    poll(2), not select(2): a collector reading many namespaces holds a socket and
+    files for each, so the pipe's descriptor may be past select's 1024."""
     chunks: list[bytes] = []
+    waiting = select.poll()
+    waiting.register(reader, select.POLLIN)
     while (left := deadline - time.monotonic()) > 0:
-        if not select.select([reader], [], [], left)[0]:
+        if not waiting.poll(left * 1000):
             return None
         chunk = os.read(reader, READ_SIZE)
         if not chunk:

@@ -5,6 +5,11 @@ listener, but also an outgoing connection that was lent the port, even with SO_R
 TIME_WAIT leftovers step aside only for a server that sets SO_REUSEADDR when the old
 socket had it too: true of a restarted server's own connections, not of outgoing ones.
 Outgoing connections are only lent ports from the ephemeral range, so that is the guess.
+
+Ports are per network namespace: a container's own 8080 does not stop a bind of 8080
+here, so sockets of other namespaces are named but do not count. A container's port
+published on this one does: its helper (conmon, docker-proxy) holds it here, or, with
+NAT rules alone, a bind succeeds but the rules send the connections to the container.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from portscope.knowledge.records import BindVerdict
-from portscope.model import TIME_WAIT, EphemeralRange, Socket, endpoint
+from portscope.model import TIME_WAIT, EphemeralRange, Publication, Socket, endpoint
 
 SHOWN_HOLDERS = 5
 
@@ -28,6 +33,11 @@ def holder(sock: Socket) -> str:
     return f"{sock.proto} {endpoint(sock.local_address, sock.local_port)} ({who})"
 
 
+def helper_name(sock: Socket) -> str:
+    """The process holding a published port for a container (conmon, docker-proxy)."""
+    return (sock.owner.name if sock.owner else None) or "its helper"
+
+
 def _lingers(sock: Socket) -> bool:
     """A TCP connection in TIME_WAIT: gone from its process, still in the kernel's tables."""
     return sock.proto == "tcp" and sock.state == TIME_WAIT
@@ -39,8 +49,12 @@ def bind_verdict(
     rng: EphemeralRange,
     privileged: bool,
     unprivileged_start: int,
+    elsewhere: Sequence[tuple[Socket, str]] = (),
+    published: Sequence[Publication] = (),
 ) -> BindVerdict:
-    """`local` are the sockets whose local port is `port`, or None when nothing live was read."""
+    """`local` are the sockets of this namespace whose local port is `port`, or None
+    when nothing live was read; `elsewhere` those of other namespaces, each with its
+    namespace's name; `published` the containers' ports published on it."""
     if port == 0:
         return BindVerdict(True, "Yes: port 0 asks the kernel for any free port.", ())
     reasons: list[str] = []
@@ -68,6 +82,21 @@ def bind_verdict(
             f"{len(lingering)} connection(s) in TIME_WAIT, likely a stopped server's own; "
             "a server that sets SO_REUSEADDR (most do) can bind anyway"
         )
+    forwarded = [p for p in published if p.holder is None]
+    reasons += [
+        f"published for {p.target}: {helper_name(p.holder)} holds {p.host_side} here for "
+        "the container"
+        if p.holder is not None
+        else f"published with NAT rules only: {p.host_side} → {p.target}; a bind succeeds "
+        "but the rules send its connections to the container"
+        for p in published
+    ]
+    reasons += [
+        f"in network namespace {name}, which does not stop a bind here: {holder(s)}"
+        for s, name in elsewhere[:SHOWN_HOLDERS]
+    ]
+    if len(elsewhere) > SHOWN_HOLDERS:
+        reasons.append(f"and {len(elsewhere) - SHOWN_HOLDERS} more in other network namespaces")
     needs_privilege = port < unprivileged_start and not privileged
     if needs_privilege:
         reasons.append(
@@ -84,9 +113,9 @@ def bind_verdict(
         )
     if not live:
         reasons.append("no live data was read, so current holders are unknown")
-    blocked = bool(listeners or borrowed or lingering_blocks or needs_privilege)
+    blocked = bool(listeners or borrowed or lingering_blocks or needs_privilege or forwarded)
     held = bool(borrowed) or lingering_blocks
-    verdict = _verdict(port, listeners, held, needs_privilege, rng, live)
+    verdict = _verdict(port, listeners, held, needs_privilege, rng, live, forwarded)
     return BindVerdict(not blocked, verdict, tuple(reasons))
 
 
@@ -97,9 +126,12 @@ def _verdict(
     needs_privilege: bool,
     rng: EphemeralRange,
     live: bool,
+    forwarded: Sequence[Publication],
 ) -> str:
     if listeners:
         return f"No: port {port} is taken by {holder(listeners[0])}."
+    if forwarded:
+        return f"No: port {port} is published for {forwarded[0].target} by NAT rules."
     if held:
         return f"No: outgoing connections hold port {port} as their local port, or just did."
     if needs_privilege:

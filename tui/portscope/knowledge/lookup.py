@@ -154,6 +154,10 @@ def port_report(port: int, context: Context) -> PortReport:
     index = socket_index(snapshot) if snapshot else None
     local = index.local.get(port, []) if index else []
     remote = index.remote.get(port, []) if index else []
+    home = snapshot.home if snapshot else 0
+    here = [s for s in local if s.netns in (home, 0)]
+    elsewhere = [(s, snapshot.namespace_name(s.netns)) for s in local if s.netns not in (home, 0)]
+    published = [p for p in (snapshot.published if snapshot else ()) if p.binding.host_port == port]
     return PortReport(
         port=port,
         iana_class=iana_class(port),
@@ -165,10 +169,12 @@ def port_report(port: int, context: Context) -> PortReport:
         check_commands=check_commands(port, rules.platform),
         bind=bind_verdict(
             port,
-            local if snapshot else None,
+            here if snapshot else None,
             rng,
             rules.privileged,
             rules.unprivileged_start,
+            elsewhere,
+            published,
         ),
         range_facts=range_facts(port, rng),
     )

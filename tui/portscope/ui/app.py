@@ -516,7 +516,7 @@ class PortscopeApp(App[int]):
         current = self.listening.netns
         chosen = next_namespace(snapshot, current)
         name = "" if chosen is None else snapshot.namespace_name(chosen)
-        for pane in (self.listening, self.ephemeral):
+        for pane in (self.listening, self.ephemeral, self.header):
             pane.narrow_to(chosen, name)
         self.notify(
             "every network namespace" if chosen is None else f"netns {printable(name, 60)}",

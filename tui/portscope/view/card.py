@@ -91,8 +91,10 @@ def service_line(entry: ServiceEntry) -> str:
 
 def socket_line(sock: Socket, snapshot: Snapshot | None = None) -> str:
     """`tcp LISTEN 127.0.0.1:60630  vite (pid 3105, dev)`: a socket as `Here now` lists it,
-    with the container or unit its process runs in (`in web1`), and a published port's
-    holder with where it forwards (`→ web2:8082 (python3)`)."""
+    with the container or unit its process runs in (`in web1`), the network namespace
+    it lives in when that is not the one the snapshot was taken in (`netns web1`:
+    ports are per namespace), and a published port's holder with where it forwards
+    (`→ web2:8082 (python3)`)."""
     where = endpoint(sock.local_address, sock.local_port)
     if sock.remote_address is not None:
         where += " -> " + endpoint(sock.remote_address, sock.remote_port)
@@ -100,6 +102,8 @@ def socket_line(sock: Socket, snapshot: Snapshot | None = None) -> str:
     who = f"{owner.name or '?'} (pid {owner.pid}, {owner.user or '?'})" if owner else "hidden"
     if owner is not None and owner.where:
         who += f" in {owner.where}"
+    if snapshot is not None and sock.netns not in (snapshot.home, 0):
+        who += f", netns {snapshot.namespace_name(sock.netns)}"
     held = snapshot.held_for(sock) if snapshot is not None else None
     if held is not None:
         who += f" → {held.target}"

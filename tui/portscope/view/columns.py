@@ -94,9 +94,10 @@ class Columns(Generic[S]):
         payload: object = None,
         marks: Mapping[str, tuple[str, ...]] | None = None,
         netns: str = "",
+        exposure: str = "",
     ) -> Row:
         """The subject's row, its cells still to be worded."""
-        return Row(key, subject, self, tag, first_seen, new, None, payload, marks, netns)
+        return Row(key, subject, self, tag, first_seen, new, None, payload, marks, netns, exposure)
 
     def cells_of(self, subject: S) -> tuple[str, ...]:
         """Every cell of the subject's row, worded in one pass."""
@@ -131,6 +132,9 @@ class Row:
     netns: str = ""
     """The name of the network namespace of the row's socket ("" for other rows), which
     the filter's `netns` field reads."""
+    exposure: str = ""
+    """A listener row's exposure kind (`exposure.Exposure`), as its column says it;
+    "" for other rows. The filter's `exposure` field reads it."""
     _cells: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _lines: str | None = field(default=None, init=False, repr=False, compare=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)

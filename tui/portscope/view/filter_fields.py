@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import ClassVar
 
 import re2
 
@@ -190,6 +191,8 @@ class PlaceField:
     a namer gives it one."""
 
     operators = ("=", "~")
+    reads: ClassVar[str] = "netns"
+    """The `RowText` attribute its test is given beside the socket."""
 
     def test(self, op: str, value: str) -> Callable[[Socket, str], bool]:
         """A test of a socket and its namespace's name."""
@@ -201,6 +204,31 @@ class PlaceField:
             name.casefold() == wanted or names_namespace(value, sock.netns, ())
         )
 
+
+@dataclass(frozen=True, slots=True)
+class ExposureField:
+    """How far a listener reaches (`exposure`), as the Listening pane's column says:
+    the row's (`RowText.exposure`), judged with the snapshot (a container's unpublished
+    listener reaches only its network, a published one as far as its host binding);
+    by its address alone where the row says none."""
+
+    choices: ChoiceField
+    operators = ("=", "~")
+    reads: ClassVar[str] = "exposure"
+
+    def test(self, op: str, value: str) -> Callable[[Socket, str], bool]:
+        """A test of a socket and the exposure its row says ("" for none)."""
+        if op == "~":
+            compiled = regex(value)
+            return lambda sock, kind: (
+                compiled.search(kind or exposure_of(sock.local_address)) is not None
+            )
+        wanted = self.choices.values(value)
+        return lambda sock, kind: (kind or exposure_of(sock.local_address)) in wanted
+
+
+RowField = PlaceField | ExposureField
+"""The fields whose test reads the row's text beside the socket."""
 
 IP = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -392,7 +420,7 @@ def unit_name(sock: Socket) -> str | None:
     return sock.owner.unit if sock.owner else None
 
 
-Field = NumberField | TextField | ChoiceField | HostField | PlaceField
+Field = NumberField | TextField | ChoiceField | HostField | PlaceField | ExposureField
 STATE = ChoiceField(tcp_state, STATES, "a state", (*STATE_NAMES, *STATE_GROUPS))
 
 FIELDS: dict[str, Field] = {
@@ -411,10 +439,12 @@ FIELDS: dict[str, Field] = {
         },
         "a family",
     ),
-    "exposure": ChoiceField(
-        lambda s: exposure_of(s.local_address),
-        one_each("loopback", "interface", "all"),
-        "an exposure",
+    "exposure": ExposureField(
+        ChoiceField(
+            lambda s: exposure_of(s.local_address),
+            one_each("loopback", "container", "interface", "all"),
+            "an exposure",
+        )
     ),
     "process": TextField(owner_name),
     "user": TextField(owner_user),

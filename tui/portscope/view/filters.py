@@ -26,11 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from portscope.exposure import listener_exposure
 from portscope.model import Snapshot, Socket, endpoint, proto_label
 from portscope.view.columns import CELL_SEPARATOR, Row
 from portscope.view.filter_fields import (
     FIELDS,
     STATE,
+    ExposureField,
     Field,
     PlaceField,
     ValueProblem,
@@ -44,8 +46,9 @@ REGEX_PREFIX = "re:"
 
 class RowText(Protocol):
     """The text a bare word or `re:` searches: a row's cells, one per line (`lines`),
-    and the same casefolded (`search`); and the name of the socket's namespace, which
-    `netns` reads (`netns`). The dashboard's `Row` is one."""
+    and the same casefolded (`search`); the name of the socket's namespace, which
+    `netns` reads (`netns`), and the listener's exposure as judged with its snapshot
+    ("" where none was), which `exposure` reads. The dashboard's `Row` is one."""
 
     @property
     def lines(self) -> str: ...
@@ -55,6 +58,9 @@ class RowText(Protocol):
 
     @property
     def netns(self) -> str: ...
+
+    @property
+    def exposure(self) -> str: ...
 
 
 Check = Callable[[Socket | None, RowText], bool]
@@ -238,8 +244,9 @@ def socket_test(test: Callable[[Socket], bool]) -> Check:
     return lambda sock, row: sock is not None and test(sock)
 
 
-def place_test(test: Callable[[Socket, str], bool]) -> Check:
-    return lambda sock, row: sock is not None and test(sock, row.netns)
+def row_test(test: Callable[[Socket, str], bool], reads: str) -> Check:
+    """A test of the socket and its row's `reads` attribute (a `RowText` one)."""
+    return lambda sock, row: sock is not None and test(sock, getattr(row, reads))
 
 
 def negated(check: Check) -> Check:
@@ -393,8 +400,8 @@ class Parser:
                 operator.position, f"{name.shown()} takes {taken}, not {operator.shown()}"
             )
         try:
-            if isinstance(field, PlaceField):
-                check = place_test(field.test(op, value.text))
+            if isinstance(field, PlaceField | ExposureField):
+                check = row_test(field.test(op, value.text), field.reads)
             else:
                 check = socket_test(field.test(op, value.text))
         except ValueProblem as exc:
@@ -441,12 +448,14 @@ class SocketText:
     snapshot` prints (proto, state, local and peer, netns, pid, process, user, and the
     container or unit the process runs in)."""
 
-    __slots__ = ("lines", "netns", "search")
+    __slots__ = ("exposure", "lines", "netns", "search")
 
-    def __init__(self, sock: Socket, netns: str = "") -> None:
-        """`netns`: the name of the socket's namespace ("" when not known)."""
+    def __init__(self, sock: Socket, netns: str = "", exposure: str = "") -> None:
+        """`netns`: the name of the socket's namespace ("" when not known); `exposure`
+        its exposure as judged with its snapshot ("": by its address)."""
         owner = sock.owner
         self.netns = netns
+        self.exposure = exposure
         cells = (
             proto_label(sock.proto, sock.family),
             sock.state_label,
@@ -467,5 +476,11 @@ def select(snapshot: Snapshot, chosen: Filter | None) -> Snapshot:
     everything else (the range, totals, counters) is the machine's and stays."""
     if chosen is None:
         return snapshot
-    name = snapshot.namespace_name
-    return snapshot.selected(lambda sock: chosen.matches(sock, SocketText(sock, name(sock.netns))))
+    return snapshot.selected(lambda sock: chosen.matches(sock, socket_text(sock, snapshot)))
+
+
+def socket_text(sock: Socket, snapshot: Snapshot) -> SocketText:
+    """`sock`'s text as `snapshot` names its namespace and, for a listener, judges its
+    exposure (as the Listening pane's column)."""
+    exposure = listener_exposure(sock, snapshot) if sock.is_listener else ""
+    return SocketText(sock, snapshot.namespace_name(sock.netns), exposure)

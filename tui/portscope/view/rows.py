@@ -157,6 +157,7 @@ def listening_row(sock: Socket, ctx: RowContext) -> Row:
         payload=sock,
         marks=None if marks is None else {PROCESS.id: marks},
         netns=netns,
+        exposure=exposure,
     )
 
 

@@ -8,6 +8,7 @@ counts and first sightings follow each Delta (`PortUse`, `Arrivals`). No textual
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from portscope.analysis import Thresholds
@@ -23,11 +24,13 @@ from portscope.view.rows import NameOf, RowContext
 class Shown:
     """One poll as the dashboard shows it: what its rows need (`context`: the snapshot,
     peers per port, first sightings, names), the Delta from the poll shown before it,
-    and the ephemeral ports lent out (`PortUse.lent`)."""
+    and the ephemeral ports lent out (`PortUse.lent`; in each namespace,
+    `PortUse.lent_by_netns`, each against its own range)."""
 
     context: RowContext
     delta: Delta
     lent: int
+    lent_by_netns: Mapping[int, int]
     sequence: int
     first: bool
     """The dashboard's first poll: nothing was on screen before it."""
@@ -75,7 +78,9 @@ class Showing:
             port_use.follow(snapshot, delta)
             arrivals.follow(delta, now)
         self.sequence = sequence
-        return Shown(self._context(*followed), delta, followed[0].lent, sequence, first)
+        port_use = followed[0]
+        context = self._context(*followed)
+        return Shown(context, delta, port_use.lent, port_use.lent_by_netns(), sequence, first)
 
     def relabel(self, peers: frozenset[str] | None = None) -> Relabel | None:
         """The shown poll's rows again with the current `name_of`; None before any poll."""

@@ -58,8 +58,11 @@ COPY_SENT = (
 """What `c` can honestly say: the terminal never tells whether it took the text."""
 
 
-def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float) -> Content:
-    """The facts block; `None` details means still loading."""
+def details_text(
+    details: ProcessDetails | None, owner: Owner, clock_now: float, netns: str = ""
+) -> Content:
+    """The facts block; `None` details means still loading. `netns`: the network
+    namespaces its sockets live in, named ("" when not known)."""
 
     def line(label: str, value: str) -> Content:
         return Content.assemble((f"{label:<9}", LABEL), value)
@@ -82,6 +85,7 @@ def details_text(details: ProcessDetails | None, owner: Owner, clock_now: float)
         line("exe", printable(details.exe) or "not visible"),
         line("parent", parent),
         *(line(label, value) for label, value in placement_facts(owner)),
+        *([line("netns", netns)] if netns else []),
         line("status", status_text(details)),
     ]
     return Content("\n").join(lines)
@@ -147,6 +151,8 @@ class ProcessScreen(Screen[int | None]):
         self.selected = selected
         self.now = clock()
         self.details: ProcessDetails | None = None
+        self.netns = ""
+        """The namespaces its sockets live in, named, as the last poll saw them."""
         self.refusal = refuse_reason(owner)
         self.table = SocketTable(
             PROCESS_COLUMNS,
@@ -194,7 +200,11 @@ class ProcessScreen(Screen[int | None]):
     def show_poll(self, shown: Shown) -> None:
         """Each poll: the sockets it holds now, and its status and age read again."""
         self.now = self.clock()
-        self.sockets = tuple(sockets_of(self.owner, shown.snapshot))
+        snapshot = shown.snapshot
+        self.sockets = tuple(sockets_of(self.owner, snapshot))
+        spaces = dict.fromkeys(s.netns for s in (self.sockets or (self.selected,)))
+        named = (printable(snapshot.namespace_name(n), 60) for n in spaces)
+        self.netns = ", ".join(named) if len(snapshot.namespaces) > 1 else ""
         self._show_sockets()
         self._load()
 
@@ -256,7 +266,8 @@ class ProcessScreen(Screen[int | None]):
         if self.details is not None:
             details = details.known_from(self.details)
         self.details = details
-        self.query_one("#process-facts", Static).update(details_text(details, self.owner, self.now))
+        facts = details_text(details, self.owner, self.now, self.netns)
+        self.query_one("#process-facts", Static).update(facts)
         if self.exited != was_exited:
             self.query_one("#process-refusal", Static).update(self._refusal_text())
             self.refresh_bindings()

@@ -171,6 +171,11 @@ class HeaderStrip(Vertical):
         self.snapshot: Snapshot | None = None
         self._range: EphemeralRange | None = None
         self._used = 0
+        self.shown: Shown | None = None
+        self.netns: int | None = None
+        """The namespace the panes are narrowed to (None: every one): the gauge shows
+        its range and the ports lent there; else the snapshot's own namespace's."""
+        self.netns_name = ""
         self.spark = Sparkline([], id="spark")
         self.polling = Static("", id="polling")
         self.paused = Static("", id="paused")
@@ -236,12 +241,28 @@ class HeaderStrip(Vertical):
             return part.content.cell_length + around
         return SPARK_MIN + around
 
+    def narrow_to(self, netns: int | None, name: str = "") -> None:
+        """Gauge namespace `netns` (None: the snapshot's own), named `name`; its
+        sparkline starts again, as it is another range's history."""
+        self.netns, self.netns_name = netns, name
+        self.history.clear()
+        if self.shown is not None:
+            self.show_poll(self.shown)
+
     def show_poll(self, shown: Shown) -> None:
-        """The hosts line, and the ephemeral ports lent out on the gauge and sparkline."""
+        """The hosts line, and the ephemeral ports lent out on the gauge and sparkline
+        (in the namespace narrowed to, against its own range)."""
+        self.shown = shown
         self.snapshot = snapshot = shown.snapshot
-        used = shown.lent
         set_if_changed(self.hosts, interfaces_line(snapshot))
-        self._range, self._used = snapshot.ephemeral_range, used
+        if self.netns is None:
+            self._range, used = snapshot.ephemeral_range, shown.lent
+        else:
+            self._range, used = (
+                snapshot.range_in(self.netns),
+                shown.lent_by_netns.get(self.netns, 0),
+            )
+        self._used = used
         self.history.append(used)
         self._show_usage()
         drawn = self.spark.data or []
@@ -256,7 +277,10 @@ class HeaderStrip(Vertical):
         if rng is None:
             return
         share = 100 * used / rng.usable if rng.usable else 0.0
-        set_if_changed(self.range, Content.assemble(("ephemeral ", LABEL), f"{rng.low}–{rng.high}"))
+        where = f"{printable(self.netns_name, 24)} " if self.netns is not None else ""
+        set_if_changed(
+            self.range, Content.assemble((f"{where}ephemeral ", LABEL), f"{rng.low}–{rng.high}")
+        )
         set_if_changed(
             self.usage,
             Content.assemble(
