@@ -45,7 +45,7 @@ from portscope.view.arrivals import Arrivals
 from portscope.view.card import lookup_cards
 from portscope.view.filters import compile_filter, row_matcher, select
 from portscope.view.rows import RowContext, listening_row
-from ui_support import listening_row
+from ui_support import row_on_screen
 
 SERVED = 8082
 API_NOTE = "container runtime API"
@@ -267,7 +267,7 @@ async def test_the_dashboard_reads_a_published_port_as_its_mapping(
     container, port = web2
     app = PortscopeApp(interval=60.0, config=Config(), config_file=tmp_path / "config.toml")
     async with app.run_test(size=(160, 40)) as pilot:
-        row = await listening_row(pilot, app, port)
+        row = await row_on_screen(pilot, app, port)
         assert row.cell("process") == f"→ {container.name}:{SERVED} (python3)"
         assert row.cell("exposure") == "loopback only"
         shown = app.header.snapshot

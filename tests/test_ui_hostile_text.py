@@ -22,7 +22,7 @@ from portscope.model import Interface, InterfaceTable
 from portscope.ui.app import PortscopeApp
 from portscope.ui.screens.confirm import ConfirmScreen
 from portscope.ui.screens.detail import ProcessScreen
-from ui_support import first_frame, listening_row, next_poll, until
+from ui_support import first_frame, next_poll, row_on_screen, until
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_terminating_a_process_named_like_markup(tmp_path: Path, holder) -
     app = PortscopeApp(interval=60.0, config=Config(), config_file=tmp_path / "config.toml")
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         table = app.listening.table
-        row = await listening_row(pilot, app, port)
+        row = await row_on_screen(pilot, app, port)
         assert row.cell("process") == NAME
         await look_up(pilot, str(port))
         assert f"{NAME} (pid {proc.pid}, " in str(app.lookup.card.render())

@@ -12,7 +12,7 @@ from portscope.config import Config
 from portscope.ui.app import PortscopeApp
 from sockets import SocketFarm
 from ss import SsSocket, ss_sockets
-from ui_support import listening_row, next_poll, until
+from ui_support import next_poll, row_on_screen, until
 
 
 async def test_a_listener_opened_by_the_test_appears_on_screen(
@@ -23,7 +23,7 @@ async def test_a_listener_opened_by_the_test_appears_on_screen(
     app = PortscopeApp(interval=0.5, config=Config(), config_file=tmp_path / "config.toml")
     async with app.run_test(size=(120, 36)) as pilot:
         table = app.listening.table
-        await listening_row(pilot, app, port)
+        await row_on_screen(pilot, app, port)
         await pilot.press("slash", *str(port), "enter")
         await pilot.pause()
         lines = [table.render_line(y).text for y in range(1, 4)]

@@ -17,7 +17,7 @@ from namespace_support import unique_name
 from portscope.config import Config
 from portscope.sanitise import printable
 from portscope.ui.app import PortscopeApp
-from ui_support import listening_row, screen_lines, until
+from ui_support import row_on_screen, screen_lines, until
 
 LISTEN = (
     "import socket, time\n"
@@ -65,7 +65,7 @@ async def test_a_unit_named_like_markup_stays_text_on_screen(
     app = PortscopeApp(interval=60.0, config=Config(), config_file=tmp_path / "config.toml")
     async with app.run_test(size=(200, 40)) as pilot:
         table = app.listening.table
-        row = await listening_row(pilot, app, port)
+        row = await row_on_screen(pilot, app, port)
         owner = row.payload.owner
         assert owner is not None and owner.pid == pid
         assert row.cell("process") == f"{owner.name} ({printable(unit, 40)})"

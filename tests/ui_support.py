@@ -17,8 +17,8 @@ __all__ = [
     "demo_app",
     "first_frame",
     "help_rows",
-    "listening_row",
     "next_poll",
+    "row_on_screen",
     "screen_lines",
     "until",
 ]
@@ -40,7 +40,7 @@ def help_rows(app: App[object]) -> dict[str, str]:
     return rows
 
 
-async def listening_row(pilot: Pilot, app: PortscopeApp, port: int) -> Row:
+async def row_on_screen(pilot: Pilot, app: PortscopeApp, port: int) -> Row:
     """The Listening pane's row of a real listener on `port`, once a poll brought it."""
     rows = app.listening.table.model.rows
     await until(pilot, lambda: any(r.payload.local_port == port for r in rows.values()), tries=500)
