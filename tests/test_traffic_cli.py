@@ -20,6 +20,10 @@ SENT, ANSWERED = 300_000, 4_000
 NO_UDP_COUNTERS = "UDP: the kernel keeps no per-socket byte counters"
 
 
+OURS = os.stat("/proc/self/ns/net").st_ino
+"""Our network namespace: another can hold a socket with the same two ends."""
+
+
 def record_of(doc: dict, sock: object) -> dict:
     local_address, local_port, remote_address, remote_port = ends(sock)  # type: ignore[arg-type]
     (found,) = [
@@ -27,6 +31,7 @@ def record_of(doc: dict, sock: object) -> dict:
         for r in doc["connections"]
         if (r["local_address"], r["local_port"], r["remote_address"], r["remote_port"])
         == (local_address, local_port, remote_address, remote_port)
+        and r["netns_inode"] == OURS
     ]
     return found
 
@@ -98,13 +103,18 @@ def test_csv_carries_the_same_columns(farm: SocketFarm) -> None:
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     local, port, *_ = ends(client)
-    (row,) = [r for r in rows if (r["local_address"], r["local_port"]) == (local, str(port))]
+    (row,) = [
+        r
+        for r in rows
+        if (r["local_address"], r["local_port"], r["netns_inode"]) == (local, str(port), str(OURS))
+    ]
     assert (row["bytes_sent"], row["bytes_received"], row["flags"]) == (str(SENT + 1), "0", "")
     assert row["traffic_unavailable"] == "" and row["rx_rate"] == ""
     (listening,) = [
         r
         for r in rows
-        if r["state"] == "LISTEN" and r["local_port"] == str(listener.getsockname()[1])
+        if r["state"] == "LISTEN"
+        and (r["local_port"], r["netns_inode"]) == (str(listener.getsockname()[1]), str(OURS))
     ]
     assert listening["traffic_unavailable"] == "a listener moves no data"
 
