@@ -59,7 +59,11 @@ def test_as_root_every_connection_shorter_than_a_poll_is_recorded_once(tmp_path:
     assert {(r["sent"], r["received"]) for r in short} == {(6, 6)}
     # no poll saw them, so no process; the listener's is named as the peer
     assert {r["peer"] for r in short} == {result["comm"]}
-    assert all(r["bound"] == "under" for r in short if r["lifetime"] is not None)
+    # unseen by any poll, a lifetime is a bound from above; one a poll caught in flight
+    # (a few ms each, against a poll every 0.5 s: now and then) is timed from that poll
+    timed = [r for r in short if r["lifetime"] is not None]
+    assert all(r["bound"] == ("under" if r["opened"] is None else "at least") for r in timed)
+    assert sum(r["opened"] is not None for r in short) < len(short) / 10
     accepted_ends = [r for r in result["rows"] if r["local_port"] == result["listener_port"]]
     assert accepted_ends == []
     held = dialled(result, "held")
