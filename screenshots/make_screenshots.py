@@ -22,13 +22,18 @@ from textual.pilot import Pilot  # noqa: E402
 
 from demo.pressure import pressure_steps  # noqa: E402
 from demo.scenes import (  # noqa: E402
+    StoppedClock,
     demo_app,
     first_frame,
+    history_steps,
     look_up,
+    open_history,
     open_pressure,
     open_process,
+    open_traffic,
 )
 from demo.server import demo_snapshot  # noqa: E402
+from demo.traffic import traffic_steps  # noqa: E402
 from portscope.model import Snapshot  # noqa: E402
 
 Scene = Callable[[Pilot], Awaitable[object]]
@@ -50,6 +55,16 @@ async def pressure_view(pilot: Pilot) -> None:
     await open_pressure(pilot)
 
 
+async def traffic_view(pilot: Pilot) -> None:
+    await open_traffic(pilot, polls=5)
+
+
+async def history_view(pilot: Pilot) -> None:
+    clock = pilot.app.clock  # the demo's stopped clock, which the view's times follow
+    assert isinstance(clock, StoppedClock)
+    await open_history(pilot, clock)
+
+
 CALM = [demo_snapshot()]
 PRESSED = pressure_steps()
 
@@ -60,6 +75,8 @@ SHOTS: tuple[tuple[str, tuple[int, int], Scene, list[Snapshot]], ...] = (
     ("process-detail", (100, 30), nginx_details, CALM),
     ("pressure-80x24", (80, 24), pressure_view, PRESSED),
     ("pressure-120x36", (120, 36), pressure_view, PRESSED),
+    ("traffic-120x36", (120, 36), traffic_view, traffic_steps()),
+    ("history-120x36", (120, 36), history_view, history_steps()),
 )
 
 
