@@ -101,6 +101,8 @@ async def test_the_traffic_view_names_the_process_its_destination_and_its_rate(
         assert "↑ 0B/s" not in mine.figures
         there = next(g for g in destinations.lines if g.label == f"127.0.0.1:{port}")
         assert there.rate is not None and round(there.rate.sent * report.interval) == SENT
+        ours = report.snapshot.namespace_name(os.stat("/proc/self/ns/net").st_ino)
+        assert ours in {g.label for g in screen.lists["namespaces"].lines}  # as the panes say
         header = str(app.header.throughput.render())
         assert header.startswith("TCP ↓") and "B/s" in header
 

@@ -2,8 +2,8 @@
 sums (processes, destinations, network namespaces), each named, with its rate and
 the rates of the last polls for a sparkline. No textual here.
 
-Each kind is one `Grouping` in `GROUPINGS`: a grouping more (containers, once sockets
-say where they live) is one entry with its own label, beside a tracker that sums it.
+Each kind is one `Grouping` in `GROUPINGS`: a grouping more (containers) is one entry
+with its own label, beside a tracker that sums it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from portscope.analysis.tcp_health import Rate
 from portscope.analysis.traffic import GroupKind, GroupTraffic, Totals, TrafficReport
-from portscope.model import Owner, Socket, endpoint
+from portscope.model import Owner, Snapshot, Socket, endpoint
 from portscope.processes import owner_label
 from portscope.sanitise import printable
 from portscope.view.history import size_text
@@ -25,26 +25,28 @@ UNKNOWN_PROCESS = "no process visible (another user's, or TIME_WAIT)"
 @dataclass(frozen=True, slots=True)
 class Grouping:
     """One kind of group the Traffic view lists: the report's kind, its list's title,
-    and how one of its groups is named."""
+    and how one of its groups is named (as the snapshot summed names it)."""
 
     kind: GroupKind
     title: str
-    label: Callable[[GroupTraffic], str]
+    label: Callable[[GroupTraffic, Snapshot], str]
 
 
-def process_label(group: GroupTraffic) -> str:
+def process_label(group: GroupTraffic, _snapshot: Snapshot) -> str:
     return owner_label(group.owner) if group.owner is not None else UNKNOWN_PROCESS
 
 
-def destination_label(group: GroupTraffic) -> str:
+def destination_label(group: GroupTraffic, _snapshot: Snapshot) -> str:
     address, port = group.key  # type: ignore[misc]
     return printable(endpoint(address or None, port), 70)
 
 
-def namespace_label(group: GroupTraffic) -> str:
-    """The namespace's nsfs inode, once sockets say which is theirs; until then every
-    connection is in the one polled."""
-    return "this network namespace" if group.key is None else f"netns {group.key}"
+def namespace_label(group: GroupTraffic, snapshot: Snapshot) -> str:
+    """The namespace by the name the panes' netns column gives it (`host`, a container,
+    an `ip netns` name); a socket that says none is in the one polled."""
+    if group.key is None:
+        return "this network namespace"
+    return printable(snapshot.namespace_name(group.key), 70)  # type: ignore[arg-type]
 
 
 GROUPINGS: tuple[Grouping, ...] = (
@@ -83,7 +85,7 @@ def group_lines(report: TrafficReport, grouping: Grouping, limit: int) -> list[G
         GroupLine(
             group.kind,
             group.key,
-            grouping.label(group),
+            grouping.label(group, report.snapshot),
             group.totals,
             group.rate,
             report.sparkline(group.kind, group.key),
