@@ -193,9 +193,9 @@ def test_a_filter_selects_the_sockets_of_both_polls_and_keeps_their_rates(
     try:
         assert moving.wait(10)
         done = run_portscope(
-            "snapshot", "--json", "--interval", "1", "--filter", f"sport = :{port}",
-            "--netns", "host",  # another namespace can lend the same port
-        )  # fmt: skip
+            "snapshot", "--json", "--interval", "1", "--netns", "host",
+            "--filter", f"sport = :{port} and dport = :{listener.getsockname()[1]}",
+        )  # fmt: skip  # a local port is lent again to another destination, another namespace
     finally:
         stop.set()
         writer.join()

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from conftest import needs_root
+from demo.scenes import open_history_view
 from hostile_process import NAME, hostile_holder
 from netns import needs_netns
 from portscope.config import Config
@@ -48,17 +48,6 @@ def dashboard(tmp_path: Path, history_db: Path) -> PortscopeApp:
     )
 
 
-async def open_history(pilot: Pilot) -> HistoryScreen:
-    app = pilot.app
-    await pilot.press("h")
-    await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
-    screen = app.screen
-    assert isinstance(screen, HistoryScreen)
-    await until(pilot, lambda: screen.pane.sourced is not None)
-    await pilot.pause()
-    return screen
-
-
 def shown_rows(screen: HistoryScreen) -> list[Any]:
     model = screen.pane.table.model
     return [model.row_at(i) for i in range(len(model))]
@@ -83,7 +72,7 @@ async def test_the_history_view_lists_a_recorders_connections_with_port_process_
     app = dashboard(tmp_path, db)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         rows = to_listener(screen, port)
         assert set(rows) == {*result["held"], *result["short"]}
         for client in result["held"]:
@@ -109,7 +98,7 @@ async def test_the_history_view_filters_with_the_panes_expressions(
     app = dashboard(tmp_path, db)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         every = len(screen.pane.table.model)
         await pilot.press("slash", *f"sport = {held}")
         await pilot.pause()
@@ -140,7 +129,7 @@ async def test_enter_on_a_gone_processs_row_looks_up_its_port_with_the_history_l
     app = dashboard(tmp_path, db)
     async with app.run_test(size=(120, 36)) as pilot:
         await first_frame(pilot)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         table = screen.pane.table
         table.cursor = next(i for i, r in enumerate(shown_rows(screen))
                             if r.cell("local") == f"127.0.0.1:{held}")  # fmt: skip
@@ -172,7 +161,7 @@ async def test_without_a_database_the_view_shows_what_this_sessions_polls_saw_en
         await next_poll(pilot)
         wanted = HistoryFilter(time.time() - 60, time.time() + 60, port=port)
         await until(pilot, lambda: app.session_history.recent(wanted).connections)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         rows = to_listener(screen, port)
         assert list(rows) == [client_port]
         assert rows[client_port].cell("process").endswith(f"(pid {os.getpid()})")
@@ -199,7 +188,7 @@ async def test_a_corrupt_database_is_named_in_the_view_and_the_dashboard_goes_on
     app = dashboard(tmp_path, db)
     async with app.run_test(size=(80, 24)) as pilot:
         await first_frame(pilot)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         summary = str(screen.summary.render())
         assert f"✖ {db}: not an SQLite database, or a damaged one" in summary
         assert "showing this dashboard session's polls instead" in summary
@@ -233,7 +222,7 @@ async def hostile_listener_goes(tmp_path: Path, proc: subprocess.Popen[bytes], p
         await next_poll(pilot)
         wanted = HistoryFilter(time.time() - 60, time.time() + 60, port=port)
         await until(pilot, lambda: app.session_history.recent(wanted).listener_events)
-        screen = await open_history(pilot)
+        screen = await open_history_view(pilot)
         (row,) = [r for r in shown_rows(screen) if r.cell("local") == f"127.0.0.1:{port}"]
         assert row.cell("event") == "listen-"
         assert row.cell("process") == f"{NAME} (pid {proc.pid})"

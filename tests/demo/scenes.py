@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from demo.server import DEMO_TIME, SSH_CONNECTION, ScriptedSource, demo_details, demo_snapshot
@@ -22,6 +24,8 @@ from portscope.ui.screens.detail import ProcessScreen
 from portscope.ui.screens.history import HistoryScreen
 from portscope.ui.screens.pressure import PressureScreen
 from portscope.ui.screens.traffic import TrafficScreen
+
+S = TypeVar("S", bound=Screen[object])
 
 NO_HISTORY = Path("/nonexistent/portscope-demo/history.db")
 """No recorder's database: the demo's History is its session's, whatever this machine holds."""
@@ -153,14 +157,10 @@ async def traffic_reported(pilot: Pilot) -> None:
 
 async def open_traffic(pilot: Pilot, polls: int = 0) -> TrafficScreen:
     """Let `polls` more polls in (rates need two), press T, wait for the view's lists."""
-    app = _app(pilot)
     for _ in range(polls):
         await next_poll(pilot)
     await traffic_reported(pilot)
-    await pilot.press("T")
-    await until(pilot, lambda: isinstance(app.screen, TrafficScreen))
-    screen = app.screen
-    assert isinstance(screen, TrafficScreen)
+    screen = await open_screen(pilot, "T", TrafficScreen)
     await until(pilot, lambda: screen.lists["processes"].lines)
     await pilot.pause()
     return screen
@@ -168,14 +168,10 @@ async def open_traffic(pilot: Pilot, polls: int = 0) -> TrafficScreen:
 
 async def open_pressure(pilot: Pilot, polls: int = 2) -> PressureScreen:
     """Let `polls` more polls in (trends need them), press p, wait for the view."""
-    app = _app(pilot)
     for _ in range(polls):
         await next_poll(pilot)
     await analysed(pilot)
-    await pilot.press("p")
-    await until(pilot, lambda: isinstance(app.screen, PressureScreen))
-    screen = app.screen
-    assert isinstance(screen, PressureScreen)
+    screen = await open_screen(pilot, "p", PressureScreen)
     await pilot.pause()
     return screen
 
@@ -197,10 +193,22 @@ async def open_history(pilot: Pilot, clock: StoppedClock) -> HistoryScreen:
         await next_poll(pilot)
     clock.advance(15)
     await until(pilot, lambda: app.session_history.last_use(60630, now=clock()).last)
-    await pilot.press("h")
-    await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
-    screen = app.screen
-    assert isinstance(screen, HistoryScreen)
+    return await open_history_view(pilot)
+
+
+async def open_history_view(pilot: Pilot) -> HistoryScreen:
+    """Press h and wait for the History view's first read of its source."""
+    screen = await open_screen(pilot, "h", HistoryScreen)
     await until(pilot, lambda: screen.pane.sourced is not None)
     await pilot.pause()
+    return screen
+
+
+async def open_screen(pilot: Pilot, key: str, kind: type[S]) -> S:
+    """Press `key` and wait until a screen of `kind` is on top; that screen."""
+    app = _app(pilot)
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, kind))
+    screen = app.screen
+    assert isinstance(screen, kind)
     return screen
