@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import os
+import socket
 import threading
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -18,6 +20,27 @@ from traffic_support import ends, settle
 
 SENT, ANSWERED = 300_000, 4_000
 NO_UDP_COUNTERS = "UDP: the kernel keeps no per-socket byte counters"
+
+
+def run_while_pouring(
+    sender: socket.socket, receiver: socket.socket, *args: str
+) -> CompletedProcess[str]:
+    """`portscope ARGS` run while `sender` keeps pouring data into `receiver`."""
+    moving, stop = threading.Event(), threading.Event()
+
+    def keep_pouring() -> None:
+        while not stop.is_set():
+            pour(sender, receiver, 200_000)
+            moving.set()
+
+    writer = threading.Thread(target=keep_pouring)
+    writer.start()
+    try:
+        assert moving.wait(10)
+        return run_portscope(*args)
+    finally:
+        stop.set()
+        writer.join()
 
 
 OURS = os.stat("/proc/self/ns/net").st_ino
@@ -69,22 +92,7 @@ def test_interval_polls_twice_and_gives_rates(farm: SocketFarm) -> None:
     a receive rate; an idle connection has a rate of 0, not null."""
     listener = farm.tcp_listener("127.0.0.1")
     (busy, busy_peer), (idle, _idle_peer) = farm.connect(listener, 2)
-    moving = threading.Event()
-    stop = threading.Event()
-
-    def keep_pouring() -> None:
-        while not stop.is_set():
-            pour(busy, busy_peer, 200_000)
-            moving.set()
-
-    writer = threading.Thread(target=keep_pouring)
-    writer.start()
-    try:
-        assert moving.wait(10)
-        done = run_portscope("snapshot", "--json", "--interval", "1")
-    finally:
-        stop.set()
-        writer.join()
+    done = run_while_pouring(busy, busy_peer, "snapshot", "--json", "--interval", "1")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["traffic"]["interval"] >= 1
@@ -179,26 +187,13 @@ def test_a_filter_selects_the_sockets_of_both_polls_and_keeps_their_rates(
     and it keeps its counters and rates (the filtered polls keep their tcp_info)."""
     listener = farm.tcp_listener("127.0.0.1")
     (busy, busy_peer), (idle, _idle_peer) = farm.connect(listener, 2)
-    moving = threading.Event()
-    stop = threading.Event()
-
-    def keep_pouring() -> None:
-        while not stop.is_set():
-            pour(busy, busy_peer, 200_000)
-            moving.set()
-
-    writer = threading.Thread(target=keep_pouring)
-    writer.start()
     port = busy.getsockname()[1]
-    try:
-        assert moving.wait(10)
-        done = run_portscope(
-            "snapshot", "--json", "--interval", "1", "--netns", "host",
-            "--filter", f"sport = :{port} and dport = :{listener.getsockname()[1]}",
-        )  # fmt: skip  # a local port is lent again to another destination, another namespace
-    finally:
-        stop.set()
-        writer.join()
+    # a local port is lent again to another destination, and in another namespace
+    chosen = f"sport = :{port} and dport = :{listener.getsockname()[1]}"
+    done = run_while_pouring(
+        busy, busy_peer, "snapshot", "--json", "--interval", "1", "--netns", "host",
+        "--filter", chosen,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     (only,) = doc["connections"]
